@@ -1,0 +1,36 @@
+# The two commands of the README:
+#   make demo   set up everything and run the main job end to end on embedded defaults
+#   make test   set up everything and run the whole test suite
+# Set-up needs only Python 3.11+, git and make: a virtualenv in .venv, uv from PyPI, then the lock.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV_VERSION := 0.13.9
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench lint lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/gaorg demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m pytest -q -s tests/bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check gaorg tests pipelines
+
+lock: $(STAMP)
+	$(BIN)/uv pip compile requirements.in --universal -p 3.11 --no-header -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""Market data: a DuckDB store of validated OHLCV and funding, its sources and resampling."""

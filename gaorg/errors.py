@@ -1,0 +1,90 @@
+"""One exception tree for gaorg. Each class says how it is handled.
+
+At the command line, ``exit_code`` is the process exit status: 2 for input the user can fix
+(the message says what is wrong and how to fix it), 1 for a failure of the environment (an
+exchange, a registry, a crash). A risk refusal in the live path is *not* an exception: it is an
+event with a reason (see ``gaorg.live``).
+"""
+
+from __future__ import annotations
+
+
+class GaorgError(Exception):
+    """Base of every error gaorg raises on purpose. The CLI prints the message, exits ``exit_code``."""
+
+    exit_code: int = 1
+
+
+class InputError(GaorgError):
+    """Bad input the user can fix: a file, an argument, a config, a genome. Never retried.
+
+    The message names the offending value and the fix. Nothing stored is changed when it is raised.
+    """
+
+    exit_code = 2
+
+
+class ConfigError(InputError):
+    """A config (YAML, CLI flags, environment) is malformed: unknown key, wrong type, bad value."""
+
+
+class ValidationError(InputError):
+    """Market data failed validation on write; the store is left unchanged.
+
+    ``rows`` holds the first offending row positions (0-based, in the input as given).
+    """
+
+    def __init__(self, message: str, rows: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.rows = rows
+
+
+class GenomeError(InputError):
+    """A genome is invalid: unknown schema or module, missing/extra/out-of-bounds parameter.
+
+    Raised by the validator before anything runs; a tampered registry genome ends here too.
+    """
+
+
+class NotFoundError(InputError):
+    """A named thing does not exist: a series, a symbol, a model, a run, a checkpoint."""
+
+
+class StoreLockedError(InputError):
+    """A DuckDB file is held by another process. Stop that process or point GAORG_HOME elsewhere."""
+
+
+class DataTooShortError(InputError):
+    """A series is too short for what was asked (a genome's longest period, the folds)."""
+
+
+class ExchangeError(GaorgError):
+    """An exchange call failed. ccxt's errors are translated into subclasses once, at the boundary."""
+
+
+class TransientExchangeError(ExchangeError):
+    """Network fault, timeout, HTTP 429/5xx: retried with backoff a bounded number of times."""
+
+
+class RateLimitedError(TransientExchangeError):
+    """The exchange asked us to slow down (HTTP 429): retried after a longer backoff."""
+
+
+class PermanentExchangeError(ExchangeError):
+    """The exchange refused the request itself (bad symbol, auth, rejected order): never retried."""
+
+
+class TrackingError(GaorgError):
+    """The MLflow store or registry failed or cannot be reached; nothing is half-registered."""
+
+
+class GateFailedError(GaorgError):
+    """A promotion gate failed: the alias was not moved (exit status 1)."""
+
+
+class CheckpointError(InputError):
+    """A checkpoint to resume from is unknown or corrupted."""
+
+
+class ClusterError(GaorgError):
+    """The Dask scheduler cannot be reached or the cluster failed beyond its retries."""

@@ -1,0 +1,1 @@
+"""Hierarchical multi-objective evolution (DEAP NSGA-II) of genomes, Dask-parallel."""

@@ -1,0 +1,1 @@
+"""Monitoring of the live executor: Prometheus metrics and the operator API."""

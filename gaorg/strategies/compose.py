@@ -1,0 +1,73 @@
+"""From a genome and bars to the engine's inputs: target positions, stop and take-profit distances.
+
+One function, used by backtest, evolution and live alike, so a strategy means the same thing
+everywhere. ``target[i]`` is decided with bars ``<= i`` and is the position wanted after bar i.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from gaorg.data.bars import Bars
+from gaorg.errors import DataTooShortError
+from gaorg.strategies.catalogue import CATALOGUE
+from gaorg.strategies.genome import Genome
+from gaorg.strategies.spec import ModuleSpec
+
+
+@dataclass(frozen=True, eq=False)
+class TargetPlan:
+    """The engine's inputs: ``target`` in [-1, 1]; ``stop``/``take`` fractions of entry (NaN: none)."""
+
+    target: np.ndarray
+    stop: np.ndarray
+    take: np.ndarray
+
+
+def targets(genome: Genome, bars: Bars, catalogue: Mapping[str, ModuleSpec] = CATALOGUE) -> TargetPlan:
+    """Compose the genome's modules over ``bars``; raises DataTooShortError if bars < lookback."""
+    n = len(bars)
+    need = genome.lookback(catalogue)
+    if n <= need:
+        raise DataTooShortError(
+            f"{bars.symbol} {bars.timeframe}: {n} bars, but the genome's longest period needs more "
+            f"than {need}; load a longer range or use shorter periods"
+        )
+    entry = catalogue[genome.entry.module]
+    signal = np.nan_to_num(np.asarray(entry.compute(bars, genome.entry.as_dict()), dtype=np.float64))
+    signal = np.clip(signal, -1.0, 1.0)
+    for slot in genome.filters:
+        allow_long, allow_short = catalogue[slot.module].compute(bars, slot.as_dict())
+        signal = np.where((signal > 0) & ~np.asarray(allow_long, dtype=bool), 0.0, signal)
+        signal = np.where((signal < 0) & ~np.asarray(allow_short, dtype=bool), 0.0, signal)
+    stop = np.full(n, np.nan)
+    take = np.full(n, np.nan)
+    for slot in genome.exits:
+        s, t = catalogue[slot.module].compute(bars, slot.as_dict())
+        stop = np.fmin(stop, np.asarray(s, dtype=np.float64))  # the tightest exit wins
+        take = np.fmin(take, np.asarray(t, dtype=np.float64))
+    if genome.sizing is not None:
+        scale = np.asarray(catalogue[genome.sizing.module].compute(bars, genome.sizing.as_dict()))
+        signal = hold_scale_from_entry(signal, np.clip(np.nan_to_num(scale), 0.0, 1.0))
+    return TargetPlan(signal, stop, take)
+
+
+@njit(cache=True, nogil=True)
+def hold_scale_from_entry(signal: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Multiply the signal by the scale sampled when the signal last changed; hold it after.
+
+    Without this, a sizing module would change the target on every bar and the engine, which
+    holds units until the target changes, would trade on every bar.
+    """
+    n = len(signal)
+    out = np.zeros(n)
+    held = 0.0
+    for i in range(n):
+        if i == 0 or signal[i] != signal[i - 1]:
+            held = scale[i]
+        out[i] = signal[i] * held
+    return out

@@ -1,0 +1,54 @@
+"""``ModuleSpec``: what a seed-family module declares, and what its compute function returns.
+
+A module plays one role in a genome:
+
+- ``entry``  -> ``signal``: float64[n] in [-1, 1] (sign is direction, 0 flat); NaN is read as 0.
+- ``filter`` -> ``(allow_long, allow_short)``: two bool[n]; a signal against the filter is zeroed.
+- ``exit``   -> ``(stop, take)``: two float64[n] of distances as fractions of the entry price
+  (NaN where none), fixed at the entry bar by the engine.
+- ``sizing`` -> ``scale``: float64[n] in [0, 1]; the composer holds it from the entry bar while the
+  signal keeps its sign (units are held until the target changes, as the engine does).
+
+Every output at bar i may depend only on bars ``<= i`` (tests/unit/test_lookahead.py proves it).
+``lookback(params)`` is the number of bars before the first meaningful output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from gaorg.strategies.genes import Gene
+
+
+class Role(StrEnum):
+    ENTRY = "entry"
+    FILTER = "filter"
+    EXIT = "exit"
+    SIZING = "sizing"
+
+
+Params = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ModuleSpec:
+    """A module of one of the 12 seed families: its name, role, genes and compute function."""
+
+    name: str
+    family: str
+    role: Role
+    genes: tuple[Gene, ...]
+    compute: Callable[..., Any]  # (bars: Bars, params: Params) -> output of the role
+    lookback: Callable[[Params], int]
+    doc: str
+    check: Callable[[Params], str | None] | None = None  # cross-gene rule: message or None
+    learned: bool = False  # fits a model (only ever on bars before the one it predicts)
+
+    def gene(self, name: str) -> Gene:
+        for gene in self.genes:
+            if gene.name == name:
+                return gene
+        raise KeyError(name)

@@ -1,0 +1,1 @@
+"""MLflow tracking: runs, the model registry, promotion gates and the safe genome loader."""

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from gaorg.config import Settings, parse_config
+from gaorg.errors import ConfigError
+
+
+def test_settings_default_home_is_dot_gaorg_in_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    s = Settings.from_env({})
+    assert s.home == tmp_path / ".gaorg"
+    assert s.market_db == tmp_path / ".gaorg" / "market.duckdb"
+    assert s.tracking_uri == f"sqlite:///{tmp_path / '.gaorg' / 'mlflow.db'}"
+
+
+def test_settings_follow_gaorg_home_and_mlflow_tracking_uri():
+    s = Settings.from_env({"GAORG_HOME": "/data/g", "MLFLOW_TRACKING_URI": "http://mlflow:5000"})
+    assert s.live_db == Path("/data/g/live.duckdb")
+    assert s.tracking_uri == "http://mlflow:5000"
+
+
+def test_settings_are_frozen():
+    s = Settings.from_env({"GAORG_HOME": "/x"})
+    with pytest.raises(AttributeError):
+        s.home = Path("/y")  # type: ignore[misc]
+
+
+@dataclass(frozen=True)
+class Inner:
+    limit: float = 1.0
+
+
+@dataclass(frozen=True)
+class Outer:
+    name: str
+    count: int = 3
+    symbols: tuple[str, ...] = ()
+    inner: Inner = Inner()
+    maybe: float | None = None
+
+
+def test_parse_config_builds_nested_frozen_configs():
+    cfg = parse_config(Outer, {"name": "x", "count": 5, "symbols": ["A", "B"], "inner": {"limit": 2}})
+    assert cfg == Outer("x", 5, ("A", "B"), Inner(2.0), None)
+
+
+def test_parse_config_rejects_an_unknown_key_with_did_you_mean():
+    with pytest.raises(ConfigError, match=r"unknown key 'cuont' \(did you mean 'count'\?\)"):
+        parse_config(Outer, {"name": "x", "cuont": 1}, where="evolve.yaml")
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"name": "x", "count": "3"}, r"count: expected a whole number"),
+        ({"name": "x", "count": True}, r"count: expected a whole number"),
+        ({"name": "x", "inner": {"limit": "high"}}, r"inner.limit: expected a number"),
+        ({"name": "x", "symbols": "BTC"}, r"symbols: expected a list"),
+        ({}, r"missing 1 required"),
+    ],
+)
+def test_parse_config_names_the_field_and_the_expected_type(data, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_config(Outer, data)
