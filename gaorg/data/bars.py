@@ -108,3 +108,18 @@ class Bars:
             f64(np.zeros(n) if volume is None else volume),
             f64(np.zeros(n) if funding is None else funding),
         )
+
+
+def align_funding(ts: np.ndarray, timeframe_ms: int, funding_ts: np.ndarray, rates: np.ndarray) -> np.ndarray:
+    """Per bar, the sum of the funding ``rates`` with time in ``(ts[i], ts[i] + timeframe_ms]``.
+
+    Events outside every bar (before the first, in a gap, after the last) are left out.
+    """
+    out = np.zeros(len(ts))
+    if len(ts) == 0 or len(funding_ts) == 0:
+        return out
+    ts = np.asarray(ts)
+    f_ts, rates = np.asarray(funding_ts), np.asarray(rates, dtype=np.float64)
+    i = np.searchsorted(ts, f_ts, side="left") - 1  # the last bar with ts[i] < t
+    ok = (i >= 0) & (f_ts <= ts[np.maximum(i, 0)] + timeframe_ms)
+    return np.bincount(i[ok], weights=rates[ok], minlength=len(ts)).astype(np.float64)
