@@ -1,0 +1,108 @@
+"""``EvolveConfig``: the typed, frozen settings of one evolution run, checked once at the edge.
+
+Stages are the timeframes, coarse to fine (``("1d", "1h")``): each runs ``generations``
+generations of NSGA-II over ``population`` genomes; stage k+1 is seeded with stage k's Pareto
+front, periods rescaled to the finer bars. Build from a mapping with
+``gaorg.config.parse_config(EvolveConfig, data)`` (unknown keys get a "did you mean").
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from gaorg.data.timeframes import TIMEFRAMES, timeframe_ms
+from gaorg.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class EvolveConfig:
+    """One run: the basket, the stages, the GA's sizes and rates, folds, hold-out and costs.
+
+    - ``symbols``: the basket (one genome is scored across all of them).
+    - ``timeframes``: one stage per timeframe, coarse to fine.
+    - ``population`` / ``generations``: per stage (both at least 1; population at least 4).
+    - ``folds`` walk-forward test windows per series, ``scheme`` anchored (train from the start)
+      or rolling (train on the window just before each test window).
+    - ``holdout``: the newest fraction of each series, never seen by evolution.
+    - ``modules``: restrict the catalogue to these module names (empty: every module).
+    - ``cxpb`` crossover probability per pair, ``mutpb`` mutation probability per child,
+      ``structure_rate`` share of mutations that swap/add/drop a module, ``strength`` the
+      parameter step as a fraction of each gene's range.
+    - ``fee`` (None: the engine's default taker fee) and ``slippage``: fractions of notional.
+    """
+
+    symbols: tuple[str, ...]
+    timeframes: tuple[str, ...] = ("1d", "1h")
+    exchange: str | None = None
+    population: int = 64
+    generations: int = 10
+    seed: int = 0
+    folds: int = 4
+    scheme: Literal["anchored", "rolling"] = "anchored"
+    holdout: float = 0.2
+    modules: tuple[str, ...] = ()
+    max_filters: int = 2
+    max_exits: int = 1
+    cxpb: float = 0.7
+    mutpb: float = 0.9
+    structure_rate: float = 0.25
+    strength: float = 0.1
+    min_test_bars: int = 20
+    fee: float | None = None
+    slippage: float = 0.0
+    scheduler: str | None = None
+    workers: int | None = None
+    retries: int = 3
+
+    def __post_init__(self) -> None:
+        if not self.symbols:
+            raise ConfigError("symbols: give at least one symbol, e.g. --symbols BTC,ETH")
+        if len(set(self.symbols)) != len(self.symbols):
+            raise ConfigError(f"symbols: {', '.join(self.symbols)} names a symbol twice")
+        if not self.timeframes:
+            raise ConfigError("timeframes: give at least one timeframe, e.g. --timeframes 1d,1h")
+        for tf in self.timeframes:
+            timeframe_ms(tf)  # unknown names raise with a "did you mean"
+        lengths = [timeframe_ms(tf) for tf in self.timeframes]
+        if any(b >= a for a, b in zip(lengths, lengths[1:], strict=False)):
+            raise ConfigError(
+                f"timeframes: stages go coarse to fine, e.g. 1d,1h; got {','.join(self.timeframes)}"
+            )
+        if self.population < 4:
+            raise ConfigError(f"population: {self.population} is too small; use at least 4 (e.g. 64)")
+        if self.generations < 1:
+            raise ConfigError(f"generations: {self.generations}; run at least 1 generation per stage")
+        if self.folds < 1:
+            raise ConfigError(f"folds: {self.folds}; use at least 1 walk-forward fold (e.g. 4)")
+        if not 0.0 <= self.holdout < 0.9:
+            raise ConfigError(f"holdout: {self.holdout} must be a fraction in [0, 0.9), e.g. 0.2")
+        for name in ("cxpb", "mutpb", "structure_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"{name}: {value} must be a probability in [0, 1]")
+        if not 0.0 < self.strength <= 1.0:
+            raise ConfigError(f"strength: {self.strength} must be in (0, 1]")
+        if self.min_test_bars < 2:
+            raise ConfigError(f"min_test_bars: {self.min_test_bars}; use at least 2")
+        if self.max_filters < 0 or self.max_exits < 0:
+            raise ConfigError("max_filters and max_exits cannot be negative")
+        if self.workers is not None and self.workers < 1:
+            raise ConfigError(f"workers: {self.workers}; use at least 1 worker process")
+        if self.retries < 0:
+            raise ConfigError(f"retries: {self.retries} cannot be negative")
+        if self.fee is not None and not 0.0 <= self.fee < 0.1:
+            raise ConfigError(f"fee: {self.fee} must be a fraction in [0, 0.1)")
+        if not 0.0 <= self.slippage < 0.1:
+            raise ConfigError(f"slippage: {self.slippage} must be a fraction in [0, 0.1)")
+
+    def rescale_factor(self, stage: int) -> float:
+        """Bars of stage ``stage`` per bar of the stage before it (1d -> 1h: 24)."""
+        return TIMEFRAMES[self.timeframes[stage - 1]] / TIMEFRAMES[self.timeframes[stage]]
+
+    def to_params(self) -> dict[str, Any]:
+        """A flat, JSON-ready mapping (tuples joined with commas) for tracking's ``log_params``."""
+        out: dict[str, Any] = {}
+        for key, value in asdict(self).items():
+            out[key] = ",".join(value) if isinstance(value, tuple) else value
+        return out

@@ -1,0 +1,176 @@
+"""One stage of NSGA-II: the toolbox, the generation loop, its figures and checkpoints.
+
+The loop calls only toolbox aliases — ``evaluate``, ``mate``, ``mutate``, ``parents``,
+``select``, ``map`` — so parallelism is one alias (``map``) and the operators are plain
+functions. Every random draw comes from the one ``random.Random`` the run owns (checkpointed
+with the population), and evaluation is pure, so a run is reproducible genome for genome.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import statistics
+from collections.abc import Callable
+from pathlib import Path
+
+from deap import base
+
+from gaorg.evolve import operators, selection
+from gaorg.evolve.checkpoint import LoopState, save_state
+from gaorg.evolve.fitness import Market, evaluate_batch
+from gaorg.evolve.operators import Space
+from gaorg.evolve.result import OBJECTIVES, WEIGHTS, GenerationStats
+from gaorg.evolve.stats import hypervolume
+from gaorg.evolve.types import Fitness, Individual, Trial
+
+Callback = Callable[[GenerationStats], None]
+
+
+def make_toolbox(state: LoopState, rng: random.Random, space: Space, mapper, market_ref,
+                 evaluate: Callable = evaluate_batch) -> base.Toolbox:
+    """DEAP toolbox of this stage: operators bound to the run's ``rng``, ``map`` to the mapper."""
+    cfg = state.config
+    tb = base.Toolbox()
+    tb.register("evaluate", evaluate, market=market_ref)
+    tb.register("mate", operators.crossover, rng=rng, space=space)
+    tb.register("mutate", operators.mutate, rng=rng, space=space,
+                structure_rate=cfg.structure_rate, strength=cfg.strength)
+    tb.register("parents", selection.select_parents, rng=rng)
+    tb.register("select", selection.select_nsga2)
+    tb.register("map", mapper)
+    return tb
+
+
+def evaluate_population(tb: base.Toolbox, state: LoopState, pop: list[Individual]) -> tuple[list[Individual], int]:
+    """Fitness for every individual; only genomes never seen in this stage are evaluated."""
+    archive = state.archives[state.stage]
+    todo, seen = [], set()
+    for ind in pop:
+        if ind.key not in archive and ind.key not in seen:
+            seen.add(ind.key)
+            todo.append(ind.genome)
+    trials: list[Trial] = tb.map(tb.evaluate, todo)
+    for genome, trial in zip(todo, trials, strict=True):
+        if trial.key != genome.canonical_hash():
+            raise RuntimeError("an evaluation came back for another genome")  # order is the contract
+        archive[trial.key] = trial
+    state.evaluations[state.stage] += len(todo)
+    done = [dataclasses.replace(ind, fitness=Fitness(archive[ind.key].objectives)) for ind in pop]
+    return done, len(todo)
+
+
+def initial_population(state: LoopState, rng: random.Random, space: Space,
+                       seeds: list[Individual]) -> list[Individual]:
+    """Stage 0: random genomes. Later stages: the previous front rescaled, mutants of it, randoms."""
+    cfg = state.config
+    stage = state.stage
+    pop: list[Individual] = []
+    keys: set[str] = set()
+
+    def add(genome, parents=()) -> None:
+        if genome.canonical_hash() not in keys and space.admits(genome):
+            keys.add(genome.canonical_hash())
+            pop.append(Individual(genome, None, tuple(parents), stage, 0))
+
+    if seeds:
+        factor = cfg.rescale_factor(stage)
+        rescaled = [(s.genome.rescaled(factor), s.key) for s in seeds]
+        for genome, parent in rescaled[: cfg.population // 2]:
+            add(genome, (parent,))
+        base_pop = list(pop) or [Individual(g, None, (p,)) for g, p in rescaled]
+        for _ in range(cfg.population):
+            if len(pop) >= (3 * cfg.population) // 4:
+                break
+            src = base_pop[rng.randrange(len(base_pop))]
+            add(operators.mutate(src.genome, rng, space, cfg.structure_rate, cfg.strength), src.parents)
+    tries = 0
+    while len(pop) < cfg.population and tries < cfg.population * 20:
+        tries += 1
+        add(operators.random_genome(rng, space))
+    return pop
+
+
+def vary(tb: base.Toolbox, state: LoopState, rng: random.Random, parents: list[Individual],
+         generation: int) -> list[Individual]:
+    """Offspring by pairwise crossover (probability cxpb) then mutation (probability mutpb)."""
+    cfg = state.config
+    kids: list[Individual] = []
+    for i in range(0, len(parents), 2):
+        a = parents[i]
+        b = parents[i + 1] if i + 1 < len(parents) else parents[0]
+        ga, gb = a.genome, b.genome
+        crossed = rng.random() < cfg.cxpb
+        if crossed:
+            ga, gb = tb.mate(ga, gb)
+        for genome, own in ((ga, a), (gb, b)):
+            if rng.random() < cfg.mutpb:
+                genome = tb.mutate(genome)
+            lineage = (a.key, b.key) if crossed else (own.key,)
+            kids.append(Individual(genome, None, lineage, state.stage, generation))
+    return kids[: len(parents)]
+
+
+def generation_stats(state: LoopState, pop: list[Individual], generation: int, evaluated: int) -> GenerationStats:
+    """Best and median of each objective, hypervolume of the first front, evaluations."""
+    values = list(zip(*(ind.fitness.values for ind in pop), strict=True))
+    best, median = {}, {}
+    for name, weight, column in zip(OBJECTIVES, WEIGHTS, values, strict=True):
+        best[name] = float(max(column) if weight > 0 else min(column))
+        median[name] = float(statistics.median(column))
+    front = selection.first_front(pop)
+    return GenerationStats(
+        stage=state.stage,
+        timeframe=state.config.timeframes[state.stage],
+        generation=generation,
+        step=len(state.history),
+        best=best,
+        median=median,
+        hypervolume=hypervolume([ind.fitness.values for ind in front]),
+        evaluations=evaluated,
+        total_evaluations=sum(state.evaluations),
+        front_size=len(front),
+    )
+
+
+def run_stage(state: LoopState, rng: random.Random, space: Space, mapper, market: Market,
+              seeds: list[Individual], checkpoint_dir: Path | None, callback: Callback | None,
+              progress: bool, evaluate: Callable = evaluate_batch) -> list[Individual]:
+    """Run (or continue) the stage ``state.stage``; returns its final population."""
+    from tqdm.auto import tqdm
+
+    cfg = state.config
+    market_ref = mapper.scatter(market)  # once per stage, to every worker
+    tb = make_toolbox(state, rng, space, mapper, market_ref, evaluate)
+    bar = tqdm(total=cfg.generations + 1, initial=state.generation + 1, disable=not progress,
+               desc=f"stage {state.stage + 1}/{len(cfg.timeframes)} {market.timeframe}", unit="gen")
+
+    def finish(pop: list[Individual], generation: int, evaluated: int) -> None:
+        stats = generation_stats(state, pop, generation, evaluated)
+        state.population = pop
+        state.generation = generation
+        state.history.append(stats)
+        state.rng_state = rng.getstate()
+        if checkpoint_dir is not None:
+            save_state(checkpoint_dir, state)
+        if callback is not None:
+            callback(stats)
+        bar.update(1)
+        bar.set_postfix(sharpe=f"{stats.best['sharpe']:.2f}", hv=f"{stats.hypervolume:.2f}")
+
+    try:
+        if state.generation < 0:
+            pop = initial_population(state, rng, space, seeds)
+            pop, evaluated = evaluate_population(tb, state, pop)
+            finish(tb.select(pop, cfg.population), 0, evaluated)
+        for generation in range(state.generation + 1, cfg.generations + 1):
+            parents = tb.parents(state.population, cfg.population)
+            kids, evaluated = evaluate_population(tb, state, vary(tb, state, rng, parents, generation))
+            finish(tb.select(state.population + kids, cfg.population), generation, evaluated)
+    finally:
+        bar.close()
+        release = getattr(market_ref, "release", None)
+        if callable(release):
+            release()
+    return state.population
+

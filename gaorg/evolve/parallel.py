@@ -1,0 +1,116 @@
+"""The loop's ``map``: in-process, or over a Dask ``distributed.Client``.
+
+A mapper is called as ``mapper(func, items)`` where ``func`` takes a *list* of items and returns
+a list of results (a batch: fewer, larger tasks keep scheduling overhead low); the mapper splits
+``items`` into batches, runs them and returns the results flattened, in submission order, so
+the number of workers never changes the result. ``scatter(obj)`` ships a stage's market data
+to every worker once; pass the handle as a keyword of a ``functools.partial``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from gaorg.errors import ClusterError
+
+
+class LocalMapper:
+    """Evaluate in this process (notebooks, tests, a single core)."""
+
+    workers = 1
+
+    def scatter(self, obj: Any) -> Any:
+        return obj
+
+    def __call__(self, func: Callable[[list], list], items: Sequence[Any]) -> list:
+        items = list(items)
+        return list(func(items)) if items else []
+
+
+class DaskMapper:
+    """Map batches over a Dask cluster; tasks lost with a dying worker are retried ``retries`` times."""
+
+    def __init__(self, client: Any, retries: int = 3, batches_per_worker: int = 4) -> None:
+        self.client = client
+        self.retries = retries
+        self.batches_per_worker = batches_per_worker
+
+    @property
+    def workers(self) -> int:
+        return max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def scatter(self, obj: Any) -> Any:
+        """Send ``obj`` to every worker once; returns a Future to pass to tasks."""
+        try:
+            return self.client.scatter(obj, broadcast=True, hash=False)
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(f"could not send market data to the Dask workers: {exc}") from None
+
+    def __call__(self, func: Callable[[list], list], items: Sequence[Any]) -> list:
+        from distributed import KilledWorker
+
+        items = list(items)
+        if not items:
+            return []
+        base, kwargs = func, {}
+        if isinstance(func, functools.partial) and not func.args:
+            base, kwargs = func.func, dict(func.keywords)
+        count = min(len(items), self.workers * self.batches_per_worker)
+        batches = [items[i::count] for i in range(count)]  # round robin: balanced costs
+        futures = self.client.map(base, batches, retries=self.retries, pure=False, **kwargs)
+        try:
+            results = self.client.gather(futures)
+        except KilledWorker as exc:
+            raise ClusterError(
+                f"Dask workers kept dying while evaluating ({exc}); the task was retried "
+                f"{self.retries} times. Check the workers' memory and logs"
+            ) from None
+        finally:
+            for fut in futures:
+                fut.release()
+        out: list[Any] = [None] * len(items)
+        for i, batch in enumerate(results):
+            out[i::count] = batch
+        return out
+
+
+@contextmanager
+def open_client(
+    scheduler: str | None = None, workers: int | None = None, connect_timeout: float = 5.0
+) -> Iterator[Any]:
+    """A ``distributed.Client``: joined to ``scheduler`` (``tcp://HOST:PORT``), or of a new
+    ``LocalCluster`` with ``workers`` processes (default: one per core), one thread each, on
+    127.0.0.1. An unreachable scheduler raises ClusterError within ``connect_timeout`` seconds.
+    """
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout=connect_timeout, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ClusterError(
+                f"cannot reach the Dask scheduler at {scheduler!r} within {connect_timeout:g}s "
+                f"({type(exc).__name__}); start one with `dask scheduler` and workers with "
+                "`dask worker ADDRESS`, or leave out --scheduler to use a local cluster"
+            ) from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    n = workers or os.cpu_count() or 1
+    cluster = LocalCluster(
+        n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None, silence_logs=logging.ERROR,
+    )
+    client = Client(cluster, set_as_default=False)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()

@@ -1,0 +1,172 @@
+"""``evolve``: the whole hierarchical run, coarse to fine, then the honest report.
+
+Stage by stage (one per timeframe), NSGA-II evolves genomes on the basket's walk-forward folds;
+each later stage starts from the previous Pareto front, periods rescaled to the finer bars.
+At the end the final front is scored on the held-out newest slice of each series (never seen
+before), each member gets its deflated Sharpe ratio (trials = every distinct genome evaluated),
+and the run its probability of backtest overfitting (CSCV over the last stage's trials).
+
+    from gaorg.evolve.run import evolve
+    result = evolve(EvolveConfig(symbols=("BTC", "ETH"), timeframes=("1d", "1h")), store)
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gaorg.errors import CheckpointError
+from gaorg.evolve.basket import DataSource, fingerprint, load_basket
+from gaorg.evolve.checkpoint import LoopState, load_state
+from gaorg.evolve.config import EvolveConfig
+from gaorg.evolve.fitness import Market, evaluate_batch, holdout_batch, mean_metrics
+from gaorg.evolve.folds import make_split
+from gaorg.evolve.loop import Callback, run_stage
+from gaorg.evolve.operators import Space
+from gaorg.evolve.parallel import DaskMapper, LocalMapper
+from gaorg.evolve.result import EvolutionResult, FrontMember, StageSummary
+from gaorg.evolve.selection import first_front
+from gaorg.evolve.stats import deflated_sharpe, moments, pbo_cscv, sharpe_per_bar
+from gaorg.evolve.types import Individual
+
+
+def new_run_id() -> str:
+    """A fresh run id: UTC time and a random suffix (``20261124-153000-1a2b3c``)."""
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def costs_of(config: EvolveConfig) -> Any:
+    """The engine's ``Costs`` for this run (the engine's default fee unless ``fee`` is set)."""
+    from gaorg.backtest.engine import Costs
+
+    return Costs(slippage=config.slippage) if config.fee is None else Costs(fee=config.fee, slippage=config.slippage)
+
+
+def build_market(config: EvolveConfig, data: DataSource, stage: int) -> Market:
+    """The basket of ``stage`` with its folds (DataTooShortError names a short series)."""
+    timeframe = config.timeframes[stage]
+    bars = load_basket(data, config.symbols, timeframe, config.exchange)
+    splits = tuple(
+        make_split(len(b), config.folds, config.holdout, config.scheme, config.min_test_bars,
+                   label=f"{b.symbol} {timeframe}")
+        for b in bars
+    )
+    return Market(timeframe, bars, splits, config.scheme, costs_of(config))
+
+
+def evolve(
+    config: EvolveConfig,
+    data: DataSource,
+    client: Any = None,
+    callback: Callback | None = None,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+    run_id: str | None = None,
+    progress: bool = True,
+    evaluate: Callable = evaluate_batch,
+) -> EvolutionResult:
+    """Run (or, with ``resume=True``, continue from ``checkpoint_dir``) a hierarchical evolution.
+
+    ``data`` maps ``(symbol, timeframe)`` to Bars, or is a MarketStore. ``client`` is a
+    ``distributed.Client`` (None: evaluate in this process). ``callback`` receives each
+    generation's :class:`GenerationStats`. ``checkpoint_dir`` (e.g.
+    ``settings.checkpoints / run_id``) receives a checkpoint after every generation and the
+    front's genome JSON files. ``evaluate`` is the batch fitness (the engine's by default).
+    """
+    ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    if resume:
+        if ckpt is None:
+            raise CheckpointError("resume needs the checkpoint directory of the run")
+        state = load_state(ckpt)
+        config = state.config
+    else:
+        state = LoopState(run_id=run_id or (ckpt.name if ckpt else new_run_id()), config=config)
+    mapper = LocalMapper() if client is None else DaskMapper(client, retries=config.retries)
+    base_space = Space.from_modules(config.modules, config.max_filters, config.max_exits)
+    rng = random.Random(config.seed)
+    if state.rng_state is not None:
+        rng.setstate(state.rng_state)
+    seeds: list[Individual] = []
+    markets: list[Market] = []
+    for stage in range(len(config.timeframes)):
+        market = build_market(config, data, stage)
+        markets.append(market)
+        if stage < state.stage:
+            continue
+        _check_fingerprint(state, market, resume)
+        if stage > state.stage:  # a new stage: seed it with the previous stage's front
+            seeds = first_front(state.population)
+            state.stage, state.generation = stage, -1
+        while len(state.archives) <= stage:
+            state.archives.append({})
+            state.evaluations.append(0)
+        space = base_space.with_lookback(market.max_lookback)
+        run_stage(state, rng, space, mapper, market, seeds, ckpt, callback, progress, evaluate)
+    return _report(state, markets, mapper, ckpt)
+
+
+def _check_fingerprint(state: LoopState, market: Market, resume: bool) -> None:
+    mark = fingerprint(market.bars)
+    old = state.fingerprints.get(market.timeframe)
+    if resume and old is not None and old != mark:
+        raise CheckpointError(
+            f"the {market.timeframe} market data changed since run {state.run_id} was checkpointed; "
+            "a resumed run must see the same bars (start a new run instead)"
+        )
+    state.fingerprints[market.timeframe] = mark
+
+
+def _report(state: LoopState, markets: list[Market], mapper, ckpt: Path | None) -> EvolutionResult:
+    """Hold-out scores, deflated Sharpe and PBO of the final front; front genomes saved as JSON."""
+    from gaorg.strategies.genome import save_genome
+
+    cfg = state.config
+    last = len(cfg.timeframes) - 1
+    market = markets[last]
+    archive = state.archives[last]
+    front = first_front(state.population)
+    feasible = [t for t in archive.values() if t.feasible]
+    n_trials = sum(sum(t.feasible for t in a.values()) for a in state.archives)
+    pooled = {t.key: t.cells[:, :5].sum(axis=0) for t in feasible}
+    sr_all = np.array([sharpe_per_bar(s) for s in pooled.values()])
+    sr_var = float(np.var(sr_all, ddof=1)) if len(sr_all) > 1 else 0.0
+    pbo = pbo_cscv(np.stack([t.cells for t in feasible])) if len(feasible) > 1 else float("nan")
+
+    ref = mapper.scatter(market)
+    holdouts = mapper(functools.partial(holdout_batch, market=ref), [m.genome for m in front])
+    members = []
+    for ind, per_asset in zip(front, holdouts, strict=True):
+        sums = pooled.get(ind.key)
+        if sums is None:
+            dsr = float("nan")
+        else:
+            n, _, _, skew, kurt = moments(sums)
+            dsr = deflated_sharpe(sharpe_per_bar(sums), n, skew, kurt, sr_var, n_trials)
+        sharpe, mdd, cons = ind.fitness.values
+        members.append(FrontMember(
+            genome=ind.genome, genome_hash=ind.key, sharpe=sharpe, max_drawdown=mdd,
+            consistency=cons, deflated_sharpe=dsr, holdout=mean_metrics(per_asset),
+            holdout_per_asset=per_asset, stage=ind.stage, timeframe=cfg.timeframes[ind.stage],
+            generation=ind.generation, parents=ind.parents,
+        ))
+    members.sort(key=lambda m: (-m.sharpe, m.genome_hash))
+    if ckpt is not None:
+        for m in members:
+            save_genome(m.genome, ckpt / "front" / f"{m.genome_hash}.json")
+    stages = tuple(
+        StageSummary(i, tf, cfg.population, cfg.generations, state.evaluations[i])
+        for i, tf in enumerate(cfg.timeframes)
+    )
+    state.done = True
+    return EvolutionResult(
+        run_id=state.run_id, front=tuple(members), stages=stages, history=tuple(state.history),
+        trials=n_trials, pbo=pbo, config=cfg.to_params(),
+        checkpoint_dir=str(ckpt) if ckpt is not None else None,
+    )

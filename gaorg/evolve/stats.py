@@ -1,0 +1,168 @@
+"""Overfitting statistics and front quality: deflated Sharpe, PBO by CSCV, hypervolume.
+
+Every trial keeps, per asset and fold, the power sums of its per-bar returns
+(``n, Σr, Σr², Σr³, Σr⁴``): a few numbers that merge exactly across folds, so Sharpe ratios,
+skewness and kurtosis of any union of folds can be computed without the return series.
+
+- :func:`deflated_sharpe` — Bailey & López de Prado (2014), "The Deflated Sharpe Ratio":
+  the probability that the true Sharpe ratio is above the expected maximum of ``n_trials``
+  unskilled trials, given the non-normality and length of the returns.
+- :func:`pbo_cscv` — Bailey, Borwein, López de Prado & Zhu (2017), "The Probability of Backtest
+  Overfitting": combinatorially symmetric cross-validation over blocks (asset × fold cells).
+- :func:`hypervolume` — of a front, against a fixed reference point (comparable across
+  generations), with ``deap.benchmarks.tools.hypervolume``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from statistics import NormalDist
+
+import numpy as np
+
+EULER_GAMMA = 0.5772156649015329
+MAX_BLOCKS = 12  # CSCV blocks: C(12, 6) = 924 splits
+HV_REFERENCE = (-3.0, 1.0, 0.0)
+"""Fixed hypervolume reference in objective space: Sharpe -3, drawdown 100%, consistency 0."""
+
+_NORMAL = NormalDist()
+
+
+def moments(sums: np.ndarray) -> tuple[float, float, float, float, float]:
+    """``(n, mean, std, skew, kurtosis)`` of returns from power sums ``[n, Σr, Σr², Σr³, Σr⁴]``.
+
+    Population moments; kurtosis is not excess (a normal distribution has 3).
+    """
+    n, s1, s2, s3, s4 = (float(x) for x in sums[:5])
+    if n < 2:
+        return n, 0.0, 0.0, 0.0, 3.0
+    mean = s1 / n
+    var = max(s2 / n - mean * mean, 0.0)
+    std = math.sqrt(var)
+    if std <= 1e-15:
+        return n, mean, 0.0, 0.0, 3.0
+    m3 = s3 / n - 3 * mean * s2 / n + 2 * mean**3
+    m4 = s4 / n - 4 * mean * s3 / n + 6 * mean * mean * s2 / n - 3 * mean**4
+    return n, mean, std, m3 / std**3, max(m4 / var**2, 1.0)
+
+
+def sharpe_per_bar(sums: np.ndarray) -> float:
+    """Per-bar (not annualised) Sharpe ratio from power sums; 0 for flat returns."""
+    _, mean, std, _, _ = moments(sums)
+    return mean / std if std > 0 else 0.0
+
+
+def expected_max_sharpe(sr_variance: float, n_trials: int) -> float:
+    """Expected maximum Sharpe of ``n_trials`` unskilled trials whose Sharpe ratios vary as given."""
+    if n_trials <= 1 or sr_variance <= 0:
+        return 0.0
+    z1 = _NORMAL.inv_cdf(1.0 - 1.0 / n_trials)
+    z2 = _NORMAL.inv_cdf(1.0 - 1.0 / (n_trials * math.e))
+    return math.sqrt(sr_variance) * ((1 - EULER_GAMMA) * z1 + EULER_GAMMA * z2)
+
+
+def deflated_sharpe(
+    sr: float, n_obs: float, skew: float, kurtosis: float, sr_variance: float, n_trials: int
+) -> float:
+    """The deflated Sharpe ratio: P(true SR > expected max SR of ``n_trials`` trials), in [0, 1].
+
+    ``sr`` is per observation (not annualised), ``sr_variance`` the variance of the per-observation
+    Sharpe ratios across all trials, ``kurtosis`` not excess. Undefined (NaN) with fewer than 2
+    observations.
+    """
+    if n_obs < 2:
+        return float("nan")
+    sr0 = expected_max_sharpe(sr_variance, n_trials)
+    denom = 1.0 - skew * sr + (kurtosis - 1.0) / 4.0 * sr * sr
+    denom = math.sqrt(max(denom, 1e-12))
+    return _NORMAL.cdf((sr - sr0) * math.sqrt(n_obs - 1.0) / denom)
+
+
+def blocks_of(cells: np.ndarray, max_blocks: int = MAX_BLOCKS) -> np.ndarray:
+    """Merge a trial-by-cell array of power sums ``[N, cells, k]`` into an even number of blocks.
+
+    Cells (asset × fold) are the CSCV blocks; beyond ``max_blocks`` they are grouped round-robin,
+    and an odd count merges its last two cells. Sums add, so merged blocks stay exact.
+    """
+    n_cells = cells.shape[1]
+    count = min(n_cells, max_blocks)
+    if count % 2:
+        count -= 1
+    if count < 2:
+        return cells[:, :0]
+    group = np.arange(n_cells) % count
+    out = np.zeros((cells.shape[0], count, cells.shape[2]))
+    for g in range(count):
+        out[:, g] = cells[:, group == g].sum(axis=1)
+    return out
+
+
+def pbo_cscv(sums: np.ndarray, max_blocks: int = MAX_BLOCKS) -> float:
+    """Probability of backtest overfitting from power sums ``[N trials, cells, >=3]``.
+
+    For every way of splitting the blocks in half, the trial with the best in-sample Sharpe is
+    ranked out of sample; PBO is the share of splits where it lands at or below the median
+    (logit <= 0). NaN with fewer than 2 trials or 2 blocks.
+    """
+    if sums.ndim != 3 or sums.shape[0] < 2:
+        return float("nan")
+    blocks = blocks_of(sums[:, :, :3], max_blocks)
+    n_trials, n_blocks, _ = blocks.shape
+    if n_blocks < 2:
+        return float("nan")
+    total = blocks.sum(axis=1)  # [N, 3]
+    combos = np.array(list(itertools.combinations(range(n_blocks), n_blocks // 2)))
+    mask = np.zeros((len(combos), n_blocks))
+    np.put_along_axis(mask, combos, 1.0, axis=1)
+    below = 0
+    for start in range(0, len(mask), 128):
+        part = mask[start:start + 128]
+        train = np.einsum("cs,nsk->cnk", part, blocks)
+        test = total[None, :, :] - train
+        sr_train = _sharpe_rows(train)
+        sr_test = _sharpe_rows(test)
+        best = np.argmax(sr_train, axis=1)
+        chosen = sr_test[np.arange(len(part)), best]
+        rank = (sr_test < chosen[:, None]).sum(axis=1) + 1  # 1 = worst out of sample
+        omega = rank / (n_trials + 1.0)
+        below += int(np.sum(np.log(omega / (1.0 - omega)) <= 0.0))
+    return below / len(mask)
+
+
+def _sharpe_rows(s: np.ndarray) -> np.ndarray:
+    n, s1, s2 = s[..., 0], s[..., 1], s[..., 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(n > 0, s1 / n, 0.0)
+        var = np.where(n > 0, s2 / n - mean * mean, 0.0)
+        std = np.sqrt(np.maximum(var, 0.0))
+        return np.where(std > 1e-15, mean / std, 0.0)
+
+
+def hypervolume(objectives: Sequence[tuple[float, float, float]]) -> float:
+    """Hypervolume of (sharpe, max_drawdown, consistency) points against :data:`HV_REFERENCE`.
+
+    Points that do not beat the reference in every objective add nothing (and are dropped).
+    """
+    from deap.benchmarks.tools import hypervolume as deap_hypervolume
+
+    from gaorg.evolve.types import Fitness
+
+    ref = HV_REFERENCE
+    kept = [
+        _Point(Fitness(tuple(o)))
+        for o in objectives
+        if o[0] > ref[0] and o[1] < ref[1] and o[2] > ref[2]
+    ]
+    if not kept:
+        return 0.0
+    ref_min = [-ref[0], ref[1], -ref[2]]  # DEAP minimises -wvalues
+    return float(deap_hypervolume(kept, ref=ref_min))
+
+
+class _Point:
+    __slots__ = ("fitness",)
+
+    def __init__(self, fitness) -> None:
+        self.fitness = fitness
