@@ -1,0 +1,226 @@
+"""Import of CSV and Parquet files as users have them, through the store's validation.
+
+DuckDB reads the file (fast, typed); this module finds the header under a banner line, maps the
+columns (``timestamp,open,high,low,close,volume`` by default, case-insensitive), turns the time
+column into UTC epoch milliseconds (epoch s/ms/us/ns by magnitude, ISO 8601 with one offset, or
+naive times in ``tz``), and turns newest-first files around. Messages name file line numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gaorg.errors import InputError, NotFoundError, ValidationError
+
+TARGETS = ("timestamp", "open", "high", "low", "close", "volume")
+DELIMITERS = (",", ";", "\t", "|")
+HEAD_LINES = 20  # a header must be within the first lines (after a banner)
+_OFFSET = r"(Z|[+-]\d\d:?\d\d)$"
+
+
+@dataclass
+class ImportedTable:
+    """Columns ts (UTC ms), open, high, low, close, volume; file line of each row; what was done."""
+
+    columns: dict[str, np.ndarray]
+    lines: np.ndarray
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_mapping(text: str | None) -> dict[str, str]:
+    """``"timestamp=unix,volume=Volume BTC"`` -> {"timestamp": "unix", "volume": "Volume BTC"}."""
+    mapping: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        target, sep, source = part.partition("=")
+        target = target.strip().lower()
+        if not sep or not source.strip() or target not in TARGETS:
+            raise InputError(
+                f"bad column mapping {part.strip()!r}; write TARGET=SOURCE pairs separated by commas, "
+                f"TARGET one of {', '.join(TARGETS)} (e.g. --columns timestamp=date,volume='Volume BTC')"
+            )
+        mapping[target] = source.strip()
+    return mapping
+
+
+def read_table(path: str | Path, columns: Mapping[str, str] | None = None, tz: str = "UTC") -> ImportedTable:
+    """Read a CSV or Parquet file into bar columns (not yet validated: the store validates on write)."""
+    import duckdb
+
+    path = Path(path)
+    if not path.is_file():
+        raise NotFoundError(f"no file {path}")
+    mapping = {t: (columns or {}).get(t, t) for t in TARGETS}
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            source, first_line = _parquet_source(con, path), 1
+        else:
+            source, first_line = _csv_source(path, mapping)
+        try:
+            con.execute(f"CREATE TEMP TABLE raw AS SELECT * FROM {source}")
+        except duckdb.Error as exc:
+            raise InputError(f"cannot read {path.name}: {' '.join(str(exc).split())[:300]}") from None
+        names = [r[0] for r in con.execute("DESCRIBE raw").fetchall()]
+        types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall())
+        chosen = _match_columns(path, names, mapping)
+        n = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
+        if n == 0:
+            raise ValidationError(f"{path.name} has a header but no data rows")
+        lines = np.arange(n, dtype=np.int64) + first_line + 1
+        notes: list[str] = []
+        ts = _timestamps(con, path, _q(chosen["timestamp"]), types[chosen["timestamp"]], lines, tz, notes)
+        select = ", ".join(
+            f"coalesce(TRY_CAST({_q(chosen[t])} AS DOUBLE), 'NaN'::DOUBLE) AS {t}" for t in TARGETS[1:]
+        )
+        cols = {k: np.asarray(v) for k, v in con.sql(f"SELECT {select} FROM raw").fetchnumpy().items()}
+    finally:
+        con.close()
+    cols = {"ts": ts, **cols}
+    if n > 1:
+        d = np.diff(ts)
+        if (d < 0).sum() > (d > 0).sum():  # newest first: turn around
+            cols = {k: v[::-1].copy() for k, v in cols.items()}
+            lines = lines[::-1].copy()
+            notes.append("rows were newest first: reversed")
+    return ImportedTable(cols, lines, notes)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _parquet_source(con, path: Path) -> str:
+    return f"read_parquet({_sql_text(str(path))})"
+
+
+def _split(line: str, delim: str) -> list[str]:
+    return [f.strip().strip('"').strip("'").strip() for f in line.split(delim)]
+
+
+def _csv_source(path: Path, mapping: dict[str, str]) -> tuple[str, int]:
+    """The DuckDB read_csv call for ``path`` and the 1-based line number of its header."""
+    with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
+        head = [fh.readline() for _ in range(HEAD_LINES)]
+    head = [h.rstrip("\r\n") for h in head]
+    if not any(h.strip() for h in head):
+        raise ValidationError(f"{path.name} is empty; give a file with a header line and rows of bars")
+    wanted = {v.lower() for v in mapping.values()}
+    guess: tuple[int, list[str]] | None = None
+    for i, line in enumerate(head):
+        for delim in DELIMITERS:
+            fields = _split(line, delim)
+            if len(fields) < 2:
+                continue
+            if wanted <= {f.lower() for f in fields}:
+                ts_src = next(f for f in fields if f.lower() == mapping["timestamp"].lower())
+                types = "{" + _sql_text(ts_src) + ": 'VARCHAR'}"
+                src = (f"read_csv({_sql_text(str(path))}, skip={i}, header=true, delim={_sql_text(delim)}, "
+                       f"types={types}, null_padding=true)")
+                return src, i + 1
+            if guess is None:
+                guess = (i, fields)
+    header = ", ".join(guess[1]) if guess else "(no header found)"
+    missing = sorted(wanted - {f.lower() for f in (guess[1] if guess else [])})
+    raise ValidationError(
+        f"{path.name}: missing column(s) {', '.join(missing)}; its header is: {header}. "
+        f"Map your names with --columns, e.g. --columns timestamp=date,volume=vol"
+    )
+
+
+def _match_columns(path: Path, names: list[str], mapping: dict[str, str]) -> dict[str, str]:
+    lower = {n.lower(): n for n in names}
+    missing = [f"{t}" + (f" (as {s!r})" if s != t else "") for t, s in mapping.items() if s.lower() not in lower]
+    if missing:
+        raise ValidationError(
+            f"{path.name}: missing column(s) {', '.join(missing)}; it has: {', '.join(names)}. "
+            f"Map your names with --columns, e.g. --columns timestamp=date,volume=vol"
+        )
+    return {t: lower[s.lower()] for t, s in mapping.items()}
+
+
+def _timestamps(con, path: Path, col: str, ctype: str, lines: np.ndarray, tz: str, notes: list[str]) -> np.ndarray:
+    """The time column as UTC epoch ms (int64), or ValidationError naming the first bad lines."""
+    if con.sql(f"SELECT count(*) FROM raw WHERE {col} IS NULL").fetchall()[0][0]:
+        nulls = con.sql(f"SELECT list(i) FROM (SELECT row_number() OVER () - 1 AS i, {col} AS t FROM raw) "
+                        f"WHERE t IS NULL").fetchall()[0][0]
+        raise ValidationError(f"{path.name}: {len(nulls)} row(s) without a time ({_lines(lines, nulls)}); "
+                              f"fill them or remove those rows", tuple(nulls[:3]))
+    ctype = ctype.upper()
+    if ctype.startswith("TIMESTAMP WITH TIME ZONE") or ctype == "TIMESTAMPTZ":
+        return _fetch_ts(con, f"epoch_ms({col})")
+    if ctype.startswith("TIMESTAMP") or ctype == "DATE":
+        return _localize(_fetch_ts(con, f"epoch_ms({col}::TIMESTAMP)"), tz, path)
+    if ctype != "VARCHAR":  # numbers
+        return _epoch(_fetch_ts(con, f"CAST({col} AS BIGINT)"), notes)
+    nonint = con.sql(f"SELECT count(*) FROM raw WHERE TRY_CAST({col} AS BIGINT) IS NULL").fetchall()[0][0]
+    if nonint == 0:
+        return _epoch(_fetch_ts(con, f"CAST({col} AS BIGINT)"), notes)
+    bad = con.sql(
+        f"SELECT i, t FROM (SELECT row_number() OVER () - 1 AS i, {col} AS t FROM raw) "
+        f"WHERE TRY_CAST(t AS TIMESTAMPTZ) IS NULL ORDER BY i LIMIT 3"
+    ).fetchall()
+    if bad:
+        total = con.sql(f"SELECT count(*) FROM raw WHERE TRY_CAST({col} AS TIMESTAMPTZ) IS NULL").fetchall()[0][0]
+        raise ValidationError(
+            f"{path.name}: {total} time value(s) cannot be read (line {lines[bad[0][0]]}: {bad[0][1]!r}); "
+            f"use ISO 8601 (2024-01-31T13:00:00Z) or epoch milliseconds, or map another column with --columns",
+            tuple(int(i) for i, _ in bad))
+    offsets = con.sql(
+        f"SELECT o, min(i) FROM (SELECT row_number() OVER () - 1 AS i, "
+        f"replace(replace(regexp_extract(trim({col}), '{_OFFSET}'), 'Z', '+00:00'), ':', '') AS o FROM raw) "
+        f"GROUP BY o ORDER BY 2"
+    ).fetchall()
+    if len(offsets) > 1:
+        shown = "; ".join(f"{o or 'no offset'} from line {lines[i]}" for o, i in offsets[:3])
+        raise ValidationError(
+            f"{path.name}: mixed timezone offsets in the time column ({shown}); convert every time to UTC "
+            f"(or to one offset) before importing", tuple(int(i) for _, i in offsets[:3]))
+    has_offset = bool(offsets[0][0])
+    cast = "TIMESTAMPTZ" if has_offset else "TIMESTAMP"
+    ms = _fetch_ts(con, f"epoch_ms(CAST({col} AS {cast}))")
+    return ms if has_offset else _localize(ms, tz, path)
+
+
+def _fetch_ts(con, expr: str) -> np.ndarray:
+    return np.asarray(con.sql(f"SELECT {expr} AS ts FROM raw").fetchnumpy()["ts"], dtype=np.int64)
+
+
+def _epoch(raw: np.ndarray, notes: list[str]) -> np.ndarray:
+    """Epoch numbers to ms; the unit is read from the magnitude (s, ms, us, ns)."""
+    top = int(np.abs(raw).max()) if len(raw) else 0
+    units = ((10**11, "seconds", 1000), (10**14, "milliseconds", 1), (10**17, "microseconds", -1000))
+    unit, factor = next(((u, f) for limit, u, f in units if top < limit), ("nanoseconds", -1_000_000))
+    if unit != "milliseconds":
+        notes.append(f"epoch times read as {unit}")
+    return raw * factor if factor > 0 else raw // -factor
+
+
+def _localize(naive_ms: np.ndarray, tz: str, path: Path) -> np.ndarray:
+    """Naive local times (as if UTC ms) in ``tz`` -> UTC ms."""
+    if tz.upper() in ("UTC", "Z", "ETC/UTC"):
+        return naive_ms
+    import pandas as pd
+
+    try:
+        idx = pd.DatetimeIndex(naive_ms.astype("datetime64[ms]")).tz_localize(tz, ambiguous="raise",
+                                                                               nonexistent="raise")
+    except Exception as exc:  # noqa: BLE001 - unknown zone, or a time skipped/repeated by a DST change
+        raise ValidationError(f"{path.name}: cannot place the times in timezone {tz!r}: {exc}; "
+                              f"check --tz, or convert the times to UTC") from None
+    return np.asarray(idx.tz_convert("UTC").tz_localize(None).as_unit("ms").asi8, dtype=np.int64)
+
+
+def _lines(lines: np.ndarray, rows: list[int]) -> str:
+    shown = ", ".join(str(int(lines[i])) for i in rows[:3])
+    return ("line " if len(rows) == 1 else "lines ") + shown + (f" and {len(rows) - 3} more" if len(rows) > 3 else "")
