@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from gaorg.strategies.families import ema_crossover
+from gaorg.strategies.families import donchian_breakout, ema_crossover
 from gaorg.strategies.spec import ModuleSpec, Role
 
-_FAMILIES = (ema_crossover,)
+_FAMILIES = (ema_crossover, donchian_breakout)
 
 
 def _build() -> Mapping[str, ModuleSpec]:

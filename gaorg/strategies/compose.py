@@ -38,12 +38,13 @@ def targets(genome: Genome, bars: Bars, catalogue: Mapping[str, ModuleSpec] = CA
             f"than {need}; load a longer range or use shorter periods"
         )
     entry = catalogue[genome.entry.module]
-    signal = np.nan_to_num(np.asarray(entry.compute(bars, genome.entry.as_dict()), dtype=np.float64))
-    signal = np.clip(signal, -1.0, 1.0)
+    signal = np.array(entry.compute(bars, genome.entry.as_dict()), dtype=np.float64, copy=None)
+    if not signal.flags.writeable:
+        signal = signal.copy()
+    clean_signal(signal)  # in place: a compute function returns a fresh array (spec.py)
     for slot in genome.filters:
         allow_long, allow_short = catalogue[slot.module].compute(bars, slot.as_dict())
-        signal = np.where((signal > 0) & ~np.asarray(allow_long, dtype=bool), 0.0, signal)
-        signal = np.where((signal < 0) & ~np.asarray(allow_short, dtype=bool), 0.0, signal)
+        apply_filter(signal, np.asarray(allow_long, dtype=np.bool_), np.asarray(allow_short, dtype=np.bool_))
     stop = np.full(n, np.nan)
     take = np.full(n, np.nan)
     for slot in genome.exits:
@@ -54,6 +55,28 @@ def targets(genome: Genome, bars: Bars, catalogue: Mapping[str, ModuleSpec] = CA
         scale = np.asarray(catalogue[genome.sizing.module].compute(bars, genome.sizing.as_dict()))
         signal = hold_scale_from_entry(signal, np.clip(np.nan_to_num(scale), 0.0, 1.0))
     return TargetPlan(signal, stop, take)
+
+
+@njit(cache=True, nogil=True)
+def clean_signal(signal: np.ndarray) -> None:
+    """NaN read as 0 and values clipped to [-1, 1], in place."""
+    for i in range(len(signal)):
+        v = signal[i]
+        if np.isnan(v):
+            signal[i] = 0.0
+        elif v > 1.0:
+            signal[i] = 1.0
+        elif v < -1.0:
+            signal[i] = -1.0
+
+
+@njit(cache=True, nogil=True)
+def apply_filter(signal: np.ndarray, allow_long: np.ndarray, allow_short: np.ndarray) -> None:
+    """Zero (in place) the longs a filter does not allow, and the shorts."""
+    for i in range(len(signal)):
+        v = signal[i]
+        if (v > 0.0 and not allow_long[i]) or (v < 0.0 and not allow_short[i]):
+            signal[i] = 0.0
 
 
 @njit(cache=True, nogil=True)

@@ -7,6 +7,7 @@ periods measured in bars, rescales it to another timeframe.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,10 @@ class IntGene:
         return value
 
     def sample(self, rng: random.Random) -> int:
+        """Uniform; log-uniform for periods (5-50 bars as likely as 500-5000, as scales are)."""
+        if self.period and self.low >= 1:
+            value = math.floor(math.exp(rng.uniform(math.log(self.low), math.log(self.high + 1))))
+            return min(self.high, max(self.low, value))
         return rng.randint(self.low, self.high)
 
     def mutate(self, value: int, rng: random.Random, strength: float) -> int:

@@ -9,6 +9,7 @@ A module plays one role in a genome:
 - ``sizing`` -> ``scale``: float64[n] in [0, 1]; the composer holds it from the entry bar while the
   signal keeps its sign (units are held until the target changes, as the engine does).
 
+A compute function returns fresh arrays (the composer may modify them in place).
 Every output at bar i may depend only on bars ``<= i`` (tests/unit/test_lookahead.py proves it).
 ``lookback(params)`` is the number of bars before the first meaningful output.
 """

@@ -46,7 +46,7 @@ def test_different_parameters_give_different_hashes():
         (genome_dict(entry={"module": "ema_crosover", "params": {}}), r"did you mean 'ema_crossover'"),
         (genome_dict(entry={"module": "ema_crossover", "params": {"fast": 12, "slow": 48}}), r"missing parameter 'direction'"),
         (genome_dict(entry={"module": "ema_crossover", "params": {**EMA["params"], "fsat": 1}}), r"no parameter 'fsat'"),
-        (genome_dict(entry={"module": "ema_crossover", "params": {**EMA["params"], "fast": 1}}), r"fast=1 is out of bounds \[2, 200\]"),
+        (genome_dict(entry={"module": "ema_crossover", "params": {**EMA["params"], "fast": 1}}), r"fast=1 is out of bounds \[2, 500\]"),
         (genome_dict(entry={"module": "ema_crossover", "params": {**EMA["params"], "fast": "12"}}), r"fast must be a whole number"),
         (genome_dict(entry={"module": "ema_crossover", "params": {**EMA["params"], "fast": 50}}), r"fast \(50\) must be shorter than slow \(48\)"),
         (genome_dict(entry={"module": "ema_crossover", "params": {**EMA["params"], "direction": "up"}}), r"direction='up' is not one of"),

@@ -1,6 +1,7 @@
 """EMA crossover: long while the fast EMA is above the slow one, short (if allowed) while below.
 
-Scale-free: the sign of ``ema_fast - ema_slow`` does not depend on the asset's price level.
+Role: entry. Scale-free: the sign of ``ema_fast - ema_slow`` does not depend on the price level.
+One fused numba pass (``signals.ema_cross_signal``): evolution evaluates it millions of times.
 """
 
 from __future__ import annotations
@@ -9,17 +10,12 @@ import numpy as np
 
 from gaorg.data.bars import Bars
 from gaorg.strategies.genes import ChoiceGene, IntGene
-from gaorg.strategies.indicators import ema
+from gaorg.strategies.signals import ema_cross_signal
 from gaorg.strategies.spec import ModuleSpec, Params, Role
 
 
 def compute(bars: Bars, params: Params) -> np.ndarray:
-    close = np.asarray(bars.close)
-    diff = ema(close, params["fast"]) - ema(close, params["slow"])
-    signal = np.sign(diff)
-    if params["direction"] == "long":
-        signal = np.maximum(signal, 0.0)
-    return np.where(np.isnan(diff), 0.0, signal)
+    return ema_cross_signal(np.asarray(bars.close), params["fast"], params["slow"], params["direction"] == "both")
 
 
 def check(params: Params) -> str | None:
@@ -33,8 +29,8 @@ SPEC = ModuleSpec(
     family="EMA crossover",
     role=Role.ENTRY,
     genes=(
-        IntGene("fast", 2, 200, period=True, doc="fast EMA period, bars"),
-        IntGene("slow", 3, 800, period=True, doc="slow EMA period, bars"),
+        IntGene("fast", 2, 500, period=True, doc="fast EMA period, bars"),
+        IntGene("slow", 3, 2000, period=True, doc="slow EMA period, bars"),
         ChoiceGene("direction", ("long", "both"), doc="long only, or long and short"),
     ),
     compute=compute,

@@ -1,0 +1,87 @@
+"""Random genomes and random module parameters, always valid. Evolution builds its operators on these.
+
+``random_genome`` draws one entry, up to ``max_filters`` filters, up to ``max_exits`` exits and,
+with probability ``p_sizing``, a sizing module; each module's parameters are drawn from its genes
+(period genes log-uniformly, see ``genes.IntGene.sample``) until the module's cross-gene check
+passes and, when ``max_lookback`` is given, its lookback fits. The result goes through
+``parse_genome``, so it is canonical and valid by construction.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from gaorg.errors import GenomeError
+from gaorg.strategies.catalogue import CATALOGUE
+from gaorg.strategies.genes import IntGene
+from gaorg.strategies.genome import SCHEMA, Genome, parse_genome
+from gaorg.strategies.spec import ModuleSpec, Role
+
+MAX_TRIES = 1000
+
+
+def random_params(spec: ModuleSpec, rng: random.Random, max_lookback: int | None = None) -> dict[str, Any]:
+    """Parameters for ``spec`` that pass its check (and fit ``max_lookback`` bars, if given).
+
+    Period genes are drawn below ``max_lookback`` so that a short series still gets a module;
+    raises GenomeError if the module cannot fit at all (its shortest periods are too long).
+    """
+    for _ in range(MAX_TRIES):
+        params: dict[str, Any] = {}
+        for gene in spec.genes:
+            if max_lookback is not None and isinstance(gene, IntGene) and gene.period and gene.high > max_lookback:
+                capped = IntGene(gene.name, gene.low, max(gene.low, max_lookback), period=True)
+                params[gene.name] = capped.sample(rng)
+            else:
+                params[gene.name] = gene.sample(rng)
+        if spec.check is not None and spec.check(params):
+            continue
+        if max_lookback is not None and spec.lookback(params) > max_lookback:
+            continue
+        return params
+    raise GenomeError(
+        f"module {spec.name!r}: no valid parameters found"
+        + (f" with a lookback of at most {max_lookback} bars" if max_lookback is not None else "")
+    )
+
+
+def random_genome(
+    rng: random.Random,
+    catalogue: Mapping[str, ModuleSpec] = CATALOGUE,
+    max_filters: int = 2,
+    max_exits: int = 1,
+    p_sizing: float = 0.5,
+    *,
+    max_lookback: int | None = None,
+    learned: bool = True,
+) -> Genome:
+    """A valid random genome drawn from ``catalogue``.
+
+    ``max_lookback`` bounds the genome's longest period (so it runs on a series of that many bars
+    plus one); ``learned=False`` leaves out the learned entries (SVC, PCA + tree), which cost more.
+    """
+
+    def names(role: Role) -> list[str]:
+        return sorted(n for n, s in catalogue.items() if s.role is role and (learned or not s.learned))
+
+    def slot(name: str) -> dict[str, Any]:
+        return {"module": name, "params": random_params(catalogue[name], rng, max_lookback)}
+
+    entries = names(Role.ENTRY)
+    if not entries:
+        raise GenomeError("the catalogue has no entry module to build a genome from")
+    filters = names(Role.FILTER)
+    exits = names(Role.EXIT)
+    sizings = names(Role.SIZING)
+    n_filters = rng.randint(0, min(max_filters, len(filters)))
+    n_exits = rng.randint(0, min(max_exits, len(exits)))
+    data = {
+        "schema": SCHEMA,
+        "entry": slot(rng.choice(entries)),
+        "filters": [slot(n) for n in rng.sample(filters, n_filters)],
+        "exits": [slot(n) for n in rng.sample(exits, n_exits)],
+        "sizing": slot(rng.choice(sizings)) if sizings and rng.random() < p_sizing else None,
+    }
+    return parse_genome(data, catalogue)

@@ -1,0 +1,125 @@
+"""Signal state machines (numba): from indicator lines to a position held from bar to bar.
+
+Entries that hold a position until an exit condition (breakouts, mean reversion, oscillator
+crosses) need state; these loops keep it, causally (bar i reads its inputs at bars <= i), and
+return float64 signals in {-1, 0, 1}. NaN inputs leave the state flat.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from gaorg.strategies.indicators import step_max, step_min
+
+
+@njit(cache=True, nogil=True)
+def ema_cross_signal(close: np.ndarray, fast: int, slow: int, allow_short: bool) -> np.ndarray:
+    """sign(EMA_fast - EMA_slow) (``indicators.ema``'s definition), both EMAs in one pass; 0 in warm-up.
+
+    Fused because evolution evaluates it millions of times: one pass, no temporaries.
+    """
+    n = len(close)
+    out = np.zeros(n)
+    if n < slow:
+        return out
+    af = 2.0 / (fast + 1.0)
+    aslow = 2.0 / (slow + 1.0)
+    acc_f = 0.0
+    acc_s = 0.0
+    for i in range(slow):
+        acc_s += close[i]
+        if i < fast:
+            acc_f += close[i]
+    vf = acc_f / fast
+    for i in range(fast, slow):
+        vf = af * close[i] + (1.0 - af) * vf
+    vs = acc_s / slow
+    low = -1.0 if allow_short else 0.0
+    for i in range(slow - 1, n):
+        if i >= slow:
+            c = close[i]
+            vf = af * c + (1.0 - af) * vf
+            vs = aslow * c + (1.0 - aslow) * vs
+        d = vf - vs
+        out[i] = 1.0 if d > 0.0 else (low if d < 0.0 else 0.0)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def donchian_signal(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int, allow_short: bool) -> np.ndarray:
+    """Donchian's channel rule, fused into one pass over the channels of the bars *before* i.
+
+    Long from the first close above max(high[i-period .. i-1]); out of it (short if allowed) at
+    the first close below min(low[i-period .. i-1]). 0 in warm-up. Two rolling extremes only: a
+    separate exit channel would double the cost, and the ATR exit module tightens exits instead.
+    """
+    n = len(close)
+    out = np.empty(n)
+    if n == 0:
+        return out
+    out[0] = 0.0
+    s1 = np.empty(period)
+    s2 = np.empty(period)
+    p1 = p2 = 0
+    a1 = a2 = 0.0
+    state = 0.0
+    for j in range(n - 1):  # channels end at j; the decision is at i = j + 1
+        up, p1, a1 = step_max(high, j, period, p1, a1, s1)
+        down, p2, a2 = step_min(low, j, period, p2, a2, s2)
+        c = close[j + 1]
+        if c > up:
+            state = 1.0
+        elif c < down:
+            state = -1.0 if allow_short else 0.0
+        out[j + 1] = state
+    return out
+
+
+@njit(cache=True, nogil=True)
+def reversion_state(z: np.ndarray, entry: float, exit_level: float, allow_short: bool) -> np.ndarray:
+    """Mean reversion with hysteresis on a z-score: long below -entry until z rises above -exit;
+    short above +entry until z falls below +exit (``exit < entry``)."""
+    n = len(z)
+    out = np.zeros(n)
+    state = 0.0
+    for i in range(n):
+        v = z[i]
+        if np.isnan(v):
+            state = 0.0
+        elif state == 0.0:
+            if v < -entry:
+                state = 1.0
+            elif allow_short and v > entry:
+                state = -1.0
+        elif state > 0.0:
+            if allow_short and v > entry:
+                state = -1.0
+            elif v > -exit_level:
+                state = 0.0
+        else:
+            if v < -entry:
+                state = 1.0
+            elif v < exit_level:
+                state = 0.0
+        out[i] = state
+    return out
+
+
+@njit(cache=True, nogil=True)
+def cross_state(line: np.ndarray, lower: float, upper: float, allow_short: bool) -> np.ndarray:
+    """Oscillator reversal: long when the line crosses up through ``lower`` (leaving oversold);
+    short (or flat, long-only) when it crosses down through ``upper`` (leaving overbought)."""
+    n = len(line)
+    out = np.zeros(n)
+    state = 0.0
+    for i in range(1, n):
+        prev = line[i - 1]
+        cur = line[i]
+        if not (np.isnan(prev) or np.isnan(cur)):
+            if prev <= lower < cur:
+                state = 1.0
+            elif prev >= upper > cur:
+                state = -1.0 if allow_short else 0.0
+        out[i] = state
+    return out
