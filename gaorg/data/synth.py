@@ -117,7 +117,11 @@ def _segment_start_values(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def _funding(rng, start: int, end: int, regime: np.ndarray, tf: int) -> tuple[np.ndarray, np.ndarray]:
     f_ts = np.arange(start - start % HOUR_MS + HOUR_MS, end + 1, HOUR_MS, dtype=np.int64)
     bar = np.clip((f_ts - start - 1) // tf, 0, len(regime) - 1)
-    noise = np.cumsum(rng.normal(0, 2e-6, len(f_ts)))
-    noise -= np.convolve(noise, np.ones(48) / 48, mode="same")  # mean-reverting wander
+    eps = rng.normal(0, 2e-6, len(f_ts))
+    noise = np.empty(len(f_ts))
+    x = 0.0
+    for i in range(len(f_ts)):  # AR(1): a mean-reverting wander around the regime's level
+        x = 0.97 * x + eps[i]
+        noise[i] = x
     rate = 1.25e-5 + _LEAN[regime[bar]] + noise
     return f_ts, np.round(rate, 10)
