@@ -1,9 +1,156 @@
-"""Commands of gaorg.evolve (registered by gaorg.cli)."""
+"""``gaorg evolve``: a hierarchical evolution over stored series (registered by gaorg.cli).
+
+Only argparse is imported here; the handler imports the store, DEAP and Dask when it runs.
+"""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
+
+EPILOG = """\
+The run id is the first line on stderr, before any work; the checkpoint lives in
+$GAORG_HOME/checkpoints/RUN_ID/ (state.ckpt after every generation, front/*.json at the end).
+Continue a killed run with `gaorg evolve --resume RUN_ID` (same result as an uninterrupted run).
+Series not stored at a stage's timeframe are resampled from a finer stored one.
+--register NAME logs the run to MLflow and registers the front as model NAME (needs gaorg.tracking).
+"""
+
+RUN_FLAGS = ("symbols", "timeframes", "population", "generations", "seed", "folds", "exchange",
+             "holdout", "modules", "scheme")
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Add this domain's commands to the `gaorg` parser (none yet)."""
+    """Add ``gaorg evolve`` to the parser."""
+    p = sub.add_parser(
+        "evolve", parents=[common], help="discover strategies: NSGA-II over genomes, coarse to fine",
+        description="Evolve genomes on walk-forward folds of a basket of series, stage by stage "
+                    "(coarse to fine timeframes), on a Dask cluster; report the Pareto front with "
+                    "hold-out scores, deflated Sharpe ratios and the probability of backtest overfitting.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--symbols", default=None, help="comma-separated basket, e.g. BTC,ETH (required unless --resume)")
+    p.add_argument("--timeframes", default=None, help="stages, coarse to fine (default: 1d,1h)")
+    p.add_argument("--population", type=int, default=None, help="genomes per generation (default: 64)")
+    p.add_argument("--generations", type=int, default=None, help="generations per stage (default: 10)")
+    p.add_argument("--seed", type=int, default=None, help="same seed, same result (default: 0)")
+    p.add_argument("--folds", type=int, default=None, help="walk-forward folds per series (default: 4)")
+    p.add_argument("--scheme", choices=("anchored", "rolling"), default=None, help="fold scheme (default: anchored)")
+    p.add_argument("--holdout", type=float, default=None, help="newest fraction held out (default: 0.2)")
+    p.add_argument("--modules", default=None, help="comma-separated module names to evolve with (default: all)")
+    p.add_argument("--exchange", default=None, help="exchange of the series (default: the one that holds each symbol)")
+    p.add_argument("--scheduler", default=None, metavar="ADDR", help="join a Dask cluster, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local Dask worker processes (default: one per core; 0: no Dask, this process)")
+    p.add_argument("--resume", default=None, metavar="RUN_ID", help="continue a checkpointed run")
+    p.add_argument("--register", default=None, metavar="NAME", help="log to MLflow and register the front as NAME")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    p.set_defaults(handler=evolve_command)
+
+
+def evolve_command(args: argparse.Namespace, settings: Any) -> Any:
+    """Run or resume an evolution; the run id goes to stderr first."""
+    import sys
+
+    from gaorg.evolve.run import new_run_id
+
+    run_id = args.resume or new_run_id()
+    print(f"run {run_id}", file=sys.stderr, flush=True)
+    return _run(args, settings, run_id)
+
+
+def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
+    from gaorg.cli import Outcome
+    from gaorg.config import parse_config
+    from gaorg.errors import ConfigError, NotFoundError
+    from gaorg.evolve.checkpoint import load_state
+    from gaorg.evolve.config import EvolveConfig
+    from gaorg.evolve.run import evolve
+
+    ckpt = settings.checkpoints / run_id
+    if args.resume:
+        given = [f"--{k}" for k in RUN_FLAGS if getattr(args, k) is not None]
+        if given:
+            raise ConfigError(f"--resume continues run {run_id} with its own settings; drop {', '.join(given)}")
+        config = load_state(ckpt).config
+    else:
+        if not args.symbols:
+            raise ConfigError("--symbols is required, e.g. --symbols BTC,ETH (or --resume RUN_ID)")
+        raw: dict[str, Any] = {"symbols": _names(args.symbols)}
+        for key in ("population", "generations", "seed", "folds", "exchange", "holdout", "scheme"):
+            if getattr(args, key) is not None:
+                raw[key] = getattr(args, key)
+        if args.timeframes is not None:
+            raw["timeframes"] = _names(args.timeframes)
+        if args.modules is not None:
+            raw["modules"] = _names(args.modules)
+        config = parse_config(EvolveConfig, raw, where="gaorg evolve")
+    if args.scheduler is not None or args.workers is not None:
+        config = _with_cluster(config, args.scheduler, args.workers)
+    if not settings.market_db.exists():
+        raise NotFoundError(
+            f"no market store at {settings.market_db}; add data first (`gaorg data synth`, "
+            "`gaorg data import` or `gaorg data fetch`)"
+        )
+    callback, finish = _tracking_hooks(args.register, settings)
+
+    from gaorg.data.store import open_store
+    from gaorg.evolve.parallel import open_client
+
+    with open_store(settings, read_only=True) as store:
+        if config.workers == 0 and not config.scheduler:
+            result = evolve(config, store, None, callback, ckpt, resume=bool(args.resume),
+                            run_id=run_id, progress=args.progress)
+        else:
+            with open_client(config.scheduler, config.workers) as client:
+                result = evolve(config, store, client, callback, ckpt, resume=bool(args.resume),
+                                run_id=run_id, progress=args.progress)
+    payload = result.to_payload()
+    if finish is not None:
+        payload["registered"] = finish(result)
+    return Outcome(_describe(result), payload)
+
+
+def _with_cluster(config: Any, scheduler: str | None, workers: int | None) -> Any:
+    from dataclasses import replace
+
+    return replace(config, scheduler=scheduler or config.scheduler,
+                   workers=workers if workers is not None else config.workers)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
+def _tracking_hooks(name: str | None, settings: Any):
+    """(callback, finish) for ``--register NAME``: MLflow logging through gaorg.tracking."""
+    if name is None:
+        return None, None
+    try:
+        from gaorg.tracking.log import evolution_callback, log_evolution
+        from gaorg.tracking.recorder import MlflowRecorder
+    except ImportError as exc:
+        from gaorg.errors import ConfigError
+
+        raise ConfigError(f"--register needs gaorg.tracking, which is not available here ({exc})") from None
+    recorder = MlflowRecorder(settings)
+    return evolution_callback(recorder), lambda result: log_evolution(result, recorder, register=name)
+
+
+def _describe(result: Any) -> str:
+    lines = [
+        f"run {result.run_id}: {result.evaluations} evaluations "
+        f"({', '.join(f'{k} {v}' for k, v in result.evaluations_per_stage.items())}), "
+        f"{result.trials} trials, PBO {result.pbo:.2f}",
+        f"front ({len(result.front)}), best walk-forward Sharpe first:",
+    ]
+    for m in result.front[:10]:
+        hold = m.holdout.get("sharpe", float("nan"))
+        lines.append(
+            f"  {m.genome_hash}  sharpe {m.sharpe:6.2f}  maxdd {m.max_drawdown:5.1%}  "
+            f"consistency {m.consistency:4.0%}  DSR {m.deflated_sharpe:.2f}  hold-out sharpe {hold:6.2f}  "
+            f"{'+'.join(m.genome.modules)}"
+        )
+    if result.checkpoint_dir:
+        lines.append(f"front genomes: {result.checkpoint_dir}/front/")
+    return "\n".join(lines)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from gaorg.config import did_you_mean
 from gaorg.data.timeframes import TIMEFRAMES, timeframe_ms
 from gaorg.errors import ConfigError
 
@@ -30,6 +31,8 @@ class EvolveConfig:
       ``structure_rate`` share of mutations that swap/add/drop a module, ``strength`` the
       parameter step as a fraction of each gene's range.
     - ``fee`` (None: the engine's default taker fee) and ``slippage``: fractions of notional.
+    - ``scheduler`` a Dask scheduler address to join; ``workers`` local worker processes
+      (None: one per core; 0: evaluate in the calling process, no Dask).
     """
 
     symbols: tuple[str, ...]
@@ -63,7 +66,11 @@ class EvolveConfig:
         if not self.timeframes:
             raise ConfigError("timeframes: give at least one timeframe, e.g. --timeframes 1d,1h")
         for tf in self.timeframes:
-            timeframe_ms(tf)  # unknown names raise with a "did you mean"
+            if tf not in TIMEFRAMES:
+                raise ConfigError(
+                    f"timeframes: unknown timeframe {tf!r}{did_you_mean(tf, TIMEFRAMES)}; "
+                    f"use some of {', '.join(TIMEFRAMES)}"
+                )
         lengths = [timeframe_ms(tf) for tf in self.timeframes]
         if any(b >= a for a, b in zip(lengths, lengths[1:], strict=False)):
             raise ConfigError(
@@ -87,8 +94,8 @@ class EvolveConfig:
             raise ConfigError(f"min_test_bars: {self.min_test_bars}; use at least 2")
         if self.max_filters < 0 or self.max_exits < 0:
             raise ConfigError("max_filters and max_exits cannot be negative")
-        if self.workers is not None and self.workers < 1:
-            raise ConfigError(f"workers: {self.workers}; use at least 1 worker process")
+        if self.workers is not None and self.workers < 0:
+            raise ConfigError(f"workers: {self.workers}; use 0 (in this process) or more worker processes")
         if self.retries < 0:
             raise ConfigError(f"retries: {self.retries} cannot be negative")
         if self.fee is not None and not 0.0 <= self.fee < 0.1:

@@ -1,6 +1,7 @@
 """Variation operators over genomes: plain functions, every random draw from the ``rng`` given.
 
-- :func:`random_genome` samples a valid genome from a :class:`Space` (the allowed modules).
+- :func:`random_genome` samples a valid genome from a :class:`Space` (the allowed modules)
+  with ``gaorg.strategies.sampling``.
 - :func:`mutate` is a structure mutation (swap, add or drop a module) or a parameter mutation by
   gene type (bounded Gaussian for floats, bounded integer steps, choice flips; ``genes.py``).
 - :func:`crossover` mixes two parents slot by slot (a module both carry mixes gene by gene).
@@ -20,6 +21,8 @@ from typing import Any
 from gaorg.errors import ConfigError, GenomeError
 from gaorg.strategies.catalogue import CATALOGUE
 from gaorg.strategies.genome import SCHEMA, Genome, Slot, parse_genome
+from gaorg.strategies.sampling import random_genome as sample_genome
+from gaorg.strategies.sampling import random_params
 from gaorg.strategies.spec import ModuleSpec, Role
 
 TRIES = 20  # bounded redraws before an operator gives up and keeps the parent
@@ -61,6 +64,11 @@ class Space:
         return cls(by_role[Role.ENTRY], by_role[Role.FILTER], by_role[Role.EXIT], by_role[Role.SIZING],
                    max_filters, max_exits, max_lookback)
 
+    def catalogue(self) -> dict[str, ModuleSpec]:
+        """The catalogue restricted to this space's modules."""
+        names = (*self.entries, *self.filters, *self.exits, *self.sizings)
+        return {name: CATALOGUE[name] for name in names}
+
     def with_lookback(self, max_lookback: int | None) -> Space:
         return Space(self.entries, self.filters, self.exits, self.sizings,
                      self.max_filters, self.max_exits, max_lookback)
@@ -78,25 +86,17 @@ class Space:
         return ok and (self.max_lookback is None or genome.lookback() <= self.max_lookback)
 
 
-def sample_slot(spec: ModuleSpec, rng: random.Random) -> dict[str, Any]:
+def sample_slot(spec: ModuleSpec, rng: random.Random, max_lookback: int | None = None) -> dict[str, Any]:
     """Random parameters for ``spec`` that pass its cross-gene rule (a slot as a JSON object)."""
-    for _ in range(TRIES * 5):
-        params = {gene.name: gene.sample(rng) for gene in spec.genes}
-        if spec.check is None or spec.check(params) is None:
-            return {"module": spec.name, "params": params}
-    raise GenomeError(f"could not sample valid parameters for module {spec.name!r}")
+    return {"module": spec.name, "params": random_params(spec, rng, max_lookback)}
 
 
 def random_genome(rng: random.Random, space: Space) -> Genome:
-    """A random valid genome of ``space``: one entry, a few filters/exits, maybe a sizing."""
-    for _ in range(TRIES * 5):
-        data: dict[str, Any] = {"schema": SCHEMA, "sizing": None}
-        data["entry"] = sample_slot(CATALOGUE[rng.choice(space.entries)], rng)
-        data["filters"] = _sample_many(rng, space.filters, space.max_filters)
-        data["exits"] = _sample_many(rng, space.exits, space.max_exits)
-        if space.sizings and rng.random() < 0.3:
-            data["sizing"] = sample_slot(CATALOGUE[rng.choice(space.sizings)], rng)
-        genome = parse_genome(data)
+    """A random valid genome of ``space`` (``gaorg.strategies.sampling``), within its limits."""
+    catalogue = space.catalogue()
+    for _ in range(TRIES):
+        genome = sample_genome(rng, catalogue, space.max_filters, space.max_exits, p_sizing=0.3,
+                               max_lookback=space.max_lookback)
         if space.admits(genome):
             return genome
     raise GenomeError(
@@ -105,17 +105,15 @@ def random_genome(rng: random.Random, space: Space) -> Genome:
     )
 
 
-def _sample_many(rng: random.Random, names: tuple[str, ...], most: int) -> list[dict[str, Any]]:
-    count = rng.randint(0, min(most, len(names)))
-    return [sample_slot(CATALOGUE[name], rng) for name in sorted(rng.sample(names, count))]
-
-
 def mutate(genome: Genome, rng: random.Random, space: Space, structure_rate: float = 0.25,
            strength: float = 0.1) -> Genome:
     """A mutated, valid copy of ``genome`` (the parent itself if no valid variant is found)."""
     for _ in range(TRIES):
         if rng.random() < structure_rate:
-            child = mutate_structure(genome, rng, space)
+            try:
+                child = mutate_structure(genome, rng, space)
+            except GenomeError:  # the drawn module cannot fit the lookback limit: draw again
+                child = None
         else:
             child = mutate_params(genome, rng, strength)
         if child is not None and child != genome and space.admits(child):
@@ -168,7 +166,7 @@ def mutate_structure(genome: Genome, rng: random.Random, space: Space) -> Genome
             data[key] = None
         else:
             options = [n for n in pool if n != current]
-            data[key] = sample_slot(CATALOGUE[rng.choice(options)], rng)
+            data[key] = sample_slot(CATALOGUE[rng.choice(options)], rng, space.max_lookback)
     else:
         pool = space.filters if key == "filters" else space.exits
         slots: list[dict[str, Any]] = data[key]
@@ -177,9 +175,9 @@ def mutate_structure(genome: Genome, rng: random.Random, space: Space) -> Genome
         if move == "drop":
             slots.pop(rng.randrange(len(slots)))
         elif move == "add":
-            slots.append(sample_slot(CATALOGUE[rng.choice(free)], rng))
+            slots.append(sample_slot(CATALOGUE[rng.choice(free)], rng, space.max_lookback))
         else:
-            slots[rng.randrange(len(slots))] = sample_slot(CATALOGUE[rng.choice(free)], rng)
+            slots[rng.randrange(len(slots))] = sample_slot(CATALOGUE[rng.choice(free)], rng, space.max_lookback)
     return _parse(data)
 
 
