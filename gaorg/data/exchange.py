@@ -178,18 +178,21 @@ def load_markets(exchange: Any, retry: RetryPolicy = DEFAULT_RETRY) -> dict[str,
     return call(exchange.load_markets, retry=retry, where=f"{exchange.id} load_markets")
 
 
-def check_market(exchange: Any, symbol: str, timeframe: str | None = None) -> dict[str, Any]:
-    """The loaded market of ``symbol``; NotFoundError / InputError for an unknown symbol or timeframe."""
+def check_timeframe(exchange: Any, timeframe: str) -> None:
+    """InputError unless ``exchange`` offers ``timeframe`` (known without a network call)."""
+    offered = list((getattr(exchange, "timeframes", None) or {}).keys())
+    if timeframe not in offered:
+        raise InputError(
+            f"{exchange.id} does not offer the timeframe {timeframe!r}; it offers {', '.join(offered) or 'none'}"
+        )
+
+
+def check_market(exchange: Any, symbol: str) -> dict[str, Any]:
+    """The loaded market of ``symbol``; NotFoundError (with a close name) when the exchange has none."""
     markets = exchange.markets or {}
     if symbol not in markets:
         raise NotFoundError(
             f"{exchange.id} has no market {symbol!r}{did_you_mean(symbol, markets)}; "
             f"perpetuals look like BTC/USDC:USDC, spot like PURR/USDC"
         )
-    if timeframe is not None:
-        offered = list((getattr(exchange, "timeframes", None) or {}).keys())
-        if timeframe not in offered:
-            raise InputError(
-                f"{exchange.id} does not offer the timeframe {timeframe!r}; it offers {', '.join(offered) or 'none'}"
-            )
     return markets[symbol]

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gaorg.data.exchange import DEFAULT_RETRY, RetryPolicy, call, check_market, load_markets
+from gaorg.data.exchange import DEFAULT_RETRY, RetryPolicy, call, check_market, check_timeframe, load_markets
 from gaorg.data.store import MarketStore, iso
 from gaorg.data.timeframes import timeframe_ms
 from gaorg.errors import InputError
@@ -78,9 +78,10 @@ def fetch_into(
         report.retries += 1
 
     policy = dict(retry=retry, on_retry=counted)
-    load_markets(exchange, retry)
-    market = check_market(exchange, symbol, timeframe)
     tf = timeframe_ms(timeframe)
+    check_timeframe(exchange, timeframe)
+    load_markets(exchange, retry)
+    market = check_market(exchange, symbol)
     now = now_ms or exchange.milliseconds
     end = int(until) if until is not None else None
     last = store.last_ts(name, symbol, timeframe)

@@ -7,7 +7,8 @@ request types ccxt's ``hyperliquid`` sends: ``spotMeta``, ``metaAndAssetCtxs``,
 at most ``page_limit`` candles per call (the still-open candle included) and 500 funding events.
 
 Faults are queued per request type and consumed in order (:meth:`StandInHyperliquid.fail`):
-``timeout`` (answers after ``timeout_delay`` seconds), ``429``, ``500``/``502``/``503``, ``empty``
+``ok`` (no fault: to fail a later request), ``timeout`` (answers after ``timeout_delay`` seconds),
+``429``, ``500``/``502``/``503``, ``empty``
 (an empty page), ``short`` (the first ``short_len`` items of the page). Every request is logged in
 ``state.requests``. Extend it by adding entries to ``info_handlers`` or ``routes`` (the live stand-in
 adds ``/exchange``).
@@ -34,7 +35,7 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-FAULTS = ("timeout", "429", "500", "502", "503", "empty", "short")
+FAULTS = ("ok", "timeout", "429", "500", "502", "503", "empty", "short")
 
 
 @dataclass
