@@ -8,10 +8,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from gaorg.strategies.families import donchian_breakout, ema_crossover
+from gaorg.strategies.families import (
+    atr_stop,
+    donchian_breakout,
+    ema_crossover,
+    funding_carry,
+    ichimoku,
+    rsi_filter,
+    sma_trend,
+    stochastic,
+    vol_scaling,
+    vwap_reversion,
+)
 from gaorg.strategies.spec import ModuleSpec, Role
 
-_FAMILIES = (ema_crossover, donchian_breakout)
+_FAMILIES = (
+    ema_crossover,
+    donchian_breakout,
+    rsi_filter,
+    stochastic,
+    sma_trend,
+    atr_stop,
+    ichimoku,
+    vwap_reversion,
+    vol_scaling,
+    funding_carry,
+)
 
 
 def _build() -> Mapping[str, ModuleSpec]:

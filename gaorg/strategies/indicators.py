@@ -33,17 +33,28 @@ def ema(x: np.ndarray, period: int) -> np.ndarray:
 
 @njit(cache=True, nogil=True)
 def sma(x: np.ndarray, period: int) -> np.ndarray:
-    """Simple moving average over ``period`` bars (running sum, O(n))."""
+    """Simple moving average over ``period`` bars (running sum, O(n)).
+
+    A NaN (another indicator's warm-up) restarts the sum: the average resumes ``period`` bars later.
+    """
     n = len(x)
     out = np.full(n, np.nan)
-    if period < 1 or n < period:
+    if period < 1:
         return out
     acc = 0.0
+    count = 0
     for i in range(n):
-        acc += x[i]
-        if i >= period:
+        v = x[i]
+        if np.isnan(v):
+            acc = 0.0
+            count = 0
+            continue
+        acc += v
+        count += 1
+        if count > period:
             acc -= x[i - period]
-        if i >= period - 1:
+            count = period
+        if count == period:
             out[i] = acc / period
     return out
 

@@ -56,3 +56,84 @@ def test_donchian_does_not_count_bar_i_in_its_own_channel():
     flat = Bars.from_arrays(bars.ts, close, close + 0.001, close - 0.001, close)
     out = CATALOGUE["donchian_breakout"].compute(flat, {"period": 5, "direction": "long"})
     assert out[4] == 0.0 and np.all(out[5:] == 1.0)
+
+
+def cross_oracle(line, lower, upper, allow_short):
+    out = np.zeros(len(line))
+    state = 0.0
+    for i in range(1, len(line)):
+        if line[i - 1] <= lower < line[i]:
+            state = 1.0
+        elif line[i - 1] >= upper > line[i]:
+            state = -1.0 if allow_short else 0.0
+        out[i] = state
+    return out
+
+
+@pytest.mark.parametrize("direction", ["long", "both"])
+def test_stochastic_goes_long_when_d_leaves_oversold_and_exits_when_it_leaves_overbought(direction):
+    from gaorg.strategies.indicators import sma, stochastic_k
+
+    h, lo, c = (np.asarray(a) for a in (BARS.high, BARS.low, BARS.close))
+    d = sma(stochastic_k(h, lo, c, 14), 3)
+    expected = cross_oracle(d, 20.0, 80.0, direction == "both")
+    got = compute("stochastic", k_period=14, d_period=3, lower=20.0, upper=80.0, direction=direction)
+    assert np.array_equal(got, expected)
+    assert np.any(np.diff(got) > 0)
+
+
+def ichimoku_oracle(h, lo, c, t, k, s, allow_short):
+    def mid(p, i):
+        return (h[i - p + 1 : i + 1].max() + lo[i - p + 1 : i + 1].min()) / 2
+
+    out = np.zeros(len(c))
+    for i in range(s + k - 1, len(c)):
+        j = i - k
+        a, b = (mid(t, j) + mid(k, j)) / 2, mid(s, j)
+        tenkan, kijun = mid(t, i), mid(k, i)
+        if c[i] > max(a, b) and tenkan > kijun:
+            out[i] = 1.0
+        elif allow_short and c[i] < min(a, b) and tenkan < kijun:
+            out[i] = -1.0
+    return out
+
+
+@pytest.mark.parametrize("t, k, s", [(9, 26, 52), (3, 8, 40)])
+def test_ichimoku_follows_price_outside_the_cloud_displaced_by_kijun_bars(t, k, s):
+    h, lo, c = (np.asarray(a)[:800] for a in (BARS.high, BARS.low, BARS.close))
+    from gaorg.data.bars import Bars
+
+    bars = Bars.from_arrays(np.arange(800), c, h, lo, c)
+    got = CATALOGUE["ichimoku"].compute(bars, {"tenkan": t, "kijun": k, "senkou": s, "direction": "both"})
+    assert np.array_equal(got, ichimoku_oracle(h, lo, c, t, k, s, True))
+    assert np.any(got > 0) and np.any(got < 0)
+
+
+def test_vwap_reversion_buys_a_stretch_below_vwap_and_sells_the_return():
+    from gaorg.strategies.families.vwap_reversion import zscore
+
+    z = zscore(BARS, 50)
+    got = compute("vwap_reversion", period=50, entry_z=2.0, exit_z=0.5, direction="both")
+    entered_long = np.flatnonzero((got[1:] == 1.0) & (got[:-1] != 1.0)) + 1
+    entered_short = np.flatnonzero((got[1:] == -1.0) & (got[:-1] != -1.0)) + 1
+    left_long = np.flatnonzero((got[1:] == 0.0) & (got[:-1] == 1.0)) + 1
+    assert len(entered_long) and len(entered_short) and len(left_long)
+    assert np.all(z[entered_long] < -2.0) and np.all(z[entered_short] > 2.0)
+    assert np.all(z[left_long] > -0.5)
+    held_long = np.flatnonzero((got[1:] == 1.0) & (got[:-1] == 1.0)) + 1
+    assert np.all(z[held_long] <= -0.5)  # a long is held only while z stays below -exit_z
+
+
+def test_funding_carry_shorts_high_funding_and_longs_negative_funding():
+    from gaorg.data.bars import Bars
+
+    n = 200
+    funding = np.concatenate((np.full(100, 5e-5), np.full(100, -5e-5)))  # ~ +-44%/year on 1h
+    close = np.full(n, 100.0)
+    bars = Bars.from_arrays(np.arange(n) * 3_600_000, close, close, close, close, funding=funding)
+    both = CATALOGUE["funding_carry"].compute(bars, {"period": 10, "threshold": 0.2, "direction": "both"})
+    short = CATALOGUE["funding_carry"].compute(bars, {"period": 10, "threshold": 0.2, "direction": "short"})
+    assert np.all(both[9:100] == -1.0) and np.all(both[109:] == 1.0)
+    assert np.all(short[109:] == 0.0)
+    high_bar = CATALOGUE["funding_carry"].compute(bars, {"period": 10, "threshold": 0.5, "direction": "both"})
+    assert np.all(high_bar == 0.0)  # 44%/year is below a 50% threshold

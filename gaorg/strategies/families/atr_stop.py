@@ -1,0 +1,36 @@
+"""ATR stop-loss (role: exit): stop and take-profit distances in multiples of the ATR.
+
+At bar i, stop = ``stop_mult`` * ATR(period) / close and take = ``take_mult`` * ATR / close,
+fractions of the price (so scale-free); the engine fixes them at the entry bar and checks them
+inside later bars. NaN (no exit) in warm-up.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gaorg.data.bars import Bars
+from gaorg.strategies.genes import FloatGene, IntGene
+from gaorg.strategies.indicators import atr
+from gaorg.strategies.spec import ModuleSpec, Params, Role
+
+
+def compute(bars: Bars, params: Params) -> tuple[np.ndarray, np.ndarray]:
+    close = np.asarray(bars.close)
+    rel = atr(np.asarray(bars.high), np.asarray(bars.low), close, params["period"]) / close
+    return params["stop_mult"] * rel, params["take_mult"] * rel
+
+
+SPEC = ModuleSpec(
+    name="atr_stop",
+    family="ATR stop-loss",
+    role=Role.EXIT,
+    genes=(
+        IntGene("period", 2, 1000, period=True, doc="ATR period, bars"),
+        FloatGene("stop_mult", 0.5, 10.0, doc="stop-loss distance, ATRs below/above entry"),
+        FloatGene("take_mult", 0.5, 30.0, doc="take-profit distance, ATRs (30: practically none)"),
+    ),
+    compute=compute,
+    lookback=lambda p: int(p["period"]),
+    doc=__doc__.splitlines()[0],
+)

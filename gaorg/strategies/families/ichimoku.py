@@ -1,0 +1,58 @@
+"""Ichimoku cloud (role: entry): with the trend when price is outside the cloud and the lines agree.
+
+Tenkan and kijun are midpoints of the ``tenkan``/``kijun``-bar high-low ranges; the cloud's spans
+(A: mean of tenkan and kijun; B: midpoint of the ``senkou``-bar range) are plotted ``kijun`` bars
+ahead, so the cloud at bar i is the spans computed at bar ``i - kijun``: causal by construction.
+Long while close > cloud top and tenkan > kijun; short (``direction="both"``) while close < cloud
+bottom and tenkan < kijun; flat otherwise. Only price comparisons: scale-free.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gaorg.data.bars import Bars
+from gaorg.strategies.genes import ChoiceGene, IntGene
+from gaorg.strategies.indicators import midpoint, shift
+from gaorg.strategies.spec import ModuleSpec, Params, Role
+
+
+def compute(bars: Bars, params: Params) -> np.ndarray:
+    high, low, close = np.asarray(bars.high), np.asarray(bars.low), np.asarray(bars.close)
+    tenkan = midpoint(high, low, params["tenkan"])
+    kijun = midpoint(high, low, params["kijun"])
+    span_a = shift(0.5 * (tenkan + kijun), params["kijun"])
+    span_b = shift(midpoint(high, low, params["senkou"]), params["kijun"])
+    top = np.fmax(span_a, span_b)
+    bottom = np.fmin(span_a, span_b)
+    ready = ~(np.isnan(span_a) | np.isnan(span_b))
+    signal = np.where(ready & (close > top) & (tenkan > kijun), 1.0, 0.0)
+    if params["direction"] == "both":
+        signal[ready & (close < bottom) & (tenkan < kijun)] = -1.0
+    return signal
+
+
+def check(params: Params) -> str | None:
+    if not params["tenkan"] < params["kijun"] < params["senkou"]:
+        return (
+            f"periods must rise: tenkan ({params['tenkan']}) < kijun ({params['kijun']}) "
+            f"< senkou ({params['senkou']})"
+        )
+    return None
+
+
+SPEC = ModuleSpec(
+    name="ichimoku",
+    family="Ichimoku cloud",
+    role=Role.ENTRY,
+    genes=(
+        IntGene("tenkan", 2, 300, period=True, doc="conversion line range, bars (classic 9)"),
+        IntGene("kijun", 3, 600, period=True, doc="base line range and cloud displacement, bars (26)"),
+        IntGene("senkou", 4, 1200, period=True, doc="span B range, bars (52)"),
+        ChoiceGene("direction", ("long", "both"), doc="long only, or long and short"),
+    ),
+    compute=compute,
+    lookback=lambda p: int(p["senkou"]) + int(p["kijun"]) - 1,
+    doc=__doc__.splitlines()[0],
+    check=check,
+)

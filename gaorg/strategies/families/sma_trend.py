@@ -1,0 +1,36 @@
+"""SMA trend filter (role: filter): trade only with the trend of a simple moving average.
+
+Longs are allowed while close > SMA * (1 + band), shorts while close < SMA * (1 - band); the
+band (a fraction of price, so scale-free) leaves a neutral zone where neither is allowed.
+Blocked in warm-up.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gaorg.data.bars import Bars
+from gaorg.strategies.genes import FloatGene, IntGene
+from gaorg.strategies.indicators import sma
+from gaorg.strategies.spec import ModuleSpec, Params, Role
+
+
+def compute(bars: Bars, params: Params) -> tuple[np.ndarray, np.ndarray]:
+    close = np.asarray(bars.close)
+    avg = sma(close, params["period"])
+    band = params["band"]
+    return close > avg * (1.0 + band), close < avg * (1.0 - band)
+
+
+SPEC = ModuleSpec(
+    name="sma_trend",
+    family="SMA trend filter",
+    role=Role.FILTER,
+    genes=(
+        IntGene("period", 5, 2000, period=True, doc="SMA period, bars"),
+        FloatGene("band", 0.0, 0.1, doc="neutral band around the SMA, fraction of price"),
+    ),
+    compute=compute,
+    lookback=lambda p: int(p["period"]),
+    doc=__doc__.splitlines()[0],
+)

@@ -1,0 +1,36 @@
+"""Volatility scaling (role: sizing): position scale = target vol / realised vol, capped at 1.
+
+Realised vol is the standard deviation of log returns over ``period`` bars, annualised with the
+bars in a 365-day year of the series' timeframe, so ``target_vol`` means the same on 1h and 1d.
+Log returns: scale-free. NaN (flat) in warm-up; 1 where the price did not move.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gaorg.data.bars import Bars
+from gaorg.strategies.genes import FloatGene, IntGene
+from gaorg.strategies.indicators import log_returns, rolling_std
+from gaorg.strategies.spec import ModuleSpec, Params, Role
+
+
+def compute(bars: Bars, params: Params) -> np.ndarray:
+    realised = rolling_std(log_returns(np.asarray(bars.close)), params["period"]) * np.sqrt(bars.periods_per_year)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.minimum(1.0, params["target_vol"] / realised)
+    return np.where(realised == 0.0, 1.0, scale)
+
+
+SPEC = ModuleSpec(
+    name="vol_scaling",
+    family="volatility scaling",
+    role=Role.SIZING,
+    genes=(
+        IntGene("period", 5, 2000, period=True, doc="realised-volatility window, bars"),
+        FloatGene("target_vol", 0.05, 2.0, doc="annualised volatility to aim for (0.5 = 50%)"),
+    ),
+    compute=compute,
+    lookback=lambda p: int(p["period"]),
+    doc=__doc__.splitlines()[0],
+)

@@ -1,0 +1,55 @@
+"""VWAP reversion (role: entry): fade stretches away from the rolling VWAP, measured as a z-score.
+
+d = log(close / VWAP) with the VWAP of the typical price over ``period`` bars (a plain mean where
+a window has no volume); z = d / rolling std of d over ``period`` bars. Long when z < -``entry_z``
+until z rises above -``exit_z``; short (``direction="both"``) when z > ``entry_z`` until z falls
+below ``exit_z``. A log ratio over its own dispersion: scale-free.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gaorg.data.bars import Bars
+from gaorg.strategies.genes import ChoiceGene, FloatGene, IntGene
+from gaorg.strategies.indicators import rolling_std, rolling_vwap
+from gaorg.strategies.signals import reversion_state
+from gaorg.strategies.spec import ModuleSpec, Params, Role
+
+
+def zscore(bars: Bars, period: int) -> np.ndarray:
+    """The VWAP z-score at each bar (NaN in warm-up, or where the dispersion is 0)."""
+    close = np.asarray(bars.close)
+    vwap = rolling_vwap(np.asarray(bars.high), np.asarray(bars.low), close, np.asarray(bars.volume), period)
+    d = np.log(close / vwap)
+    sd = rolling_std(d, period)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sd > 0.0, d / sd, np.nan)
+
+
+def compute(bars: Bars, params: Params) -> np.ndarray:
+    z = zscore(bars, params["period"])
+    return reversion_state(z, params["entry_z"], params["exit_z"], params["direction"] == "both")
+
+
+def check(params: Params) -> str | None:
+    if params["exit_z"] >= params["entry_z"]:
+        return f"exit_z ({params['exit_z']}) must be below entry_z ({params['entry_z']})"
+    return None
+
+
+SPEC = ModuleSpec(
+    name="vwap_reversion",
+    family="VWAP reversion",
+    role=Role.ENTRY,
+    genes=(
+        IntGene("period", 5, 1000, period=True, doc="VWAP and dispersion window, bars"),
+        FloatGene("entry_z", 0.5, 4.0, doc="enter beyond this many standard deviations from VWAP"),
+        FloatGene("exit_z", -1.0, 2.0, doc="leave once back inside this z (negative: past VWAP)"),
+        ChoiceGene("direction", ("long", "both"), doc="long only, or long and short"),
+    ),
+    compute=compute,
+    lookback=lambda p: 2 * int(p["period"]) - 1,
+    doc=__doc__.splitlines()[0],
+    check=check,
+)
