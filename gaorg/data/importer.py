@@ -166,6 +166,14 @@ def _timestamps(con, path: Path, col: str, ctype: str, lines: np.ndarray, tz: st
     nonint = con.sql(f"SELECT count(*) FROM raw WHERE TRY_CAST({col} AS BIGINT) IS NULL").fetchall()[0][0]
     if nonint == 0:
         return _epoch(_fetch_ts(con, f"CAST({col} AS BIGINT)"), notes)
+    epoch_rows = len(lines) - nonint
+    if epoch_rows * 2 >= len(lines):  # mostly epoch numbers: the others cannot be read
+        bad = con.sql(f"SELECT i, t FROM (SELECT row_number() OVER () - 1 AS i, {col} AS t FROM raw) "
+                      f"WHERE TRY_CAST(t AS BIGINT) IS NULL ORDER BY i LIMIT 3").fetchall()
+        raise ValidationError(
+            f"{path.name}: {nonint} time value(s) cannot be read (line {lines[bad[0][0]]}: {bad[0][1]!r}); "
+            f"the column holds epoch milliseconds, give those rows as epoch milliseconds too",
+            tuple(int(i) for i, _ in bad))
     bad = con.sql(
         f"SELECT i, t FROM (SELECT row_number() OVER () - 1 AS i, {col} AS t FROM raw) "
         f"WHERE TRY_CAST(t AS TIMESTAMPTZ) IS NULL ORDER BY i LIMIT 3"
