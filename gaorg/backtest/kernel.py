@@ -1,0 +1,289 @@
+"""The numba kernel of DESIGN.md's backtest contract: one pass from prices and targets to equity.
+
+One function, :func:`run`, serves both callers: ``simulate`` (records equity, units and the trade
+list) and the GA's fold statistics (records nothing, only the running sums in ``stats``). Compiled
+on first call and cached on disk (``cache=True``), never at import.
+
+Per bar ``i`` of ``[start, end)``, in time order:
+
+1. at the open, if ``target[i-1]`` differs from the last target acted on, trade to the new units
+   (``units = equity * target / (fill * (1 + fee))``; buys fill at ``open*(1+slippage)``, sells at
+   ``open*(1-slippage)``; fee = ``fee * |traded units| * fill``). Bar ``start`` has no order: the
+   account is flat at its open;
+2. inside the bar, the stop and take-profit of the open position (levels fixed at its entry fill,
+   distances ``stop[i-1]``/``take[i-1]``): an open beyond a level fills at the open, else a touch of
+   ``low``/``high`` fills at the level (moved by slippage); if both are touched the stop wins;
+   after such an exit the account stays flat until the target changes;
+3. at the close, funding: ``cash -= units * close[i] * funding[i]``;
+4. equity is marked to market: ``cash + units * close[i]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# Layout of the ``stats`` vector the kernel fills (read by metrics and fold_stats).
+N_RET, S1, S2, S3, S4, SDOWN2, MDD, EXPOSED, BARS = 0, 1, 2, 3, 4, 5, 6, 7, 8
+NOTIONAL, FEES, FUNDING, TRADES, WINS, GROSS_PROFIT, GROSS_LOSS = 9, 10, 11, 12, 13, 14, 15
+EQUITY_SUM, FINAL_EQUITY, INIT_CASH = 16, 17, 18
+NSTATS = 19
+
+# Columns of the raw trade table (float64[k, TRADE_COLS]); engine turns it into a record array.
+T_ENTRY_IDX, T_EXIT_IDX, T_ENTRY_PRICE, T_EXIT_PRICE, T_UNITS = 0, 1, 2, 3, 4
+T_PNL, T_FEES, T_FUNDING, T_REASON = 5, 6, 7, 8
+TRADE_COLS = 9
+
+# Exit reasons.
+SIGNAL, STOP, TAKE, END = 0, 1, 2, 3
+
+# Status codes returned with the offending bar index.
+OK, BAD_TARGET, BAD_STOP, BAD_TAKE = 0, 1, 2, 3
+
+
+@njit(cache=True, nogil=True)
+def _close_trade(
+    trades, k, record, entry_idx, exit_idx, entry_price, exit_price, units, fees, funding, reason, stats
+):
+    """Book one finished trade segment (into ``trades[k]`` if recording) and its win/loss sums."""
+    pnl = units * (exit_price - entry_price) - fees - funding
+    if record:
+        trades[k, T_ENTRY_IDX] = entry_idx
+        trades[k, T_EXIT_IDX] = exit_idx
+        trades[k, T_ENTRY_PRICE] = entry_price
+        trades[k, T_EXIT_PRICE] = exit_price
+        trades[k, T_UNITS] = units
+        trades[k, T_PNL] = pnl
+        trades[k, T_FEES] = fees
+        trades[k, T_FUNDING] = funding
+        trades[k, T_REASON] = reason
+    stats[TRADES] += 1.0
+    if pnl > 0.0:
+        stats[WINS] += 1.0
+        stats[GROSS_PROFIT] += pnl
+    else:
+        stats[GROSS_LOSS] -= pnl
+
+
+@njit(cache=True, nogil=True)
+def run(
+    open_, high, low, close, funding, target, stop, take,
+    fee, slippage, init_cash, start, end,
+    record, equity, units_out, trades, stats,
+):  # fmt: skip
+    """Simulate bars ``[start, end)``; fill ``stats`` (and, if ``record``, the output arrays).
+
+    ``stop``/``take`` may be empty (no stops). ``equity``/``units_out`` have ``end - start`` slots,
+    ``trades`` at least one row per target change plus one. Returns ``(status, bar)``: ``OK`` or
+    the first invalid input (a target outside [-1, 1] or NaN, a negative stop or take distance).
+    """
+    has_stop = len(stop) > 0
+    has_take = len(take) > 0
+    buy_mult = 1.0 + slippage
+    sell_mult = 1.0 - slippage
+    stats[:] = 0.0
+    stats[INIT_CASH] = init_cash
+    stats[BARS] = end - start
+    cash = init_cash
+    units = 0.0
+    acted = 0.0  # the last target acted on (flat at start)
+    k = 0  # trades booked
+    # the open trade segment
+    e_idx = 0
+    e_price = 0.0
+    e_fees = 0.0
+    e_funding = 0.0
+    stop_lvl = np.nan
+    take_lvl = np.nan
+    prev_eq = init_cash
+    peak = init_cash
+    # per-bar sums in locals (registers), written to ``stats`` once at the end
+    n_ret = s1 = s2 = s3 = s4 = sdown2 = mdd = exposed = eq_sum = funding_sum = 0.0
+    floor = init_cash  # equity below this is a new max drawdown: peak * (1 - mdd), saves a division
+    for i in range(start, end):
+        t_now = target[i]
+        if not (-1.0 <= t_now <= 1.0):
+            return BAD_TARGET, i
+        op = open_[i]
+        # 1. the order decided at the previous close
+        if i > start:
+            tgt = target[i - 1]
+            if tgt != acted:
+                acted = tgt
+                eq_open = cash + units * op
+                base = eq_open * tgt / (1.0 + fee) if eq_open > 0.0 else 0.0
+                want_buy = base / (op * buy_mult)
+                want_sell = base / (op * sell_mult)
+                new_units = units
+                fill = 0.0
+                if want_buy > units:
+                    new_units = want_buy
+                    fill = op * buy_mult
+                elif want_sell < units:
+                    new_units = want_sell
+                    fill = op * sell_mult
+                if new_units != units:
+                    delta = new_units - units
+                    notional = abs(delta) * fill
+                    fee_paid = notional * fee
+                    cash = cash - delta * fill - fee_paid
+                    stats[NOTIONAL] += notional
+                    stats[FEES] += fee_paid
+                    exit_fee = 0.0
+                    if units != 0.0:
+                        if (delta > 0.0) != (units > 0.0):  # the trade reduces or closes the old side
+                            exit_fee = fee_paid * min(abs(delta), abs(units)) / abs(delta)
+                        _close_trade(trades, k, record, e_idx, i, e_price, fill, units,
+                                     e_fees + exit_fee, e_funding, SIGNAL, stats)  # fmt: skip
+                        k += 1
+                    units = new_units
+                    stop_lvl = np.nan
+                    take_lvl = np.nan
+                    if units != 0.0:
+                        e_idx = i
+                        e_price = fill
+                        e_fees = fee_paid - exit_fee
+                        e_funding = 0.0
+                        side = 1.0 if units > 0.0 else -1.0
+                        if has_stop:
+                            d = stop[i - 1]
+                            if d < 0.0:
+                                return BAD_STOP, i - 1
+                            stop_lvl = fill * (1.0 - side * d)  # NaN stays NaN: no stop
+                        if has_take:
+                            d = take[i - 1]
+                            if d < 0.0:
+                                return BAD_TAKE, i - 1
+                            take_lvl = fill * (1.0 + side * d)
+        # 2. stops and take-profits inside the bar
+        if units != 0.0 and (stop_lvl == stop_lvl or take_lvl == take_lvl):
+            px = np.nan
+            reason = STOP
+            if units > 0.0:
+                if op <= stop_lvl:
+                    px = op
+                elif op >= take_lvl:
+                    px = op
+                    reason = TAKE
+                elif low[i] <= stop_lvl:
+                    px = stop_lvl
+                elif high[i] >= take_lvl:
+                    px = take_lvl
+                    reason = TAKE
+                fill = px * sell_mult
+            else:
+                if op >= stop_lvl:
+                    px = op
+                elif op <= take_lvl:
+                    px = op
+                    reason = TAKE
+                elif high[i] >= stop_lvl:
+                    px = stop_lvl
+                elif low[i] <= take_lvl:
+                    px = take_lvl
+                    reason = TAKE
+                fill = px * buy_mult
+            if px == px:
+                notional = abs(units) * fill
+                fee_paid = notional * fee
+                cash = cash + units * fill - fee_paid
+                stats[NOTIONAL] += notional
+                stats[FEES] += fee_paid
+                _close_trade(trades, k, record, e_idx, i, e_price, fill, units,
+                             e_fees + fee_paid, e_funding, reason, stats)  # fmt: skip
+                k += 1
+                units = 0.0
+                stop_lvl = np.nan
+                take_lvl = np.nan
+        # 3. funding at the close, 4. mark to market
+        c = close[i]
+        if units != 0.0:
+            pay = units * c * funding[i]
+            cash -= pay
+            funding_sum += pay
+            e_funding += pay
+            exposed += 1.0
+        eq = cash + units * c
+        if record:
+            equity[i - start] = eq
+            units_out[i - start] = units
+        eq_sum += eq
+        if i > start:
+            r = eq / prev_eq - 1.0 if prev_eq > 0.0 else 0.0
+            r2 = r * r
+            n_ret += 1.0
+            s1 += r
+            s2 += r2
+            s3 += r2 * r
+            s4 += r2 * r2
+            neg = min(r, 0.0)  # branch-free: the sign of r is a coin flip
+            sdown2 += neg * neg
+        if eq > peak:
+            peak = eq
+            floor = peak * (1.0 - mdd)
+        elif eq < floor and peak > 0.0:
+            dd = 1.0 - eq / peak
+            if dd > mdd:
+                mdd = dd
+                floor = peak * (1.0 - mdd)
+        prev_eq = eq
+    if units != 0.0 and end > start:  # the trade still open at the end, marked at the last close
+        _close_trade(trades, k, record, e_idx, end - 1, e_price, close[end - 1], units,
+                     e_fees, e_funding, END, stats)  # fmt: skip
+    stats[N_RET] = n_ret
+    stats[S1] = s1
+    stats[S2] = s2
+    stats[S3] = s3
+    stats[S4] = s4
+    stats[SDOWN2] = sdown2
+    stats[MDD] = mdd
+    stats[EXPOSED] = exposed
+    stats[EQUITY_SUM] = eq_sum
+    stats[FUNDING] = funding_sum
+    stats[FINAL_EQUITY] = prev_eq
+    return OK, -1
+
+
+@njit(cache=True, nogil=True)
+def run_folds(
+    open_, high, low, close, funding, target, stop, take,
+    fee, slippage, init_cash, bounds, periods_per_year, out,
+):  # fmt: skip
+    """Per fold ``[bounds[f,0], bounds[f,1])``, a fresh account: the GA's statistics into ``out``.
+
+    ``out[f]`` = total_return, annualised Sharpe, max_drawdown, trades, then the power sums of
+    the per-bar returns ``n, Σr, Σr², Σr³, Σr⁴`` (if ``out`` has 9 columns). Returns the first
+    bad input like :func:`run`.
+    """
+    stats = np.zeros(NSTATS)
+    empty = np.empty(0)
+    empty2 = np.empty((0, TRADE_COLS))
+    ann = np.sqrt(periods_per_year)
+    for f in range(bounds.shape[0]):
+        status, bar = run(open_, high, low, close, funding, target, stop, take, fee, slippage,
+                          init_cash, bounds[f, 0], bounds[f, 1], False, empty, empty, empty2, stats)  # fmt: skip
+        if status != OK:
+            return status, bar
+        out[f, 0] = stats[FINAL_EQUITY] / init_cash - 1.0
+        out[f, 1] = sharpe_from_sums(stats[N_RET], stats[S1], stats[S2]) * ann
+        out[f, 2] = stats[MDD]
+        out[f, 3] = stats[TRADES]
+        if out.shape[1] >= 9:
+            out[f, 4] = stats[N_RET]
+            out[f, 5] = stats[S1]
+            out[f, 6] = stats[S2]
+            out[f, 7] = stats[S3]
+            out[f, 8] = stats[S4]
+    return OK, -1
+
+
+@njit(cache=True, nogil=True)
+def sharpe_from_sums(n, s1, s2):
+    """Per-bar Sharpe ratio (sample std, ddof=1) from ``n, Σr, Σr²``; 0 when undefined or flat."""
+    if n < 2.0:
+        return 0.0
+    mean = s1 / n
+    var = (s2 - s1 * mean) / (n - 1.0)
+    if var <= 1e-14 * (s2 / n):  # flat (or constant) returns: cancellation noise, not risk
+        return 0.0
+    return mean / np.sqrt(var)
