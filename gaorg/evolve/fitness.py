@@ -11,17 +11,14 @@ Objectives over the basket's asset × fold cells (each fold simulated from flat 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from numba import njit
 
 from gaorg.data.bars import Bars
 from gaorg.evolve.folds import Split
-from gaorg.evolve.stats import sharpe_per_bar
 from gaorg.evolve.types import CELL_FIELDS, WORST, Trial
 from gaorg.strategies.genome import Genome
 
@@ -48,7 +45,7 @@ class Market:
 
 def evaluate_genome(genome: Genome, market: Market) -> Trial:
     """Score ``genome`` on every asset × fold of ``market`` (a pure function)."""
-    from gaorg.backtest.engine import simulate
+    from gaorg.backtest.engine import fold_stats
     from gaorg.strategies.compose import targets
 
     key = genome.canonical_hash()
@@ -56,33 +53,30 @@ def evaluate_genome(genome: Genome, market: Market) -> Trial:
     cells = np.zeros((len(market.bars) * k, len(CELL_FIELDS)))
     if genome.lookback() > market.max_lookback:
         return Trial(key, WORST, cells, feasible=False)
-    init_cash = float(market.costs.init_cash)
-    row = 0
-    for bars, split in zip(market.bars, market.splits, strict=True):
-        plan = None
+    for a, (bars, split) in enumerate(zip(market.bars, market.splits, strict=True)):
         if market.scheme == "anchored":
             series = bars.slice(0, split.holdout_start)
-            plan = targets(genome, series)
-        for fold in split.folds:
-            offset = 0
-            if market.scheme == "rolling":
+            raw = fold_stats(series, targets(genome, series), market.costs, split.bounds(), with_sums=True)
+        else:  # rolling: each fold composes on its own training window (learned modules refit)
+            rows = []
+            for fold in split.folds:
                 series = bars.slice(fold.train_start, fold.test_end)
-                plan = targets(genome, series)
-                offset = fold.train_start
-            sim = simulate(series, plan.target, plan.stop, plan.take, market.costs,
-                           start=fold.test_start - offset, end=fold.test_end - offset)
-            cells[row, :7] = fold_cells(np.asarray(sim.equity, dtype=np.float64), init_cash)
-            cells[row, 7] = len(sim.trades)
-            row += 1
-    ppy = market.bars[0].periods_per_year
-    return Trial(key, objectives_of(cells, ppy), cells)
+                bounds = np.array([[fold.test_start - fold.train_start, len(series)]], dtype=np.int64)
+                rows.append(fold_stats(series, targets(genome, series), market.costs, bounds, with_sums=True)[0])
+            raw = np.array(rows)
+        cells[a * k:(a + 1) * k] = raw[:, _ENGINE_TO_CELL]
+    return Trial(key, objectives_of(cells), cells)
 
 
-def objectives_of(cells: np.ndarray, periods_per_year: float) -> tuple[float, float, float]:
+# engine columns: total_return, sharpe, max_drawdown, trades, n, Σr, Σr², Σr³, Σr⁴  -> CELL_FIELDS
+_ENGINE_TO_CELL = [4, 5, 6, 7, 8, 0, 2, 3, 1]
+
+
+def objectives_of(cells: np.ndarray) -> tuple[float, float, float]:
     """(mean annualised Sharpe, worst max drawdown, share of positive cells) of a trial's cells."""
-    sharpes = [sharpe_per_bar(c) * math.sqrt(periods_per_year) for c in cells]
-    sharpe = float(np.mean(sharpes)) if sharpes else 0.0
-    return (sharpe, float(cells[:, 6].max(initial=0.0)), float(np.mean(cells[:, 5] > 0.0)))
+    if len(cells) == 0:
+        return WORST
+    return (float(cells[:, 8].mean()), float(cells[:, 6].max()), float(np.mean(cells[:, 5] > 0.0)))
 
 
 def evaluate_batch(genomes: Sequence[Genome], market: Market) -> list[Trial]:
@@ -118,30 +112,3 @@ def mean_metrics(per_asset: dict[str, dict[str, float]]) -> dict[str, float]:
         return {}
     keys = next(iter(per_asset.values())).keys()
     return {k: float(np.mean([m[k] for m in per_asset.values()])) for k in keys}
-
-
-@njit(cache=True, nogil=True)
-def fold_cells(equity: np.ndarray, init_cash: float) -> np.ndarray:
-    """``[n, Σr, Σr², Σr³, Σr⁴, total_return, max_drawdown]`` of an equity curve started flat."""
-    out = np.zeros(7)
-    prev = init_cash
-    peak = init_cash
-    worst = 0.0
-    for i in range(len(equity)):
-        eq = equity[i]
-        r = eq / prev - 1.0 if prev > 0 else 0.0
-        out[0] += 1.0
-        out[1] += r
-        out[2] += r * r
-        out[3] += r * r * r
-        out[4] += r * r * r * r
-        if eq > peak:
-            peak = eq
-        if peak > 0:
-            dd = 1.0 - eq / peak
-            if dd > worst:
-                worst = dd
-        prev = eq
-    out[5] = (equity[-1] / init_cash - 1.0) if len(equity) else 0.0
-    out[6] = worst
-    return out

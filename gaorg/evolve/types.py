@@ -14,8 +14,9 @@ import numpy as np
 from gaorg.evolve.result import WEIGHTS
 from gaorg.strategies.genome import Genome
 
-CELL_FIELDS = ("n", "s1", "s2", "s3", "s4", "total_return", "max_drawdown", "trades")
-"""Per asset × fold of a trial: power sums of per-bar returns, then the fold's own figures."""
+CELL_FIELDS = ("n", "s1", "s2", "s3", "s4", "total_return", "max_drawdown", "trades", "sharpe")
+"""Per asset × fold of a trial: power sums of per-bar returns, then the fold's own figures
+(``sharpe`` annualised, as ``gaorg backtest`` reports it)."""
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,13 @@ def planted_ema_market(
     sigma: float = 0.01,
     seed: int = 0,
     timeframe: str = "1h",
+    revert: float = 0.0,
 ) -> Bars:
-    """Closes whose next return is ``edge * sign(ema(fast) - ema(slow)) + sigma * N(0, 1)``."""
+    """Closes whose next return is ``edge * sign(ema(fast) - ema(slow)) + sigma * N(0, 1)``.
+
+    ``revert`` (per bar) pulls the log price back toward its start, so the trends the lean
+    creates do not outlast the planted periods and slower trend followers do not profit as much.
+    """
     rng = np.random.default_rng(seed)
     noise = rng.standard_normal(n_bars) * sigma
     a_fast, a_slow = 2.0 / (fast + 1.0), 2.0 / (slow + 1.0)
@@ -39,7 +44,7 @@ def planted_ema_market(
     ef = es = price
     for i in range(n_bars):
         lean = edge * np.sign(ef - es) if i >= slow else 0.0
-        price *= float(np.exp(lean + noise[i]))
+        price *= float(np.exp(lean + noise[i] - revert * np.log(price / 100.0)))
         close[i] = price
         ef = a_fast * price + (1.0 - a_fast) * ef
         es = a_slow * price + (1.0 - a_slow) * es
