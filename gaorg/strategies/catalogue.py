@@ -14,6 +14,8 @@ from gaorg.strategies.families import (
     ema_crossover,
     funding_carry,
     ichimoku,
+    linear_svc,
+    pca_tree,
     rsi_filter,
     sma_trend,
     stochastic,
@@ -33,6 +35,8 @@ _FAMILIES = (
     vwap_reversion,
     vol_scaling,
     funding_carry,
+    linear_svc,
+    pca_tree,
 )
 
 

@@ -1,0 +1,65 @@
+"""Linear SVC classifier (role: entry, learned): the sign of the next ``horizon`` bars' return.
+
+A scikit-learn ``LinearSVC`` on the first five scale-free features of ``learned.features``
+(1-bar return, momentum over period and 4*period, distance from the SMA, RSI), refitted every
+``refit`` bars on the trailing ``window`` samples whose labels (the sign of the forward return)
+are known at the fit bar; it predicts up (+1) or down (-1, flat with ``direction="long"``) until the
+next refit. Flat before the first fit and while the training window holds one class only.
+Cost: one fit per ``refit`` bars on at most 2,000 rows of 5 features.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from gaorg.data.bars import Bars
+from gaorg.strategies.genes import ChoiceGene, FloatGene, IntGene
+from gaorg.strategies.learned import features, first_fit_bar, forward_returns, walk_forward
+from gaorg.strategies.spec import ModuleSpec, Params, Role
+
+COLUMNS = slice(0, 5)
+
+
+def compute(bars: Bars, params: Params) -> np.ndarray:
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.svm import LinearSVC
+
+    c = 10.0 ** params["log_c"]
+    allow_short = params["direction"] == "both"
+
+    def fit_predict(x: np.ndarray, fwd: np.ndarray, x_new: np.ndarray) -> np.ndarray:
+        y = fwd > 0.0
+        if y.all() or not y.any():
+            return np.zeros(len(x_new))
+        model = LinearSVC(C=c, dual=False, max_iter=200, random_state=0)
+        with warnings.catch_warnings():
+            # a rolling fit that stops at max_iter is still a usable, deterministic model
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(x, y)
+        up = model.decision_function(x_new) > 0.0
+        return np.where(up, 1.0, -1.0 if allow_short else 0.0)
+
+    h, w, f = params["horizon"], params["window"], params["feature_period"]
+    x = features(bars, f)[:, COLUMNS]
+    return walk_forward(x, forward_returns(bars, h), h, w, params["refit"], first_fit_bar(f, h, w), fit_predict)
+
+
+SPEC = ModuleSpec(
+    name="linear_svc",
+    family="linear SVC classifier",
+    role=Role.ENTRY,
+    genes=(
+        IntGene("feature_period", 3, 200, period=True, doc="bars of the features' indicators (and 4x)"),
+        IntGene("horizon", 1, 200, period=True, doc="label: sign of the return over the next horizon bars"),
+        IntGene("window", 100, 2000, period=True, doc="training samples (bars) per fit"),
+        IntGene("refit", 250, 2000, doc="bars between refits (cost: one fit per refit bars)"),
+        FloatGene("log_c", -3.0, 1.0, doc="log10 of the SVC's C (smaller: stronger regularisation)"),
+        ChoiceGene("direction", ("long", "both"), doc="long only, or long and short"),
+    ),
+    compute=compute,
+    lookback=lambda p: first_fit_bar(p["feature_period"], p["horizon"], p["window"]),
+    doc=__doc__.splitlines()[0],
+    learned=True,
+)

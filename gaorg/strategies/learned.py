@@ -1,0 +1,103 @@
+"""What the learned modules share: normalised features and a walk-forward refit loop.
+
+Features are scale-free (returns over volatility, RSI, range position, volatility ratio), so a
+model means the same on any asset. The loop fits a model at bar t on the samples j whose label
+is known at t (``j + horizon <= t``) within a trailing ``window``, standardised with that window's
+statistics only, and predicts bars ``t .. t + refit - 1`` with it: nothing after bar i reaches
+the prediction at bar i. scikit-learn is imported by the modules' fit functions, not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from gaorg.data.bars import Bars
+from gaorg.strategies.indicators import log_returns, rolling_std, rsi, shift, sma, stochastic_k
+
+N_FEATURES = 8
+
+# fit(X_train, y_forward_returns, X_predict) -> predictions in [-1, 1] for X_predict
+FitPredict = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def feature_lookback(period: int) -> int:
+    """The first bar at which every feature of ``features(bars, period)`` is defined."""
+    return 4 * period
+
+
+def features(bars: Bars, period: int) -> np.ndarray:
+    """float64[n, 8] of scale-free features at ``period`` (and ``4 * period``) bars; NaN in warm-up.
+
+    Columns: 1-bar return, momentum over period and 4*period, distance from the SMA (all in units
+    of the 4*period volatility), RSI and %K centred at 0, log ratio of short to long volatility,
+    and the bar's range over the long volatility.
+    """
+    close = np.asarray(bars.close)
+    high, low = np.asarray(bars.high), np.asarray(bars.low)
+    r = log_returns(close)
+    vol_short = rolling_std(r, period)
+    vol_long = rolling_std(r, 4 * period)
+    logc = np.log(close)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unit = np.where(vol_long > 0.0, vol_long, np.nan)
+        x = np.column_stack(
+            (
+                r / unit,
+                (logc - shift(logc, period)) / (unit * np.sqrt(period)),
+                (logc - shift(logc, 4 * period)) / (unit * np.sqrt(4 * period)),
+                (logc - np.log(sma(close, period))) / (unit * np.sqrt(period)),
+                rsi(close, period) / 100.0 - 0.5,
+                stochastic_k(high, low, close, period) / 100.0 - 0.5,
+                np.log(vol_short / unit),
+                np.log(high / low) / unit,
+            )
+        )
+    x[~np.isfinite(x)] = np.nan
+    return x
+
+
+def forward_returns(bars: Bars, horizon: int) -> np.ndarray:
+    """``log(close[j + horizon] / close[j])``: the label of sample j, known from bar j + horizon on."""
+    logc = np.log(np.asarray(bars.close))
+    out = np.full(len(logc), np.nan)
+    out[: len(logc) - horizon] = logc[horizon:] - logc[:-horizon]
+    return out
+
+
+def first_fit_bar(period: int, horizon: int, window: int) -> int:
+    """The first bar with a full window of labelled samples (the module's lookback)."""
+    return feature_lookback(period) + horizon + window - 1
+
+
+def walk_forward(
+    x: np.ndarray, fwd: np.ndarray, horizon: int, window: int, refit: int, start: int, fit_predict: FitPredict
+) -> np.ndarray:
+    """Predictions per bar from models refitted every ``refit`` bars from bar ``start`` on (0 before).
+
+    At fit bar t the training samples are j in ``[t - horizon - window + 1, t - horizon]``: their
+    labels ``fwd[j]`` use closes up to ``j + horizon <= t``. Features are standardised with the
+    training window's mean and deviation. Rows with a NaN feature are left out of training and
+    predicted 0.
+    """
+    n = len(fwd)
+    out = np.zeros(n)
+    for t in range(start, n, refit):
+        lo = max(0, t - horizon - window + 1)
+        train_x = x[lo : t - horizon + 1]
+        train_y = fwd[lo : t - horizon + 1]
+        keep = np.isfinite(train_x).all(axis=1) & np.isfinite(train_y)
+        train_x, train_y = train_x[keep], train_y[keep]
+        stop = min(n, t + refit)
+        pred_x = x[t:stop]
+        ok = np.isfinite(pred_x).all(axis=1)
+        if len(train_y) < 2 * x.shape[1] or not ok.any():
+            continue
+        mean = train_x.mean(axis=0)
+        std = train_x.std(axis=0)
+        std[std == 0.0] = 1.0
+        block = np.zeros(stop - t)
+        block[ok] = fit_predict((train_x - mean) / std, train_y, (pred_x[ok] - mean) / std)
+        out[t:stop] = block
+    return out
