@@ -4,7 +4,8 @@
 with probability ``p_sizing``, a sizing module; each module's parameters are drawn from its genes
 (period genes log-uniformly, see ``genes.IntGene.sample``) until the module's cross-gene check
 passes and, when ``max_lookback`` is given, its lookback fits. The result goes through
-``parse_genome``, so it is canonical and valid by construction.
+``parse_genome``, so it is canonical and valid by construction. Modules that cannot fit
+``max_lookback`` even at their shortest periods are left out of the draw.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from gaorg.errors import GenomeError
 from gaorg.strategies.catalogue import CATALOGUE
-from gaorg.strategies.genes import IntGene
+from gaorg.strategies.genes import ChoiceGene, IntGene
 from gaorg.strategies.genome import SCHEMA, Genome, parse_genome
 from gaorg.strategies.spec import ModuleSpec, Role
 
@@ -47,6 +48,12 @@ def random_params(spec: ModuleSpec, rng: random.Random, max_lookback: int | None
     )
 
 
+def shortest_lookback(spec: ModuleSpec) -> int:
+    """The module's lookback with every gene at its lower bound (lookbacks grow with periods)."""
+    low = {g.name: g.choices[0] if isinstance(g, ChoiceGene) else g.low for g in spec.genes}
+    return spec.lookback(low)
+
+
 def random_genome(
     rng: random.Random,
     catalogue: Mapping[str, ModuleSpec] = CATALOGUE,
@@ -64,14 +71,21 @@ def random_genome(
     """
 
     def names(role: Role) -> list[str]:
-        return sorted(n for n, s in catalogue.items() if s.role is role and (learned or not s.learned))
+        return sorted(
+            n
+            for n, s in catalogue.items()
+            if s.role is role and (learned or not s.learned) and (max_lookback is None or shortest_lookback(s) <= max_lookback)
+        )
 
     def slot(name: str) -> dict[str, Any]:
         return {"module": name, "params": random_params(catalogue[name], rng, max_lookback)}
 
     entries = names(Role.ENTRY)
     if not entries:
-        raise GenomeError("the catalogue has no entry module to build a genome from")
+        raise GenomeError(
+            "the catalogue has no entry module to build a genome from"
+            + (f" with a lookback of at most {max_lookback} bars" if max_lookback is not None else "")
+        )
     filters = names(Role.FILTER)
     exits = names(Role.EXIT)
     sizings = names(Role.SIZING)

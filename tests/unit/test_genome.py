@@ -73,3 +73,59 @@ def test_rescaling_multiplies_period_genes_and_keeps_choices():
     fine = g.rescaled(4.0)
     assert fine.entry.as_dict() == {"fast": 20, "slow": 80, "direction": "long"}
     assert fine.lookback() == 80
+
+
+RSI = {"module": "rsi_filter", "params": {"period": 14, "upper": 70.0, "lower": 30.0}}
+ATR = {"module": "atr_stop", "params": {"period": 14, "stop_mult": 2.0, "take_mult": 4.0}}
+VOL = {"module": "vol_scaling", "params": {"period": 50, "target_vol": 0.3}}
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (genome_dict(filters=[{"module": "rsi_filtr", "params": RSI["params"]}]), r"did you mean 'rsi_filter'"),
+        (genome_dict(filters=[{"module": "rsi_filter", "params": {"period": 14, "upper": 70.0}}]), r"missing parameter 'lower'"),
+        (genome_dict(filters=[{"module": "rsi_filter", "params": {**RSI["params"], "uper": 1}}]), r"no parameter 'uper' \(did you mean 'upper'\?\)"),
+        (genome_dict(filters=[{"module": "rsi_filter", "params": {**RSI["params"], "upper": "high"}}]), r"upper must be a number"),
+        (genome_dict(filters=[{"module": "rsi_filter", "params": {**RSI["params"], "upper": 99.5}}]), r"upper=99.5 is out of bounds \[50.0, 95.0\]"),
+        (genome_dict(filters=[{"module": "rsi_filter", "params": {**RSI["params"], "upper": float("nan")}}]), r"upper=nan is out of bounds"),
+        (genome_dict(filters=[{"module": "rsi_filter", "params": {**RSI["params"], "period": True}}]), r"period must be a whole number"),
+        (genome_dict(filters=[{"module": "rsi_filter", "params": {**RSI["params"], "period": 14.5}}]), r"period must be a whole number"),
+        (genome_dict(exits=[{**ATR, "params": {**ATR["params"], "stop_mult": 0.1}}]), r"stop_mult=0.1 is out of bounds \[0.5, 10.0\]"),
+        (genome_dict(exits=[RSI]), r"'rsi_filter' is a filter module, not exit; exit modules: atr_stop"),
+        (genome_dict(sizing=ATR), r"is a exit module, not sizing"),
+        (genome_dict(filters=[RSI, {**RSI, "params": {**RSI["params"], "period": 15}}]), r"'rsi_filter' appears twice"),
+        (genome_dict(filters=RSI), r"'filters' must be a list"),
+        (genome_dict(entry={"module": "ema_crossover", "params": [12, 48]}), r"'params' of 'ema_crossover' must be an object"),
+        (genome_dict(entry={"module": "ema_crossover", "params": EMA["params"], "weight": 1}), r"unexpected field 'weight'"),
+        (genome_dict(entry={"module": "ichimoku", "params": {"tenkan": 30, "kijun": 20, "senkou": 52, "direction": "both"}}), r"periods must rise"),
+        (genome_dict(entry={"module": "vwap_reversion", "params": {"period": 50, "entry_z": 1.0, "exit_z": 1.5, "direction": "both"}}), r"exit_z \(1.5\) must be below entry_z"),
+        (genome_dict(entry={"module": "funding_carry", "params": {"period": 8, "threshold": 0.1, "direction": "long"}}), r"direction='long' is not one of 'short', 'both'"),
+        (genome_dict(schema="gaorg.genome/2"), r"this gaorg reads 'gaorg.genome/1'"),
+        ([1, 2], r"a genome is a JSON object, got list"),
+    ],
+)
+def test_invalid_modules_of_every_role_are_rejected_with_a_message_that_names_the_problem(data, message):
+    with pytest.raises(GenomeError, match=message):
+        parse_genome(data)
+
+
+def test_a_filter_given_twice_with_the_same_parameters_is_one_filter():
+    assert parse_genome(genome_dict(filters=[RSI, RSI])) == parse_genome(genome_dict(filters=[RSI]))
+
+
+def test_filters_and_exits_in_any_order_are_the_same_strategy():
+    sma = {"module": "sma_trend", "params": {"period": 100, "band": 0.0}}
+    a = parse_genome(genome_dict(filters=[RSI, sma], exits=[ATR], sizing=VOL))
+    b = parse_genome(genome_dict(filters=[sma, RSI], exits=[ATR], sizing=VOL))
+    assert a == b and a.canonical_hash() == b.canonical_hash()
+
+
+def test_rescaling_leaves_non_period_genes_alone_and_clips_periods_to_their_bounds():
+    g = parse_genome(genome_dict(filters=[RSI], exits=[ATR], sizing=VOL))
+    fine = g.rescaled(24.0)
+    assert fine.filters[0].as_dict() == {"period": 336, "upper": 70.0, "lower": 30.0}
+    assert fine.sizing.as_dict() == {"period": 1200, "target_vol": 0.3}
+    assert g.rescaled(100.0).sizing.as_dict()["period"] == 2000  # the gene's upper bound
+    svc = make_genome(("linear_svc", {"feature_period": 10, "horizon": 5, "window": 300, "refit": 250, "log_c": 0.0, "direction": "both"}))
+    assert svc.rescaled(4.0).entry.as_dict()["refit"] == 250  # a compute budget, not a market period
