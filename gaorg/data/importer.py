@@ -49,37 +49,39 @@ def parse_mapping(text: str | None) -> dict[str, str]:
 
 
 def read_table(path: str | Path, columns: Mapping[str, str] | None = None, tz: str = "UTC") -> ImportedTable:
-    """Read a CSV or Parquet file into bar columns (not yet validated: the store validates on write)."""
+    """Read a CSV or Parquet file into bar columns (not yet validated: the store validates on write).
+
+    pyarrow parses the file (multi-threaded); DuckDB runs the checks on the time column in SQL
+    over the Arrow table without a copy.
+    """
     import duckdb
 
     path = Path(path)
     if not path.is_file():
         raise NotFoundError(f"no file {path}")
     mapping = {t: (columns or {}).get(t, t) for t in TARGETS}
+    if path.suffix.lower() in (".parquet", ".pq"):
+        table, first_line, reread = _read_parquet(path), 1, None
+    else:
+        table, first_line, reread = _read_csv(path, mapping)
+    chosen = _match_columns(path, table.column_names, mapping)
+    n = table.num_rows
+    if n == 0:
+        raise ValidationError(f"{path.name} has a header but no data rows")
+    lines = np.arange(n, dtype=np.int64) + first_line + 1
+    notes: list[str] = []
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            source, first_line = _parquet_source(con, path), 1
-        else:
-            source, first_line = _csv_source(path, mapping)
-        try:
-            con.execute(f"CREATE TEMP TABLE raw AS SELECT * FROM {source}")
-        except duckdb.Error as exc:
-            raise InputError(f"cannot read {path.name}: {' '.join(str(exc).split())[:300]}") from None
-        names = [r[0] for r in con.execute("DESCRIBE raw").fetchall()]
-        types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall())
-        chosen = _match_columns(path, names, mapping)
-        n = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
-        if n == 0:
-            raise ValidationError(f"{path.name} has a header but no data rows")
-        lines = np.arange(n, dtype=np.int64) + first_line + 1
-        notes: list[str] = []
-        ts = _timestamps(con, path, _q(chosen["timestamp"]), types[chosen["timestamp"]], lines, tz, notes)
-        select = ", ".join(
-            f"coalesce(TRY_CAST({_q(chosen[t])} AS DOUBLE), 'NaN'::DOUBLE) AS {t}" for t in TARGETS[1:]
-        )
-        cols = {k: np.asarray(v) for k, v in con.sql(f"SELECT {select} FROM raw").fetchnumpy().items()}
+        ts_col = chosen["timestamp"]
+        raw = table
+        if reread is not None and not _is_integer(table.schema.field(ts_col).type):
+            raw = reread(ts_col)  # the time column again as text: offsets must be checked on the text
+        con.register("raw", raw)
+        ctype = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall())[ts_col]
+        ts = _timestamps(con, path, _q(ts_col), ctype, lines, tz, notes)
+        con.register("raw", table)
+        cols = {t: _numbers(con, table, chosen[t]) for t in TARGETS[1:]}
     finally:
         con.close()
     cols = {"ts": ts, **cols}
@@ -92,6 +94,33 @@ def read_table(path: str | Path, columns: Mapping[str, str] | None = None, tz: s
     return ImportedTable(cols, lines, notes)
 
 
+def _is_integer(kind) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_integer(kind)
+
+
+def _numbers(con, table, name: str) -> np.ndarray:
+    """A price/volume column as float64; empty or non-numeric cells become NaN (validation names them)."""
+    import pyarrow as pa
+
+    col = table.column(name)
+    if pa.types.is_floating(col.type) and col.null_count == 0:
+        return np.ascontiguousarray(col.to_numpy(), dtype=np.float64)
+    got = con.sql(f"SELECT coalesce(TRY_CAST({_q(name)} AS DOUBLE), 'NaN'::DOUBLE) AS x FROM raw").fetchnumpy()
+    return np.asarray(got["x"], dtype=np.float64)
+
+
+def _read_parquet(path: Path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise ValidationError(f"cannot read {path.name} as Parquet: {exc}") from None
+
+
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -100,16 +129,15 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _parquet_source(con, path: Path) -> str:
-    return f"read_parquet({_sql_text(str(path))})"
-
-
 def _split(line: str, delim: str) -> list[str]:
     return [f.strip().strip('"').strip("'").strip() for f in line.split(delim)]
 
 
-def _csv_source(path: Path, mapping: dict[str, str]) -> tuple[str, int]:
-    """The DuckDB read_csv call for ``path`` and the 1-based line number of its header."""
+def _read_csv(path: Path, mapping: dict[str, str]):
+    """The file as an Arrow table, the 1-based line of its header, and a re-reader of one column as text."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
         head = [fh.readline() for _ in range(HEAD_LINES)]
     head = [h.rstrip("\r\n") for h in head]
@@ -123,11 +151,21 @@ def _csv_source(path: Path, mapping: dict[str, str]) -> tuple[str, int]:
             if len(fields) < 2:
                 continue
             if wanted <= {f.lower() for f in fields}:
-                ts_src = next(f for f in fields if f.lower() == mapping["timestamp"].lower())
-                types = "{" + _sql_text(ts_src) + ": 'VARCHAR'}"
-                src = (f"read_csv({_sql_text(str(path))}, skip={i}, header=true, delim={_sql_text(delim)}, "
-                       f"types={types}, null_padding=true)")
-                return src, i + 1
+                used = [f for f in fields if f.lower() in wanted]  # parse only the mapped columns
+
+                def read(text_column: str | None = None, skip: int = i, delim: str = delim, used=used):
+                    convert = pacsv.ConvertOptions(
+                        include_columns=[text_column] if text_column else used,
+                        column_types={text_column: pa.string()} if text_column else None,
+                        strings_can_be_null=True)
+                    try:
+                        return pacsv.read_csv(path, read_options=pacsv.ReadOptions(skip_rows=skip),
+                                              parse_options=pacsv.ParseOptions(delimiter=delim), convert_options=convert)
+                    except pa.ArrowException as exc:
+                        text = " ".join(str(exc).split())[:300]
+                        raise ValidationError(f"cannot read {path.name}: {text}") from None
+
+                return read(), i + 1, read
             if guess is None:
                 guess = (i, fields)
     header = ", ".join(guess[1]) if guess else "(no header found)"

@@ -137,6 +137,19 @@ class WriteReport:
         }
 
 
+ARROW_ROWS = 100_000
+
+
+def _scannable(cols: dict[str, np.ndarray]) -> Any:
+    """What DuckDB inserts from: an Arrow table for large writes (faster), else the numpy arrays
+    themselves (no pyarrow import for small writes)."""
+    if len(cols["ts"]) < ARROW_ROWS:
+        return cols
+    import pyarrow as pa
+
+    return pa.Table.from_arrays([pa.array(v) for v in cols.values()], names=list(cols))
+
+
 def open_store(settings: Settings, read_only: bool = False) -> MarketStore:
     """The store at ``settings.market_db`` (created on first write)."""
     if not read_only:
@@ -197,7 +210,7 @@ class MarketStore:
         """Validate ``frame`` (ts, open, high, low, close, volume) and upsert it in one transaction."""
         cols, report = validate_bars(frame, timeframe, repair=repair, origin=origin, label=label)
         self._check_key(exchange, symbol)
-        table = cols  # DuckDB scans a dict of numpy arrays without a copy
+        table = _scannable(cols)
         lo, hi = int(cols["ts"][0]), int(cols["ts"][-1])
         con = self.con
         con.execute("BEGIN TRANSACTION")

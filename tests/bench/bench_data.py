@@ -1,0 +1,102 @@
+"""Benchmarks of the market data layer (a script, not a test): import and read throughput.
+
+    .venv/bin/python tests/bench/bench_data.py [--rows 1000000]
+
+1. Import of a 1,000,000-row CSV (epoch-ms timestamps, OHLCV) into a fresh store, validation
+   included, beside ``pandas.read_csv`` alone on the same file. Target: within 2x of pandas.
+2. Reading 1,000,000 bars of one series from the store into numpy (``MarketStore.read_bars``),
+   beside pandas' ``read_csv(...).to_numpy()`` of the same file and ``to_numpy`` of a frame already
+   in memory. Target: under 50 ms.
+Each figure is the best of several runs (the machine is shared); ratios are gaorg / pandas.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def best(fn: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def make_csv(path: Path, n: int) -> None:
+    import duckdb
+
+    from gaorg.data.synth import synth_bars
+
+    b = synth_bars("BENCH", "1m", n, seed=0)
+    cols = {"timestamp": b.ts, "open": b.open, "high": b.high, "low": b.low, "close": b.close, "volume": b.volume}
+    con = duckdb.connect()
+    con.register("bars", cols)
+    con.execute(f"COPY bars TO '{path}' (HEADER, DELIMITER ',')")
+    con.close()
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    import pandas as pd
+
+    from gaorg.data.importer import read_table
+    from gaorg.data.store import MarketStore
+
+    n = args.rows
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "bars.csv"
+        make_csv(csv, n)
+        counter = iter(range(1000))
+
+        def gaorg_import() -> None:
+            table = read_table(csv)
+            with MarketStore(Path(tmp) / f"import{next(counter)}.duckdb") as store:
+                report = store.write_bars("local", "BENCH", "1m", table.columns, origin=table.lines, label="line")
+            assert report.inserted == n
+
+        t_pandas = best(lambda: pd.read_csv(csv), args.runs)
+        t_import = best(gaorg_import, args.runs)
+
+        db = Path(tmp) / "import0.duckdb"
+        with MarketStore(db, read_only=True) as store:
+            store.read_bars("local", "BENCH", "1m")  # warm the file cache
+            t_read = best(lambda: store.read_bars("local", "BENCH", "1m"), args.runs * 3)
+            frame = store.read_frame("local", "BENCH", "1m")
+        names = ["open", "high", "low", "close", "volume"]
+        t_to_numpy = best(lambda: [frame[c].to_numpy() for c in names] + [frame.index.to_numpy()], args.runs * 3)
+        t_pandas_numpy = best(lambda: pd.read_csv(csv).to_numpy(), args.runs)
+
+    figures = {
+        "rows": n,
+        "pandas_read_csv_s": t_pandas,
+        "gaorg_import_s": t_import,
+        "import_ratio": t_import / t_pandas,
+        "gaorg_import_rows_per_s": n / t_import,
+        "pandas_read_csv_rows_per_s": n / t_pandas,
+        "gaorg_read_bars_ms": t_read * 1000,
+        "gaorg_read_rows_per_s": n / t_read,
+        "pandas_to_numpy_ms": t_to_numpy * 1000,
+        "pandas_read_csv_to_numpy_ms": t_pandas_numpy * 1000,
+    }
+    print(f"rows: {n:,}")
+    print(f"import CSV   gaorg (read+validate+store) {t_import:7.3f} s  {n / t_import:12,.0f} rows/s")
+    print(f"             pandas read_csv alone       {t_pandas:7.3f} s  {n / t_pandas:12,.0f} rows/s")
+    print(f"             ratio gaorg/pandas          {t_import / t_pandas:7.2f}x   (target <= 2x)")
+    print(f"read bars    gaorg read_bars -> numpy    {t_read * 1000:7.1f} ms {n / t_read:12,.0f} rows/s (target < 50 ms)")
+    print(f"             pandas read_csv + to_numpy  {t_pandas_numpy * 1000:7.1f} ms (the same bars from the CSV)")
+    print(f"             pandas to_numpy (in memory) {t_to_numpy * 1000:7.1f} ms (views, no copy)")
+    return figures
+
+
+if __name__ == "__main__":
+    main()
