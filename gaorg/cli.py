@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gaorg.tracking.cli",
     "gaorg.live.cli",
     "gaorg.demo",
+    "gaorg.nightly",
 )
 
 Handler = Callable[[argparse.Namespace, Settings], "Outcome"]

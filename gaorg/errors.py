@@ -54,6 +54,13 @@ class StoreLockedError(InputError):
     """A DuckDB file is held by another process. Stop that process or point GAORG_HOME elsewhere."""
 
 
+class RunLockedError(InputError):
+    """Another run of the same job (a nightly run) holds its lock: refused at once, never waited on.
+
+    The message names the holder (pid, start time); wait for it to finish or stop it.
+    """
+
+
 class DataTooShortError(InputError):
     """A series is too short for what was asked (a genome's longest period, the folds)."""
 

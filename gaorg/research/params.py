@@ -1,0 +1,177 @@
+"""Typed parameters of the notebooks, checked in the first cell after the ``parameters`` cell.
+
+papermill injects parameters as Python literals; :func:`notebook_params` builds the notebook's
+frozen dataclass from them with :func:`gaorg.config.parse_config`, so a wrong type fails at once
+with the parameter's name, and :func:`check_symbols` turns an unknown symbol into a clear
+error naming what the store holds. :func:`write_record` leaves a JSON record of what the
+notebook used and produced in ``output_dir`` (the nightly pipeline and the tests read it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from gaorg.config import Settings, parse_config
+from gaorg.errors import ConfigError, NotFoundError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ExplorerParams:
+    """``01_data_explorer``: one series, an optional time range, the resampled views to show."""
+
+    symbol: str = "SYNTH-BTC"
+    timeframe: str = "1h"
+    exchange: str | None = None
+    start: str | None = None
+    end: str | None = None
+    resample_to: tuple[str, ...] = ("4h", "1d")
+    output_dir: str = ""
+
+
+@dataclass(frozen=True)
+class LabParams:
+    """``02_strategy_lab``: a series and a genome (a file, or built from the named modules)."""
+
+    symbol: str = "SYNTH-BTC"
+    timeframe: str = "1h"
+    exchange: str | None = None
+    genome_file: str = ""
+    entry: str = "ema_crossover"
+    filters: tuple[str, ...] = ()
+    fee: float | None = None
+    slippage: float = 0.0
+    output_dir: str = ""
+
+
+@dataclass(frozen=True)
+class EvolveParams:
+    """``03_evolve``: the run (basket, stages, sizes, seed, cluster) and the model to register."""
+
+    symbols: tuple[str, ...] = ("SYNTH-BTC", "SYNTH-ETH")
+    timeframes: tuple[str, ...] = ("4h", "1h")
+    exchange: str | None = None
+    population: int = 32
+    generations: int = 4
+    seed: int = 0
+    folds: int = 3
+    holdout: float = 0.2
+    scheduler: str | None = None
+    workers: int | None = None
+    register: str = ""
+    top_k: int = 5
+    output_dir: str = ""
+
+    def evolve_config(self) -> Any:
+        """The library's ``EvolveConfig`` for these parameters (its own checks apply)."""
+        from gaorg.evolve.config import EvolveConfig
+
+        data = {k: getattr(self, k) for k in ("symbols", "timeframes", "exchange", "population", "generations",
+                                                "seed", "folds", "holdout", "scheduler", "workers")}
+        return parse_config(EvolveConfig, data, "notebook parameters")
+
+
+@dataclass(frozen=True)
+class CompareParams:
+    """``04_compare_promote``: a registered model, which versions, and whether to act."""
+
+    model: str = "gaorg-demo"
+    versions: tuple[int, ...] = ()
+    symbol: str = ""
+    timeframe: str = ""
+    action: str = "none"
+    version: int = 0
+    reason: str = ""
+    output_dir: str = ""
+
+    def __post_init__(self) -> None:
+        if self.action not in ("none", "promote", "rollback"):
+            raise ValueError(f"action: {self.action!r} is not one of 'none', 'promote', 'rollback'")
+        if self.action == "promote" and self.version < 1:
+            raise ValueError("action 'promote' needs version: the registered version to promote (e.g. 3)")
+
+
+def notebook_params(cls: type[T], namespace: Mapping[str, Any]) -> T:
+    """Build ``cls`` from the notebook's globals: only its fields are read, each type-checked.
+
+    Called as ``params = notebook_params(EvolveParams, globals())`` right after the parameters
+    cell; a wrong type raises :class:`gaorg.errors.ConfigError` naming the parameter.
+    """
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    data = {name: namespace[name] for name in names if name in namespace}
+    return parse_config(cls, data, "notebook parameter")
+
+
+def check_symbols(settings: Settings, symbols: tuple[str, ...] | list[str], exchange: str | None = None,
+                  timeframe: str | None = None) -> dict[str, str]:
+    """Map each symbol to the exchange that holds it; an unknown symbol is a NotFoundError.
+
+    The message names the symbol and what the store holds, so a notebook (and the nightly
+    summary that quotes it) says what to fix.
+    """
+    from gaorg.data.store import open_store
+
+    if not settings.market_db.exists():
+        raise NotFoundError(f"no market store at {settings.market_db}; create one with `gaorg data synth` "
+                            "or `gaorg data fetch` (GAORG_HOME is " f"{settings.home})")
+    out: dict[str, str] = {}
+    with open_store(settings, read_only=True) as store:
+        known = sorted({s.symbol for s in store.series()})
+        for symbol in symbols:
+            try:
+                out[symbol] = store.resolve_exchange(symbol, exchange)
+            except NotFoundError as exc:
+                raise NotFoundError(f"notebook parameter symbols: unknown symbol {symbol!r}; the store holds "
+                                    f"{', '.join(known) or 'nothing'} ({exc})") from None
+    return out
+
+
+RECORD = "record.json"
+
+
+def write_record(output_dir: str | Path, name: str, params: Any, **produced: Any) -> Path | None:
+    """Write ``output_dir/record.json``: notebook ``name``, the parameters used, the interpreter
+    and what was produced.
+
+    Nothing is written when ``output_dir`` is empty (an interactive session).
+    """
+    if not output_dir:
+        return None
+    path = Path(output_dir) / RECORD
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"notebook": name, "params": _plain(dataclasses.asdict(params)), "python": sys.executable,
+              "prefix": sys.prefix, **_plain(produced)}
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=2, default=str, allow_nan=False))
+    tmp.replace(path)
+    return path
+
+
+def read_record(path: str | Path) -> dict[str, Any]:
+    """Read a record written by :func:`write_record` (ConfigError when missing or malformed)."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: the notebook wrote no record (did it run to the end?)") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not a JSON record ({exc})") from None
+
+
+def _plain(value: Any) -> Any:
+    """Tuples to lists and NaN to None, so records are strict JSON."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and value != value:
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return _plain(value.item())
+    return value

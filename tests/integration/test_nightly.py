@@ -1,0 +1,129 @@
+"""The nightly pipeline: real papermill kernels, a real store, real MLflow, a real ccxt client.
+
+The universes run ``tests/notebooks/nightly_probe.ipynb`` (same parameters and checks as
+``03_evolve``, no evolution) so that the pipeline's own behaviour is tested quickly; the
+real notebook is covered by tests/notebooks/test_03_evolve.py.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gaorg.data.store import MarketStore
+from gaorg.data.synth import synth_market
+from gaorg.testing.hyperliquid import StandInHyperliquid
+from tests.notebooks import kit
+from tests.notebooks.kit import PROBE, seed_store
+
+mlflow_template, ready_home = kit.mlflow_template, kit.ready_home  # fixtures
+
+H = 3_600_000
+SYMBOL = "BTC/USDC:USDC"
+
+
+def write_config(path: Path, text: str) -> Path:
+    path.write_text(text.replace("PROBE", str(PROBE)))
+    return path
+
+
+@pytest.fixture
+def live_market():
+    """400 hourly bars ending now (the newest still open), as the stand-in exchange serves them."""
+    now = int(time.time() * 1000)
+    return synth_market(SYMBOL, "1h", 400, seed=5, start_ms=(now // H - 399) * H, exchange="hyperliquid")
+
+
+def test_nightly_fetches_runs_each_universe_logs_the_notebook_and_names_the_failure(cli, ready_home, tmp_path,
+                                                                                   live_market):
+    # the store holds the first 300 bars; the exchange has 99 more closed ones
+    b = live_market.bars
+    with MarketStore(ready_home / "market.duckdb") as store:
+        store.write_bars("hyperliquid", SYMBOL, "1h", {"ts": b.ts[:300], "open": b.open[:300], "high": b.high[:300],
+                                                       "low": b.low[:300], "close": b.close[:300],
+                                                       "volume": b.volume[:300]})
+    seed_store(ready_home, ("SYNTH-BTC",), n_bars=200)
+    with StandInHyperliquid([b]) as srv:
+        config = write_config(tmp_path / "nightly.yaml", f"""
+notebook: PROBE
+universes:
+  - name: fresh
+    exchange: hyperliquid
+    symbols: ["{SYMBOL}"]
+    register: probe-model
+    fetch: {{api_url: "{srv.url}", retries: 1, backoff: 0.01}}
+  - name: broken
+    symbols: [SYNTH-BTC, NOPE]
+  - name: offline
+    exchange: hyperliquid
+    symbols: ["{SYMBOL}"]
+    fetch: {{api_url: "http://127.0.0.1:9", retries: 2, backoff: 0.01, timeout_ms: 500}}
+""")
+        res = cli("nightly", "--config", str(config), "--date", "2026-01-02", "--json", timeout=400)
+    assert res.code == 1, res.stderr
+    out = res.json
+    assert out["failed"] == ["broken"]
+    fresh, broken, offline = out["universes"]
+    # fresh: the 99 closed bars were fetched, and the notebook saw all 399 of them
+    assert fresh["error"] is None and fresh["fetched"][0]["bars"] == 99
+    record = json.loads((Path(fresh["notebook"]).with_suffix("") / "record.json").read_text())
+    assert record["rows"] == {SYMBOL: 399}
+    assert record["params"]["register"] == "probe-model" and record["params"]["symbols"] == [SYMBOL]
+    assert Path(fresh["notebook"]) == ready_home / "nightly" / "2026-01-02" / "fresh.ipynb"
+    # the executed notebook is an artifact of the notebook's MLflow run
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{ready_home / 'mlflow.db'}")
+    assert [a.path for a in client.list_artifacts(fresh["run_id"], "nightly")] == ["nightly/fresh.ipynb"]
+    # broken: the unknown symbol fails the first cell after the parameters, and the summary names it
+    assert "unknown symbol 'NOPE'" in broken["error"] and "NotFoundError" in broken["error"]
+    assert Path(broken["notebook"]).exists()  # the failed notebook is kept for a look
+    assert "broken: FAILED" in res.stderr and "unknown symbol 'NOPE'" in res.stderr
+    # offline: the exchange cannot be reached, a warning, and the run goes on with stored bars
+    assert offline["error"] is None and offline["fetched"] == []
+    assert any("cannot be reached" in w for w in offline["warnings"])
+    summary = json.loads((ready_home / "nightly" / "2026-01-02" / "summary.json").read_text())
+    assert summary["failed"] == ["broken"]
+
+
+def test_nightly_config_with_an_unknown_key_is_refused_with_a_suggestion(cli, gaorg_home, tmp_path):
+    config = write_config(tmp_path / "nightly.yaml", """
+notebook: PROBE
+universes:
+  - name: majors
+    symbols: [BTC]
+    populaton: 10
+""")
+    res = cli("nightly", "--config", str(config), "--json")
+    assert res.code == 2
+    assert "unknown key 'populaton'" in res.json["error"] and "did you mean 'population'" in res.json["error"]
+    assert not (gaorg_home / "nightly").exists()  # nothing ran
+
+
+def test_a_second_nightly_run_is_refused_while_another_holds_the_lock(cli, gaorg_home, tmp_path):
+    config = write_config(tmp_path / "nightly.yaml", "notebook: PROBE\nuniverses: [{name: a, symbols: [X]}]\n")
+    code = ("from gaorg.config import Settings; from gaorg.nightly import nightly_lock; import time\n"
+            "with nightly_lock(Settings.from_env()):\n    print('held', flush=True); time.sleep(60)\n")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                              env={**__import__("os").environ, "GAORG_HOME": str(gaorg_home)})
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        res = cli("nightly", "--config", str(config), "--json")
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    assert res.code == 2
+    assert res.json["kind"] == "RunLockedError"
+    assert f"pid {holder.pid}" in res.json["error"]
+    # once the holder is gone (even killed) the lock is free again
+    from gaorg.config import Settings
+    from gaorg.nightly import nightly_lock
+
+    with nightly_lock(Settings.from_env()) as path:
+        assert path.exists()
