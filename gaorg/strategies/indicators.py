@@ -257,12 +257,6 @@ def stochastic_k(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: i
 
 
 @njit(cache=True, nogil=True)
-def midpoint(high: np.ndarray, low: np.ndarray, period: int) -> np.ndarray:
-    """Middle of the ``period``-bar high-low range (Ichimoku's lines)."""
-    return 0.5 * (rolling_max(high, period) + rolling_min(low, period))
-
-
-@njit(cache=True, nogil=True)
 def rolling_vwap(
     high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray, period: int
 ) -> np.ndarray:

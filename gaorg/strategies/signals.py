@@ -77,6 +77,51 @@ def donchian_signal(high: np.ndarray, low: np.ndarray, close: np.ndarray, period
 
 
 @njit(cache=True, nogil=True)
+def ichimoku_signal(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, tenkan: int, kijun: int, senkou: int, allow_short: bool
+) -> np.ndarray:
+    """Ichimoku in one pass: +1 above the cloud with tenkan > kijun, -1 (if allowed) below it with
+    tenkan < kijun, else 0. The cloud at bar i is the spans of bar ``i - kijun`` (a ring buffer)."""
+    n = len(close)
+    out = np.zeros(n)
+    s1 = np.empty(tenkan)
+    s2 = np.empty(tenkan)
+    s3 = np.empty(kijun)
+    s4 = np.empty(kijun)
+    s5 = np.empty(senkou)
+    s6 = np.empty(senkou)
+    ring_a = np.full(kijun, np.nan)  # slot i % kijun: the spans of bar i - kijun, until overwritten
+    ring_b = np.full(kijun, np.nan)
+    p1 = p2 = p3 = p4 = p5 = p6 = 0
+    a1 = a2 = a3 = a4 = a5 = a6 = 0.0
+    slot = 0
+    for i in range(n):
+        th, p1, a1 = step_max(high, i, tenkan, p1, a1, s1)
+        tl, p2, a2 = step_min(low, i, tenkan, p2, a2, s2)
+        kh, p3, a3 = step_max(high, i, kijun, p3, a3, s3)
+        kl, p4, a4 = step_min(low, i, kijun, p4, a4, s4)
+        sh, p5, a5 = step_max(high, i, senkou, p5, a5, s5)
+        sl, p6, a6 = step_min(low, i, senkou, p6, a6, s6)
+        t_line = 0.5 * (th + tl)
+        k_line = 0.5 * (kh + kl)
+        span_a = ring_a[slot]
+        span_b = ring_b[slot]
+        ring_a[slot] = 0.5 * (t_line + k_line)
+        ring_b[slot] = 0.5 * (sh + sl)
+        slot += 1
+        if slot == kijun:
+            slot = 0
+        if np.isnan(span_a) or np.isnan(span_b):
+            continue
+        c = close[i]
+        if c > max(span_a, span_b) and t_line > k_line:
+            out[i] = 1.0
+        elif allow_short and c < min(span_a, span_b) and t_line < k_line:
+            out[i] = -1.0
+    return out
+
+
+@njit(cache=True, nogil=True)
 def reversion_state(z: np.ndarray, entry: float, exit_level: float, allow_short: bool) -> np.ndarray:
     """Mean reversion with hysteresis on a z-score: long below -entry until z rises above -exit;
     short above +entry until z falls below +exit (``exit < entry``)."""

@@ -79,3 +79,21 @@ def test_a_series_no_longer_than_the_lookback_raises_data_too_short(name):
         targets(genome, random_bars(need, seed=1))
     plan = targets(genome, random_bars(need + 1, seed=1))
     assert np.all(np.isfinite(plan.target))
+
+
+def test_the_longest_period_of_any_slot_sets_the_data_a_genome_needs():
+    genome = make_genome(
+        ("ema_crossover", {"fast": 2, "slow": 5, "direction": "long"}),
+        filters=(("sma_trend", {"period": 300, "band": 0.0}),),
+    )
+    assert genome.lookback() == 300
+    with pytest.raises(DataTooShortError, match="300 bars, but the genome's longest period needs more than 300"):
+        targets(genome, random_bars(300, seed=2))
+
+
+@pytest.mark.parametrize("name", sorted(n for n, s in CATALOGUE.items() if s.learned))
+def test_learned_entries_barely_notice_prices_times_1000(name):
+    params = params_for(name, 4)
+    a = np.asarray(CATALOGUE[name].compute(BARS, params))
+    b = np.asarray(CATALOGUE[name].compute(BARS_X1000, params))
+    assert np.mean(a == b) > 0.99  # features agree to rounding; a fit may flip a tie

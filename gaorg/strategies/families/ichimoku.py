@@ -4,7 +4,8 @@ Tenkan and kijun are midpoints of the ``tenkan``/``kijun``-bar high-low ranges; 
 (A: mean of tenkan and kijun; B: midpoint of the ``senkou``-bar range) are plotted ``kijun`` bars
 ahead, so the cloud at bar i is the spans computed at bar ``i - kijun``: causal by construction.
 Long while close > cloud top and tenkan > kijun; short (``direction="both"``) while close < cloud
-bottom and tenkan < kijun; flat otherwise. Only price comparisons: scale-free.
+bottom and tenkan < kijun; flat otherwise. Only price comparisons: scale-free. One fused numba
+pass (six rolling extremes and a ring buffer for the displacement).
 """
 
 from __future__ import annotations
@@ -13,23 +14,20 @@ import numpy as np
 
 from gaorg.data.bars import Bars
 from gaorg.strategies.genes import ChoiceGene, IntGene
-from gaorg.strategies.indicators import midpoint, shift
+from gaorg.strategies.signals import ichimoku_signal
 from gaorg.strategies.spec import ModuleSpec, Params, Role
 
 
 def compute(bars: Bars, params: Params) -> np.ndarray:
-    high, low, close = np.asarray(bars.high), np.asarray(bars.low), np.asarray(bars.close)
-    tenkan = midpoint(high, low, params["tenkan"])
-    kijun = midpoint(high, low, params["kijun"])
-    span_a = shift(0.5 * (tenkan + kijun), params["kijun"])
-    span_b = shift(midpoint(high, low, params["senkou"]), params["kijun"])
-    top = np.fmax(span_a, span_b)
-    bottom = np.fmin(span_a, span_b)
-    ready = ~(np.isnan(span_a) | np.isnan(span_b))
-    signal = np.where(ready & (close > top) & (tenkan > kijun), 1.0, 0.0)
-    if params["direction"] == "both":
-        signal[ready & (close < bottom) & (tenkan < kijun)] = -1.0
-    return signal
+    return ichimoku_signal(
+        np.asarray(bars.high),
+        np.asarray(bars.low),
+        np.asarray(bars.close),
+        params["tenkan"],
+        params["kijun"],
+        params["senkou"],
+        params["direction"] == "both",
+    )
 
 
 def check(params: Params) -> str | None:
