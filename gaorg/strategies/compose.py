@@ -21,7 +21,10 @@ from gaorg.strategies.spec import ModuleSpec
 
 @dataclass(frozen=True, eq=False)
 class TargetPlan:
-    """The engine's inputs: ``target`` in [-1, 1]; ``stop``/``take`` fractions of entry (NaN: none)."""
+    """The engine's inputs: ``target`` in [-1, 1]; ``stop``/``take`` fractions of entry (NaN: none).
+
+    Without exit modules ``stop`` and ``take`` are one shared read-only all-NaN array.
+    """
 
     target: np.ndarray
     stop: np.ndarray
@@ -45,12 +48,15 @@ def targets(genome: Genome, bars: Bars, catalogue: Mapping[str, ModuleSpec] = CA
     for slot in genome.filters:
         allow_long, allow_short = catalogue[slot.module].compute(bars, slot.as_dict())
         apply_filter(signal, np.asarray(allow_long, dtype=np.bool_), np.asarray(allow_short, dtype=np.bool_))
-    stop = np.full(n, np.nan)
-    take = np.full(n, np.nan)
-    for slot in genome.exits:
-        s, t = catalogue[slot.module].compute(bars, slot.as_dict())
-        stop = np.fmin(stop, np.asarray(s, dtype=np.float64))  # the tightest exit wins
-        take = np.fmin(take, np.asarray(t, dtype=np.float64))
+    if genome.exits:
+        stop, take = None, None
+        for slot in genome.exits:
+            s, t = (np.asarray(a, dtype=np.float64) for a in catalogue[slot.module].compute(bars, slot.as_dict()))
+            stop = s if stop is None else np.fmin(stop, s)  # the tightest exit wins
+            take = t if take is None else np.fmin(take, t)
+    else:  # no exits: one read-only NaN array serves as both (an allocation saved per evaluation)
+        stop = take = np.full(n, np.nan)
+        stop.flags.writeable = False
     if genome.sizing is not None:
         scale = np.asarray(catalogue[genome.sizing.module].compute(bars, genome.sizing.as_dict()))
         signal = hold_scale_from_entry(signal, np.clip(np.nan_to_num(scale), 0.0, 1.0))

@@ -287,3 +287,65 @@ def rolling_vwap(
         if i >= period - 1:
             out[i] = pv / v if traded > 0 and v > 0.0 else p / period
     return out
+
+
+@njit(cache=True, nogil=True)
+def vwap_zscore(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray, period: int
+) -> np.ndarray:
+    """z = d / std(d over ``period`` bars) with d = log(close / rolling VWAP): one fused pass.
+
+    Equal to ``rolling_vwap`` then ``rolling_std`` of the log ratio (NaN in warm-up and where the
+    dispersion is 0), without the temporaries.
+    """
+    n = len(close)
+    vwap = rolling_vwap(high, low, close, volume, period)
+    out = np.empty(n)
+    s = 0.0
+    s2 = 0.0
+    count = 0
+    for i in range(n):
+        out[i] = np.nan
+        v = vwap[i]
+        if np.isnan(v):
+            continue
+        d = np.log(close[i] / v)
+        vwap[i] = d  # reuse the buffer: vwap[j] now holds d[j] for j <= i
+        s += d
+        s2 += d * d
+        count += 1
+        if count > period:
+            old = vwap[i - period]
+            s -= old
+            s2 -= old * old
+            count = period
+        if count == period:
+            mean = s / period
+            var = s2 / period - mean * mean
+            if var > 0.0:
+                out[i] = d / np.sqrt(var)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def vol_target_scale(close: np.ndarray, period: int, target: float, annualise: float) -> np.ndarray:
+    """min(1, target / (std of the last ``period`` log returns * annualise)); 1 if the price did not
+    move, NaN in warm-up (the first full window of returns ends at bar ``period``). One pass."""
+    n = len(close)
+    out = np.full(n, np.nan)
+    s = 0.0
+    s2 = 0.0
+    for i in range(1, n):
+        r = np.log(close[i] / close[i - 1])
+        s += r
+        s2 += r * r
+        if i > period:
+            old = np.log(close[i - period] / close[i - period - 1])
+            s -= old
+            s2 -= old * old
+        if i >= period:
+            mean = s / period
+            var = s2 / period - mean * mean
+            realised = np.sqrt(var) * annualise if var > 0.0 else 0.0
+            out[i] = 1.0 if realised <= target else target / realised
+    return out

@@ -95,3 +95,13 @@ def test_rolling_vwap_weights_the_typical_price_by_volume_and_falls_back_to_the_
 def test_shift_delays_by_k_bars():
     out = ind.shift(C, 3)
     assert np.all(np.isnan(out[:3])) and np.array_equal(out[3:], C[:-3])
+
+
+@pytest.mark.parametrize("p", [5, 60])
+def test_vwap_zscore_is_the_log_distance_from_vwap_over_its_rolling_std(p):
+    d = np.log(C / ind.rolling_vwap(H, L, C, V, p))
+    sd = naive(d, p, np.std)
+    expected = d / sd
+    got = ind.vwap_zscore(H, L, C, V, p)
+    assert np.all(np.isnan(got[: 2 * p - 2])) and np.all(np.isfinite(got[2 * p - 2 :]))
+    np.testing.assert_allclose(got[2 * p - 2 :], expected[2 * p - 2 :], rtol=1e-6)

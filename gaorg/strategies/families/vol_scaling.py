@@ -11,15 +11,13 @@ import numpy as np
 
 from gaorg.data.bars import Bars
 from gaorg.strategies.genes import FloatGene, IntGene
-from gaorg.strategies.indicators import log_returns, rolling_std
+from gaorg.strategies.indicators import vol_target_scale
 from gaorg.strategies.spec import ModuleSpec, Params, Role
 
 
 def compute(bars: Bars, params: Params) -> np.ndarray:
-    realised = rolling_std(log_returns(np.asarray(bars.close)), params["period"]) * np.sqrt(bars.periods_per_year)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.minimum(1.0, params["target_vol"] / realised)
-    return np.where(realised == 0.0, 1.0, scale)
+    annualise = float(np.sqrt(bars.periods_per_year))
+    return vol_target_scale(np.asarray(bars.close), params["period"], params["target_vol"], annualise)
 
 
 SPEC = ModuleSpec(

@@ -12,19 +12,15 @@ import numpy as np
 
 from gaorg.data.bars import Bars
 from gaorg.strategies.genes import ChoiceGene, FloatGene, IntGene
-from gaorg.strategies.indicators import rolling_std, rolling_vwap
+from gaorg.strategies.indicators import vwap_zscore
 from gaorg.strategies.signals import reversion_state
 from gaorg.strategies.spec import ModuleSpec, Params, Role
 
 
 def zscore(bars: Bars, period: int) -> np.ndarray:
     """The VWAP z-score at each bar (NaN in warm-up, or where the dispersion is 0)."""
-    close = np.asarray(bars.close)
-    vwap = rolling_vwap(np.asarray(bars.high), np.asarray(bars.low), close, np.asarray(bars.volume), period)
-    d = np.log(close / vwap)
-    sd = rolling_std(d, period)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(sd > 0.0, d / sd, np.nan)
+    arr = [np.asarray(getattr(bars, f)) for f in ("high", "low", "close", "volume")]
+    return vwap_zscore(*arr, period)
 
 
 def compute(bars: Bars, params: Params) -> np.ndarray:
