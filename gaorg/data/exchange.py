@@ -121,6 +121,21 @@ def guarded(retry: RetryPolicy = DEFAULT_RETRY) -> Callable[[Callable[..., T]], 
     return wrap
 
 
+def known_exchanges() -> list[str]:
+    """ccxt's exchange ids, read from its package directory: a wrong name fails without the
+    seconds-long ``import ccxt`` (one module per exchange, as ``ccxt.exchanges`` lists them)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("ccxt")
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - ccxt is a dependency
+        import ccxt
+
+        return list(ccxt.exchanges)
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    return sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_"))
+
+
 def make_exchange(
     name: str = DEFAULT_EXCHANGE,
     testnet: bool = False,
@@ -136,13 +151,13 @@ def make_exchange(
     read by the caller. ``api_url`` sends every request to another base URL (a stand-in server in
     tests, a proxy). ``timeout_ms`` and ``rate_limit_ms`` override ccxt's defaults.
     """
-    import ccxt
-
-    if name not in ccxt.exchanges:
+    known = known_exchanges()
+    if name not in known:
         raise NotFoundError(
-            f"unknown exchange {name!r}{did_you_mean(name, ccxt.exchanges)}; ccxt knows {len(ccxt.exchanges)} "
+            f"unknown exchange {name!r}{did_you_mean(name, known)}; ccxt knows {len(known)} "
             f"exchanges (python -c 'import ccxt; print(ccxt.exchanges)')"
         )
+    import ccxt
     config: dict[str, Any] = {"enableRateLimit": True, **dict(credentials or {})}
     if timeout_ms is not None:
         config["timeout"] = int(timeout_ms)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gaorg.data.exchange import RetryPolicy, call, make_exchange, translate_error
+from gaorg.data.exchange import RetryPolicy, call, known_exchanges, make_exchange, translate_error
 from gaorg.data.fetch import fetch_into
 from gaorg.data.store import MarketStore
 from gaorg.data.synth import synth_market
@@ -146,8 +146,11 @@ def test_unknown_symbol_and_timeframe_are_input_errors(store, server):
 
 
 def test_an_unknown_exchange_is_named_with_a_suggestion():
+    import ccxt
+
     with pytest.raises(NotFoundError, match="unknown exchange 'hyperliqid'.*did you mean 'hyperliquid'"):
         make_exchange("hyperliqid")
+    assert known_exchanges() == sorted(ccxt.exchanges)
 
 
 def test_testnet_uses_the_sandbox_urls():
