@@ -26,7 +26,8 @@ TRADE_DTYPE = np.dtype(
         ("exit_price", np.float64),  # fill price, or the last close for a trade still open
         ("units", np.float64),  # signed: > 0 long, < 0 short
         ("pnl", np.float64),  # units * (exit - entry) - fees - funding
-        ("fees", np.float64),
+        ("fees", np.float64),  # entry_fee + the fee of the exit fill
+        ("entry_fee", np.float64),  # the part paid on entry (of a flip's fee, the opening part)
         ("funding", np.float64),  # funding paid while open (negative: received)
         ("reason", "U6"),  # how it ended: signal, stop, take, end (still open at the last bar)
     ]
@@ -172,6 +173,7 @@ def _trade_records(raw: np.ndarray) -> np.ndarray:
     out["units"] = raw[:, K.T_UNITS]
     out["pnl"] = raw[:, K.T_PNL]
     out["fees"] = raw[:, K.T_FEES]
+    out["entry_fee"] = raw[:, K.T_ENTRY_FEE]
     out["funding"] = raw[:, K.T_FUNDING]
     out["reason"] = np.asarray(REASONS)[raw[:, K.T_REASON].astype(np.int64)]
     return out

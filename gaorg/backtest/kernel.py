@@ -31,8 +31,8 @@ NSTATS = 19
 
 # Columns of the raw trade table (float64[k, TRADE_COLS]); engine turns it into a record array.
 T_ENTRY_IDX, T_EXIT_IDX, T_ENTRY_PRICE, T_EXIT_PRICE, T_UNITS = 0, 1, 2, 3, 4
-T_PNL, T_FEES, T_FUNDING, T_REASON = 5, 6, 7, 8
-TRADE_COLS = 9
+T_PNL, T_FEES, T_FUNDING, T_REASON, T_ENTRY_FEE = 5, 6, 7, 8, 9
+TRADE_COLS = 10
 
 # Exit reasons.
 SIGNAL, STOP, TAKE, END = 0, 1, 2, 3
@@ -43,9 +43,22 @@ OK, BAD_TARGET, BAD_STOP, BAD_TAKE = 0, 1, 2, 3
 
 @njit(cache=True, nogil=True)
 def _close_trade(
-    trades, k, record, entry_idx, exit_idx, entry_price, exit_price, units, fees, funding, reason, stats
+    trades,
+    k,
+    record,
+    entry_idx,
+    exit_idx,
+    entry_price,
+    exit_price,
+    units,
+    entry_fee,
+    exit_fee,
+    funding,
+    reason,
+    stats,
 ):
     """Book one finished trade segment (into ``trades[k]`` if recording) and its win/loss sums."""
+    fees = entry_fee + exit_fee
     pnl = units * (exit_price - entry_price) - fees - funding
     if record:
         trades[k, T_ENTRY_IDX] = entry_idx
@@ -57,6 +70,7 @@ def _close_trade(
         trades[k, T_FEES] = fees
         trades[k, T_FUNDING] = funding
         trades[k, T_REASON] = reason
+        trades[k, T_ENTRY_FEE] = entry_fee
     stats[TRADES] += 1.0
     if pnl > 0.0:
         stats[WINS] += 1.0
@@ -134,7 +148,7 @@ def run(
                         if (delta > 0.0) != (units > 0.0):  # the trade reduces or closes the old side
                             exit_fee = fee_paid * min(abs(delta), abs(units)) / abs(delta)
                         _close_trade(trades, k, record, e_idx, i, e_price, fill, units,
-                                     e_fees + exit_fee, e_funding, SIGNAL, stats)  # fmt: skip
+                                     e_fees, exit_fee, e_funding, SIGNAL, stats)  # fmt: skip
                         k += 1
                     units = new_units
                     stop_lvl = np.nan
@@ -190,7 +204,7 @@ def run(
                 stats[NOTIONAL] += notional
                 stats[FEES] += fee_paid
                 _close_trade(trades, k, record, e_idx, i, e_price, fill, units,
-                             e_fees + fee_paid, e_funding, reason, stats)  # fmt: skip
+                             e_fees, fee_paid, e_funding, reason, stats)  # fmt: skip
                 k += 1
                 units = 0.0
                 stop_lvl = np.nan
@@ -229,7 +243,7 @@ def run(
         prev_eq = eq
     if units != 0.0 and end > start:  # the trade still open at the end, marked at the last close
         _close_trade(trades, k, record, e_idx, end - 1, e_price, close[end - 1], units,
-                     e_fees, e_funding, END, stats)  # fmt: skip
+                     e_fees, 0.0, e_funding, END, stats)  # fmt: skip
     stats[N_RET] = n_ret
     stats[S1] = s1
     stats[S2] = s2

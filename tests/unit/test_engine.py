@@ -81,6 +81,18 @@ def test_a_size_change_trades_only_the_difference():
     assert sim.units[1] == pytest.approx(u1) and sim.units[2] == pytest.approx(u2)
     assert sim.fees_paid == pytest.approx((u1 + (u1 - u2)) * 100 * fee)
     assert len(sim.trades) == 2  # a new trade record for the new size
+    first, second = sim.trades
+    assert first["fees"] == pytest.approx((u1 + (u1 - u2)) * 100 * fee)  # a reduction closes part of it
+    assert second["entry_fee"] == 0.0
+
+
+def test_a_size_increase_charges_the_new_record_with_the_fee_of_the_difference():
+    bars = make_bars(o=[100, 100, 100, 100], c=[100, 100, 100, 100])
+    fee = 0.001
+    sim = simulate(bars, [0.5, 1.0, 1.0, 1.0], costs=Costs(fee=fee, init_cash=1000))
+    first, second = sim.trades
+    assert first["fees"] == first["entry_fee"] == pytest.approx(sim.units[1] * 100 * fee)
+    assert second["entry_fee"] == pytest.approx((sim.units[2] - sim.units[1]) * 100 * fee)
 
 
 def test_a_flip_from_long_to_short_is_one_trade_of_both_sizes():
