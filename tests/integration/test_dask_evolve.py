@@ -1,0 +1,44 @@
+"""The default Dask path: a LocalCluster of single-threaded worker processes, data broadcast once,
+results in submission order; an unreachable scheduler is a clear error within seconds.
+
+(Evolution results over a real cluster, equal to in-process runs, are in test_dask_cluster.py.)
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from gaorg.errors import ClusterError
+from gaorg.evolve.parallel import DaskMapper, open_client
+from gaorg.testing.markets import random_walk_market
+
+
+def _square_all(batch: list[int]) -> list[int]:
+    return [i * i for i in batch]
+
+
+def test_local_cluster_broadcasts_data_and_keeps_submission_order():
+    with open_client(workers=2) as client:
+        client.wait_for_workers(2, timeout=60)
+        workers = client.scheduler_info()["workers"].values()
+        assert len(workers) == 2 and all(w["nthreads"] == 1 for w in workers)
+        assert all(w["host"] == "127.0.0.1" for w in workers)
+
+        mapper = DaskMapper(client, batches_per_worker=3)
+        ref = mapper.scatter(random_walk_market("A", 500))
+        assert len(client.who_has([ref])[ref.key]) == 2  # on every worker, once
+        ref.release()
+
+        items = list(range(23))
+        assert mapper(_square_all, items) == [i * i for i in items]
+        assert mapper(_square_all, []) == []
+
+
+def test_unreachable_scheduler_is_a_clear_error_within_seconds():
+    start = time.monotonic()
+    with pytest.raises(ClusterError, match=r"cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'.*dask scheduler"):
+        with open_client("tcp://127.0.0.1:9", connect_timeout=2.0):
+            pass
+    assert time.monotonic() - start < 10

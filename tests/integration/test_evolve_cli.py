@@ -1,0 +1,140 @@
+"""`gaorg evolve` as a real process: run id first, --json front, genome files, kill -9 and resume,
+and every bad input a clear error (exit 2, or 1 for an unreachable cluster) with nothing written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gaorg.backtest.metrics import METRIC_KEYS
+from gaorg.cli import main
+from gaorg.config import Settings
+from gaorg.data.store import MarketStore
+from gaorg.evolve.checkpoint import STATE_FILE, load_state
+from gaorg.strategies.genome import load_genome
+from gaorg.testing.markets import planted_ema_market
+
+QUIET = ("--workers", "0", "--no-progress", "--json")
+FAST = (*QUIET, "--modules", "ema_crossover,sma_trend")
+
+
+def store_bars(home: Path, symbols=("A", "B"), timeframe: str = "1h", n: int = 2000) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    with MarketStore(Settings.from_env({"GAORG_HOME": str(home)}).market_db) as store:
+        for i, s in enumerate(symbols):
+            b = planted_ema_market(s, n, edge=0.0015, seed=i, revert=0.005, timeframe=timeframe)
+            frame = {"ts": b.ts, "open": b.open, "high": b.high, "low": b.low, "close": b.close, "volume": b.volume}
+            store.write_bars("synthetic", s, timeframe, frame)
+
+
+def run_id_of(stderr: str) -> str:
+    first = stderr.splitlines()[0]
+    assert first.startswith("run "), stderr
+    return first.split()[1]
+
+
+def test_evolve_names_its_run_first_and_prints_the_front_as_json(cli, gaorg_home):
+    store_bars(gaorg_home)
+    r = cli("evolve", "--symbols", "A,B", "--timeframes", "1h", "--population", "8", "--generations", "2",
+            "--folds", "2", "--seed", "1", *FAST)
+    assert r.code == 0, r.stderr
+    run_id = run_id_of(r.stderr)
+    out = r.json
+    assert out["run_id"] == run_id
+    assert out["evaluations"] > 8 and out["front"]
+    assert 0.0 <= out["pbo"] <= 1.0
+    front_dir = gaorg_home / "checkpoints" / run_id / "front"
+    for member in out["front"]:
+        assert set(member) >= {"genome_hash", "genome", "sharpe", "max_drawdown", "consistency",
+                               "deflated_sharpe", "holdout"}
+        assert set(member["holdout"]) == set(METRIC_KEYS)  # the keys of `gaorg backtest`
+        saved = load_genome(front_dir / f"{member['genome_hash']}.json")
+        assert saved.to_dict() == member["genome"]
+    assert (gaorg_home / "checkpoints" / run_id / STATE_FILE).exists()
+
+
+def test_kill_9_then_resume_gives_the_uninterrupted_result(cli, gaorg_home):
+    store_bars(gaorg_home)
+    args = ("evolve", "--symbols", "A,B", "--timeframes", "1h", "--population", "16", "--generations", "30",
+            "--folds", "2", "--seed", "4", *FAST)
+    whole = cli(*args)
+    assert whole.code == 0, whole.stderr
+
+    env = {**os.environ, "GAORG_HOME": str(gaorg_home)}
+    proc = subprocess.Popen([sys.executable, "-m", "gaorg.cli", *args], env=env, cwd=gaorg_home.parent,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    run_id = proc.stderr.readline().split()[1]  # the first line, before any work
+    ckpt = gaorg_home / "checkpoints" / run_id
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (ckpt / STATE_FILE).exists() and load_state(ckpt).generation >= 2:
+            break
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL  # it was killed mid-run, not finished
+    proc.stderr.close()
+    assert load_state(ckpt).generation < 30
+
+    resumed = cli("evolve", "--resume", run_id, "--workers", "0", "--no-progress", "--json")
+    assert resumed.code == 0, resumed.stderr
+    assert run_id_of(resumed.stderr) == run_id
+    a, b = whole.json, resumed.json
+    assert b["run_id"] == run_id
+    for key in ("evaluations", "pbo", "trials", "evaluations_per_stage"):
+        assert a[key] == b[key]
+    strip = lambda front: [{k: v for k, v in m.items()} for m in front]  # noqa: E731
+    assert strip(a["front"]) == strip(b["front"])  # genome for genome, figure for figure
+
+
+@pytest.mark.parametrize(
+    ("stored", "args", "message"),
+    [
+        ({}, ("--symbols", "A,ZZZ", "--timeframes", "1h", *FAST), "ZZZ"),
+        ({"n": 60}, ("--symbols", "A", "--timeframes", "1h", "--folds", "4", *FAST), "too short for 4 walk-forward folds"),
+        ({"timeframe": "1d", "n": 400}, ("--symbols", "A", "--timeframes", "1h", *FAST), "can be resampled to 1h"),
+        ({}, ("--symbols", "A", "--population", "0", *FAST), "population: 0 is too small"),
+        ({}, ("--symbols", "A", "--generations", "0", *FAST), "generations: 0"),
+        ({}, ("--resume", "no-such-run", *QUIET), "no checkpoint for run 'no-such-run'"),
+        ({}, ("--resume", "no-such-run", "--symbols", "A", *QUIET), "with its own settings; drop --symbols"),
+    ],
+)
+def test_bad_input_exits_2_with_a_fix_and_writes_nothing(gaorg_home, capsys, stored, args, message):
+    # gaorg.cli.main in this process: the same parser and error policy as the console script,
+    # without a process start per case (the real process is exercised by the tests around)
+    store_bars(gaorg_home, symbols=("A",), timeframe=stored.get("timeframe", "1h"), n=stored.get("n", 800))
+    code = main(["evolve", *args])
+    out, err = capsys.readouterr()
+    assert code == 2, err
+    assert message in err
+    assert json.loads(out.splitlines()[-1])["exit_code"] == 2
+    ckpts = gaorg_home / "checkpoints"
+    assert not ckpts.exists() or not any(ckpts.glob(f"*/{STATE_FILE}"))
+
+
+def test_resume_of_a_corrupted_checkpoint_exits_2(cli, gaorg_home):
+    store_bars(gaorg_home, symbols=("A",))
+    bad = gaorg_home / "checkpoints" / "broken"
+    bad.mkdir(parents=True)
+    (bad / STATE_FILE).write_bytes(b"gaorg.checkpoint/1\n0123\ntruncated")
+    r = cli("evolve", "--resume", "broken", "--workers", "0", "--json")
+    assert r.code == 2
+    assert "corrupted" in r.stderr
+    assert r.stderr.splitlines()[0] == "run broken"
+
+
+def test_unreachable_scheduler_fails_within_seconds(cli, gaorg_home):
+    store_bars(gaorg_home, symbols=("A",))
+    start = time.monotonic()
+    r = cli("evolve", "--symbols", "A", "--timeframes", "1h", "--scheduler", "tcp://127.0.0.1:9", "--json")
+    assert r.code == 1
+    assert "cannot reach the Dask scheduler" in r.stderr
+    assert json.loads(r.stdout.splitlines()[-1])["kind"] == "ClusterError"
+    assert time.monotonic() - start < 30  # process start and imports included; the connect gives up after 5 s
