@@ -122,6 +122,55 @@ def ichimoku_signal(
 
 
 @njit(cache=True, nogil=True)
+def stochastic_signal(
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    k_period: int,
+    d_period: int,
+    lower: float,
+    upper: float,
+    allow_short: bool,
+) -> np.ndarray:
+    """``cross_state(sma(stochastic_k(...), d_period), lower, upper)`` in one pass (a ring for %D)."""
+    n = len(close)
+    out = np.zeros(n)
+    s1 = np.empty(k_period)
+    s2 = np.empty(k_period)
+    ring = np.empty(d_period)
+    p1 = p2 = 0
+    a1 = a2 = 0.0
+    acc = 0.0
+    count = 0
+    prev = np.nan
+    state = 0.0
+    for i in range(n):
+        hh, p1, a1 = step_max(high, i, k_period, p1, a1, s1)
+        ll, p2, a2 = step_min(low, i, k_period, p2, a2, s2)
+        if i < k_period - 1:
+            continue
+        span = hh - ll
+        k = 50.0 if span <= 0.0 else 100.0 * (close[i] - ll) / span
+        slot = count % d_period
+        acc += k  # the order of indicators.sma: add the new value, then drop the oldest
+        if count >= d_period:
+            acc -= ring[slot]
+        ring[slot] = k
+        count += 1
+        if count < d_period:
+            continue
+        d = acc / d_period
+        if not np.isnan(prev):
+            if prev <= lower < d:
+                state = 1.0
+            elif prev >= upper > d:
+                state = -1.0 if allow_short else 0.0
+        out[i] = state
+        prev = d
+    return out
+
+
+@njit(cache=True, nogil=True)
 def reversion_state(z: np.ndarray, entry: float, exit_level: float, allow_short: bool) -> np.ndarray:
     """Mean reversion with hysteresis on a z-score: long below -entry until z rises above -exit;
     short above +entry until z falls below +exit (``exit < entry``)."""
@@ -147,24 +196,5 @@ def reversion_state(z: np.ndarray, entry: float, exit_level: float, allow_short:
                 state = 1.0
             elif v < exit_level:
                 state = 0.0
-        out[i] = state
-    return out
-
-
-@njit(cache=True, nogil=True)
-def cross_state(line: np.ndarray, lower: float, upper: float, allow_short: bool) -> np.ndarray:
-    """Oscillator reversal: long when the line crosses up through ``lower`` (leaving oversold);
-    short (or flat, long-only) when it crosses down through ``upper`` (leaving overbought)."""
-    n = len(line)
-    out = np.zeros(n)
-    state = 0.0
-    for i in range(1, n):
-        prev = line[i - 1]
-        cur = line[i]
-        if not (np.isnan(prev) or np.isnan(cur)):
-            if prev <= lower < cur:
-                state = 1.0
-            elif prev >= upper > cur:
-                state = -1.0 if allow_short else 0.0
         out[i] = state
     return out

@@ -90,3 +90,11 @@ def test_the_catalogue_listing_names_every_module_gene_bound_and_doc():
                 assert (g["low"], g["high"]) == (gene.low, gene.high)
                 assert f"[{gene.low}, {gene.high}]" in text
             assert g["doc"] and g["doc"] in text
+
+
+def test_each_family_module_says_its_role_in_its_docstring():
+    import importlib
+
+    for spec in CATALOGUE.values():
+        module = importlib.import_module(spec.compute.__module__)
+        assert f"role: {spec.role.value}" in module.__doc__.lower(), spec.name

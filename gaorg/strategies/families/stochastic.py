@@ -12,15 +12,21 @@ import numpy as np
 
 from gaorg.data.bars import Bars
 from gaorg.strategies.genes import ChoiceGene, FloatGene, IntGene
-from gaorg.strategies.indicators import sma, stochastic_k
-from gaorg.strategies.signals import cross_state
+from gaorg.strategies.signals import stochastic_signal
 from gaorg.strategies.spec import ModuleSpec, Params, Role
 
 
 def compute(bars: Bars, params: Params) -> np.ndarray:
-    k = stochastic_k(np.asarray(bars.high), np.asarray(bars.low), np.asarray(bars.close), params["k_period"])
-    d = sma(k, params["d_period"])
-    return cross_state(d, params["lower"], params["upper"], params["direction"] == "both")
+    return stochastic_signal(
+        np.asarray(bars.high),
+        np.asarray(bars.low),
+        np.asarray(bars.close),
+        params["k_period"],
+        params["d_period"],
+        params["lower"],
+        params["upper"],
+        params["direction"] == "both",
+    )
 
 
 SPEC = ModuleSpec(
