@@ -132,7 +132,12 @@ def stochastic_signal(
     upper: float,
     allow_short: bool,
 ) -> np.ndarray:
-    """``cross_state(sma(stochastic_k(...), d_period), lower, upper)`` in one pass (a ring for %D)."""
+    """Stochastic reversal in one pass (a ring buffer for %D = SMA of %K over ``d_period``).
+
+    Long when %D crosses up through ``lower`` (prev <= lower < now), leaving oversold; short (or
+    flat, long-only) when it crosses down through ``upper``; held between crosses. Equal to
+    ``indicators.sma(indicators.stochastic_k(...), d_period)`` followed by that state machine.
+    """
     n = len(close)
     out = np.zeros(n)
     s1 = np.empty(k_period)
