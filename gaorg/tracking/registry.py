@@ -1,0 +1,235 @@
+"""The model registry: front strategies as versions of a named model, aliases, and their history.
+
+A version's tags carry what a researcher compares and what promotion needs: the genome hash and
+modules, the objectives, hold-out metrics, deflated Sharpe, lineage (stage, timeframe,
+generation, parents' hashes), the MLflow run and gaorg run that made it, and ``rescore.series`` /
+``rescore.costs`` (the hold-out's series, where it starts, and the trading costs) so that a gate
+re-scores it on the newest data the same way. Aliases (``production``, ``previous``) are read
+from the registry every time: one set by hand in the MLflow UI counts the same as one set here.
+Every decision about a version is appended to its tags as ``history.NNNN`` (JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gaorg.config import Settings
+from gaorg.errors import InputError, NotFoundError
+from gaorg.tracking.store import make_client, tracking_errors
+
+PRODUCTION = "production"
+PREVIOUS = "previous"
+HISTORY = "history."
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One registered version: where it came from, its aliases and tags."""
+
+    name: str
+    version: str
+    run_id: str | None
+    source: str
+    aliases: tuple[str, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def genome_hash(self) -> str:
+        return self.tags.get("genome_hash", "")
+
+    def figure(self, tag: str) -> float:
+        """A numeric tag (NaN when absent or not a number)."""
+        try:
+            return float(self.tags[tag])
+        except (KeyError, ValueError):
+            return math.nan
+
+    def history(self) -> list[dict[str, Any]]:
+        """The decisions logged on this version, oldest first."""
+        keys = sorted(k for k in self.tags if k.startswith(HISTORY))
+        return [json.loads(self.tags[k]) for k in keys]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "run_id": self.run_id,
+                "aliases": list(self.aliases), "genome_hash": self.genome_hash,
+                "modules": self.tags.get("modules", ""),
+                "holdout_sharpe": _none_if_nan(self.figure("holdout.sharpe")),
+                "holdout_max_drawdown": _none_if_nan(self.figure("holdout.max_drawdown")),
+                "holdout_trades": _none_if_nan(self.figure("holdout.trades")),
+                "deflated_sharpe": _none_if_nan(self.figure("deflated_sharpe")),
+                "sharpe": _none_if_nan(self.figure("objective.sharpe"))}
+
+
+def version_tags(member: Any, *, rank: int, run_id: str, evolution_run_id: str,
+                 series: Iterable[Any] = (), costs: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The tags of a ``FrontMember``'s version (``series``: its timeframe's SeriesLineage)."""
+    tags = {
+        "genome_hash": member.genome_hash,
+        "modules": "+".join(member.genome.modules),
+        "objective.sharpe": _num(member.sharpe),
+        "objective.max_drawdown": _num(member.max_drawdown),
+        "objective.consistency": _num(member.consistency),
+        "deflated_sharpe": _num(member.deflated_sharpe),
+        "lineage.stage": str(member.stage),
+        "lineage.timeframe": member.timeframe,
+        "lineage.generation": str(member.generation),
+        "lineage.parents": ",".join(member.parents),
+        "source_run_id": run_id,
+        "evolution_run_id": evolution_run_id,
+        "rank": str(rank),
+    }
+    for key, value in member.holdout.items():
+        tags[f"holdout.{key}"] = _num(value)
+    rescore = [[s.exchange, s.symbol, s.timeframe, s.holdout_start] for s in series
+               if s.holdout_start is not None]
+    if rescore:
+        tags["rescore.series"] = json.dumps(rescore)
+    if costs is not None:
+        tags["rescore.costs"] = json.dumps(dict(costs), sort_keys=True)
+    return tags
+
+
+def register_versions(client: Any, settings: Settings, name: str, entries: list[tuple[Any, dict[str, str]]],
+                      description: str = "") -> list[VersionInfo]:
+    """Register each ``(LoggedStrategy, tags)`` as a new version of ``name``, all or nothing.
+
+    If any registration fails, the versions made by this call are deleted (and the registered
+    model too when this call created it), then TrackingError is raised.
+    """
+    from mlflow.exceptions import MlflowException
+
+    created_model = False
+    done: list[VersionInfo] = []
+    try:
+        with tracking_errors(settings, f"registering model {name!r}"):
+            try:
+                client.create_registered_model(name, description=description or None)
+                created_model = True
+            except MlflowException as exc:
+                if exc.error_code not in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"):
+                    raise
+            for logged, tags in entries:
+                mv = client.create_model_version(
+                    # the storage location (not models:/ID, which MLflow resolves on the *global*
+                    # tracking URI, i.e. a stray ./mlflow.db) together with run and model ids
+                    name, source=logged.artifact_location, run_id=tags.get("source_run_id"), tags=tags,
+                    model_id=logged.model_id,
+                    description=f"{tags.get('modules', '')} (genome {logged.genome_hash})",
+                )
+                done.append(VersionInfo(name, str(mv.version), mv.run_id, mv.source, (), dict(tags)))
+    except BaseException:
+        _undo(client, name, done, created_model)
+        raise
+    return done
+
+
+def _undo(client: Any, name: str, done: list[VersionInfo], created_model: bool) -> None:
+    """Best effort: remove what a failed registration made (the store may be gone)."""
+    try:
+        for info in done:
+            client.delete_model_version(name, info.version)
+        if created_model:
+            client.delete_registered_model(name)
+    except Exception:  # noqa: BLE001 - the original error is the one to report
+        pass
+
+
+def get_version(client: Any, settings: Settings, name: str, version: str | int) -> VersionInfo:
+    """Version ``version`` of ``name`` (NotFoundError names what exists)."""
+    with tracking_errors(settings, f"reading {name} version {version}"):
+        _require_model(client, name)
+        try:
+            mv = client.get_model_version(name, str(version))
+        except Exception as exc:  # noqa: BLE001 - re-raised below as NotFoundError when missing
+            if "RESOURCE_DOES_NOT_EXIST" in str(getattr(exc, "error_code", "")):
+                raise NotFoundError(
+                    f"model {name!r} has no version {version}; versions: {_versions(client, name)}"
+                ) from None
+            raise
+    return _info(mv)
+
+
+def version_by_alias(client: Any, settings: Settings, name: str, alias: str) -> VersionInfo | None:
+    """The version ``NAME@alias`` names, or None when the alias is not set."""
+    with tracking_errors(settings, f"reading {name}@{alias}"):
+        model = _require_model(client, name)
+        if alias not in (model.aliases or {}):
+            return None
+        return _info(client.get_model_version_by_alias(name, alias))
+
+
+def set_alias(client: Any, settings: Settings, name: str, alias: str, version: str) -> None:
+    with tracking_errors(settings, f"setting {name}@{alias}"):
+        client.set_registered_model_alias(name, alias, str(version))
+
+
+def append_history(client: Any, settings: Settings, info: VersionInfo, entry: Mapping[str, Any]) -> str:
+    """Add ``entry`` to the version's decision history (tag ``history.NNNN``); returns the tag key."""
+    with tracking_errors(settings, f"logging a decision on {info.name} version {info.version}"):
+        current = client.get_model_version(info.name, info.version).tags or {}
+        index = 1 + max((int(k[len(HISTORY):]) for k in current if k.startswith(HISTORY)
+                         and k[len(HISTORY):].isdigit()), default=0)
+        key = f"{HISTORY}{index:04d}"
+        client.set_model_version_tag(info.name, info.version, key, json.dumps(dict(entry), sort_keys=True))
+    return key
+
+
+def list_models(settings: Settings, name: str | None = None) -> list[dict[str, Any]]:
+    """Registered models with their versions (newest first), figures and aliases."""
+    client = make_client(settings)
+    out = []
+    with tracking_errors(settings, "listing registered models"):
+        models = [_require_model(client, name)] if name else client.search_registered_models()
+        for model in sorted(models, key=lambda m: m.name):
+            versions = client.search_model_versions(f"name = '{_quote(model.name)}'")
+            infos = sorted((_info(v, model.aliases) for v in versions), key=lambda i: -int(i.version))
+            out.append({"name": model.name, "aliases": dict(model.aliases or {}),
+                        "versions": [i.to_dict() for i in infos]})
+    return out
+
+
+def _require_model(client: Any, name: str) -> Any:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_registered_model(name)
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            known = [m.name for m in client.search_registered_models()]
+            from gaorg.config import did_you_mean
+
+            raise NotFoundError(
+                f"no registered model {name!r}{did_you_mean(name, known)}; registered: "
+                f"{', '.join(sorted(known)) or 'none yet (gaorg evolve --register NAME)'}"
+            ) from None
+        raise
+
+
+def _versions(client: Any, name: str) -> str:
+    found = sorted(int(v.version) for v in client.search_model_versions(f"name = '{_quote(name)}'"))
+    return ", ".join(map(str, found)) or "none"
+
+
+def _info(mv: Any, aliases: Mapping[str, str] | None = None) -> VersionInfo:
+    names = tuple(mv.aliases or ())
+    if aliases is not None:
+        names = tuple(sorted(a for a, v in aliases.items() if str(v) == str(mv.version)))
+    return VersionInfo(mv.name, str(mv.version), mv.run_id, mv.source, names, dict(mv.tags or {}))
+
+
+def _quote(name: str) -> str:
+    if "'" in name:
+        raise InputError(f"model name {name!r} contains a quote; use letters, digits, - and _")
+    return name
+
+
+def _num(value: Any) -> str:
+    return repr(float(value)) if value is not None else "nan"
+
+
+def _none_if_nan(value: float) -> float | None:
+    return None if math.isnan(value) else value
