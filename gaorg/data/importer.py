@@ -70,10 +70,17 @@ def read_table(path: str | Path, columns: Mapping[str, str] | None = None, tz: s
         raise ValidationError(f"{path.name} has a header but no data rows")
     lines = np.arange(n, dtype=np.int64) + first_line + 1
     notes: list[str] = []
+    ts_col = chosen["timestamp"]
+    column = table.column(ts_col)
+    if _is_integer(column.type) and column.null_count == 0:  # epoch numbers: no SQL needed
+        cols = {t: _numbers(None, table, chosen[t]) for t in TARGETS[1:]}
+        if not any(v is None for v in cols.values()):
+            notes: list[str] = []
+            ts = _epoch(np.asarray(column.to_numpy(), dtype=np.int64), notes)
+            return _oldest_first(ts, cols, lines, notes)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     try:
-        ts_col = chosen["timestamp"]
         raw = table
         if reread is not None and not _is_integer(table.schema.field(ts_col).type):
             raw = reread(ts_col)  # the time column again as text: offsets must be checked on the text
@@ -84,10 +91,15 @@ def read_table(path: str | Path, columns: Mapping[str, str] | None = None, tz: s
         cols = {t: _numbers(con, table, chosen[t]) for t in TARGETS[1:]}
     finally:
         con.close()
+    return _oldest_first(ts, cols, lines, notes)
+
+
+def _oldest_first(ts: np.ndarray, cols: dict[str, np.ndarray], lines: np.ndarray, notes: list[str]) -> ImportedTable:
+    """The table in time order: a newest-first file is turned around (lines follow the rows)."""
     cols = {"ts": ts, **cols}
-    if n > 1:
+    if len(ts) > 1:
         d = np.diff(ts)
-        if (d < 0).sum() > (d > 0).sum():  # newest first: turn around
+        if (d < 0).sum() > (d > 0).sum():
             cols = {k: v[::-1].copy() for k, v in cols.items()}
             lines = lines[::-1].copy()
             notes.append("rows were newest first: reversed")
@@ -100,13 +112,15 @@ def _is_integer(kind) -> bool:
     return pa.types.is_integer(kind)
 
 
-def _numbers(con, table, name: str) -> np.ndarray:
+def _numbers(con, table, name: str) -> np.ndarray | None:
     """A price/volume column as float64; empty or non-numeric cells become NaN (validation names them)."""
     import pyarrow as pa
 
     col = table.column(name)
-    if pa.types.is_floating(col.type) and col.null_count == 0:
+    if (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)) and col.null_count == 0:
         return np.ascontiguousarray(col.to_numpy(), dtype=np.float64)
+    if con is None:  # the caller has no SQL connection: ask it to take the slow path
+        return None
     got = con.sql(f"SELECT coalesce(TRY_CAST({_q(name)} AS DOUBLE), 'NaN'::DOUBLE) AS x FROM raw").fetchnumpy()
     return np.asarray(got["x"], dtype=np.float64)
 

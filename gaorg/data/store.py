@@ -183,6 +183,9 @@ class MarketStore:
             raise InputError(f"cannot open the market store {self.path}: {text}") from None
         self.con.execute("SET TimeZone = 'UTC'")
         if not read_only:
+            # speed over size: uncompressed blocks insert ~40% and read ~25% faster (about 48 MB per
+            # million bars); see docs/benchmarks.md
+            self.con.execute("SET force_compression = 'uncompressed'")
             self.con.execute(_SCHEMA)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -217,10 +220,12 @@ class MarketStore:
         try:
             sid = self._series_id(exchange, symbol, timeframe, create=True)
             con.register("_new_bars", table)
-            overlap = con.execute(
-                "SELECT count(*) FROM bars WHERE series_id = ? AND ts BETWEEN ? AND ? "
-                "AND ts IN (SELECT ts FROM _new_bars)", [sid, lo, hi]
-            ).fetchall()[0][0]
+            span = "FROM bars WHERE series_id = ? AND ts BETWEEN ? AND ?"
+            overlap = con.execute(f"SELECT count(*) {span}", [sid, lo, hi]).fetchall()[0][0]
+            if overlap:  # only then match timestamps (a new span skips the join)
+                overlap = con.execute(
+                    f"SELECT count(*) {span} AND ts IN (SELECT ts FROM _new_bars)", [sid, lo, hi]
+                ).fetchall()[0][0]
             if overlap:
                 con.execute(
                     "DELETE FROM bars WHERE series_id = ? AND ts BETWEEN ? AND ? "
