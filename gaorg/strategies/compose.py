@@ -36,9 +36,10 @@ def targets(genome: Genome, bars: Bars, catalogue: Mapping[str, ModuleSpec] = CA
     n = len(bars)
     need = genome.lookback(catalogue)
     if n <= need:
+        longest = max(genome.slots, key=lambda s: catalogue[s.module].lookback(s.as_dict())).module
         raise DataTooShortError(
-            f"{bars.symbol} {bars.timeframe}: {n} bars, but the genome's longest period needs more "
-            f"than {need}; load a longer range or use shorter periods"
+            f"{bars.symbol} {bars.timeframe}: {n} bars, but the genome's longest period ({longest}) "
+            f"needs more than {need}; load a longer range or use shorter periods"
         )
     entry = catalogue[genome.entry.module]
     signal = np.array(entry.compute(bars, genome.entry.as_dict()), dtype=np.float64, copy=None)

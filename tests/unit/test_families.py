@@ -75,7 +75,7 @@ def test_a_series_no_longer_than_the_lookback_raises_data_too_short(name):
     params = params_for(name, 3)
     need = spec.lookback(params)
     genome = make_genome((name, params))
-    with pytest.raises(DataTooShortError, match=f"needs more than {need}"):
+    with pytest.raises(DataTooShortError, match=f"longest period \\({name}\\) needs more than {need}"):
         targets(genome, random_bars(need, seed=1))
     plan = targets(genome, random_bars(need + 1, seed=1))
     assert np.all(np.isfinite(plan.target))
@@ -87,7 +87,7 @@ def test_the_longest_period_of_any_slot_sets_the_data_a_genome_needs():
         filters=(("sma_trend", {"period": 300, "band": 0.0}),),
     )
     assert genome.lookback() == 300
-    with pytest.raises(DataTooShortError, match="300 bars, but the genome's longest period needs more than 300"):
+    with pytest.raises(DataTooShortError, match=r"300 bars, but the genome's longest period \(sma_trend\) needs more than 300"):
         targets(genome, random_bars(300, seed=2))
 
 
