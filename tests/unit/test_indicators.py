@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gaorg.strategies import indicators as ind
 from tests.unit.strategy_kit import random_bars
@@ -105,3 +107,14 @@ def test_vwap_zscore_is_the_log_distance_from_vwap_over_its_rolling_std(p):
     got = ind.vwap_zscore(H, L, C, V, p)
     assert np.all(np.isnan(got[: 2 * p - 2])) and np.all(np.isfinite(got[2 * p - 2 :]))
     np.testing.assert_allclose(got[2 * p - 2 :], expected[2 * p - 2 :], rtol=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    x=st.lists(st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False), min_size=1, max_size=80),
+    p=st.integers(1, 90),
+)
+def test_rolling_extremes_equal_the_window_max_and_min_for_any_series_and_period(x, p):
+    arr = np.array(x)
+    assert np.array_equal(ind.rolling_max(arr, p), naive(arr, p, np.max), equal_nan=True)
+    assert np.array_equal(ind.rolling_min(arr, p), naive(arr, p, np.min), equal_nan=True)
