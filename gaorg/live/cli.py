@@ -1,4 +1,4 @@
-"""Commands of gaorg.live (registered by gaorg.cli)."""
+"""Commands of gaorg.live (registered by gaorg.cli): ``gaorg live``."""
 
 from __future__ import annotations
 
@@ -6,4 +6,68 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Add this domain's commands to the `gaorg` parser (none yet)."""
+    """Add ``gaorg live`` to the `gaorg` parser."""
+    p = sub.add_parser(
+        "live", parents=[common], help="run NAME@production live: paper by default, an exchange when asked",
+        description="Follow NAME@production (or a genome file) and trade it bar by bar: feed -> strategy -> "
+                    "risk gate -> broker. Paper broker by default; --exchange hyperliquid sends real orders "
+                    "with keys from GAORG_HYPERLIQUID_WALLET / GAORG_HYPERLIQUID_PRIVATE_KEY.")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--model", help="registered model NAME; the runner follows NAME@production")
+    who.add_argument("--genome", help="a genome JSON file instead of the registry (paper trials)")
+    p.add_argument("--alias", help="the alias to follow (default production)")
+    p.add_argument("--symbol", help="market symbol, e.g. BTC/USDC:USDC")
+    p.add_argument("--timeframe", help="bar timeframe, e.g. 1h")
+    p.add_argument("--market-exchange", dest="market_exchange", help="the store's exchange of the series")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--paper", action="store_true", help="simulated fills (the default)")
+    mode.add_argument("--exchange", choices=["hyperliquid"], help="send orders to this exchange")
+    p.add_argument("--feed", choices=["replay", "exchange"], help="stored bars (replay) or the exchange's")
+    p.add_argument("--start", help="replay: first bar (ISO date or ms)")
+    p.add_argument("--end", help="replay: end of the range (exclusive)")
+    p.add_argument("--max-bars", type=int, dest="max_bars", help="stop after N bars in this live state")
+    p.add_argument("--speed", type=float, dest="replay_speed", help="replay speed in bars per second (0: at once)")
+    p.add_argument("--policy", choices=["flatten", "handover"], dest="switch_policy",
+                   help="on an alias move: flatten first, or hand the position over")
+    p.add_argument("--metrics-port", type=int, dest="metrics_port", help="Prometheus metrics on 127.0.0.1:PORT")
+    p.add_argument("--api-port", type=int, dest="api_port", help="operator API on 127.0.0.1:PORT")
+    p.add_argument("--api-url", dest="api_url", help="another base URL for the exchange (a stand-in, a proxy)")
+    p.add_argument("--testnet", action="store_true", default=None, help="the exchange's testnet")
+    p.add_argument("--config", help="YAML/JSON file of LiveConfig keys (flags override it)")
+    p.set_defaults(handler=_live)
+
+
+def _live(args: argparse.Namespace, settings):
+    import logging
+    from pathlib import Path
+
+    from gaorg.cli import Outcome
+    from gaorg.errors import ConfigError
+    from gaorg.live.config import load_live_config
+    from gaorg.live.registry import FileRegistry, MlflowRegistryReader
+    from gaorg.live.runner import Runner
+    from gaorg.monitor.metrics import LiveMetrics
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    overrides = {k: getattr(args, k) for k in ("alias", "symbol", "timeframe", "feed", "start", "end", "max_bars",
+                                                "replay_speed", "switch_policy", "metrics_port", "api_port",
+                                                "api_url", "testnet")}
+    overrides["model"] = args.model or Path(args.genome).stem
+    overrides["exchange"] = args.market_exchange
+    if args.exchange:
+        overrides.update(broker="exchange", venue=args.exchange)
+    elif args.paper:
+        overrides["broker"] = "paper"
+    config = load_live_config(args.config, overrides)
+    if config.broker == "exchange" and config.feed == "replay" and args.feed is None:
+        config = load_live_config(args.config, {**overrides, "feed": "exchange"})
+    if config.broker == "exchange" and config.feed == "replay":
+        raise ConfigError("--feed replay sends replayed bars' orders to a real exchange; use --paper for a replay, "
+                          "or --feed exchange")
+    registry = FileRegistry(args.genome) if args.genome else MlflowRegistryReader(settings)
+    summary = Runner(config, settings, registry).run(metrics=LiveMetrics())
+    s = summary
+    text = (f"{s.model} v{s.version} on {config.symbol} {config.timeframe} ({s.broker}): {s.bars} bars this run, "
+            f"{s.total_bars} in this live state; {s.orders} orders, {s.refused} refused, {len(s.switches)} switches; "
+            f"equity {s.equity:.2f}, position {s.units:.6g}, risk {s.risk_state}; {s.stopped}")
+    return Outcome(text, s.to_dict())

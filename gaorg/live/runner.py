@@ -1,0 +1,208 @@
+"""The runner: follows ``NAME@alias`` and hands that strategy to the executor, bar after bar.
+
+It resolves the alias through a :class:`~gaorg.live.registry.RegistryReader`, reconciles the live
+state with the broker, then feeds closed bars to the executor. Every ``registry_poll_seconds`` it asks
+the registry again; when the alias has moved (``gaorg promote``, rollback, or by hand in the MLflow
+UI), the executor switches at the next bar boundary by ``switch_policy``: ``flatten`` (close the
+position, the new strategy starts flat) or ``handover`` (the new strategy takes over the position).
+Each switch is logged, stored (``versions``) and counted (``gaorg_live_strategy_switches``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gaorg.config import Settings
+from gaorg.errors import GaorgError
+from gaorg.live.config import LiveConfig
+from gaorg.live.executor import Executor, StepReport
+from gaorg.live.registry import RegistryReader, Resolved
+from gaorg.live.strategy import Strategy
+
+log = logging.getLogger("gaorg.live.runner")
+
+
+@dataclass
+class RunSummary:
+    """What a run did (the CLI's payload)."""
+
+    model: str
+    version: str
+    broker: str
+    bars: int = 0  # processed by this run
+    total_bars: int = 0  # processed in this live state, across restarts
+    orders: int = 0
+    refused: int = 0
+    switches: list[dict[str, Any]] = field(default_factory=list)
+    reconciled: list[dict[str, Any]] = field(default_factory=list)
+    equity: float = float("nan")
+    units: float = 0.0
+    risk_state: str = "ACTIVE"
+    last_ts: int | None = None
+    stopped: str = "feed ended"
+    metrics_port: int | None = None
+    api_port: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _strategy(res: Resolved) -> Strategy:
+    return Strategy(res.genome, res.name, res.version)
+
+
+class Runner:
+    """One live run: registry -> executor <- feed, with optional metrics and operator API servers."""
+
+    def __init__(self, config: LiveConfig, settings: Settings, registry: RegistryReader, broker: Any = None,
+                 feed: Any = None, exchange: Any = None) -> None:
+        self.config, self.settings, self.registry = config, settings, registry
+        self._broker, self._feed, self._exchange = broker, feed, exchange
+        self.stop_event = threading.Event()
+        self.executor: Executor | None = None
+        self._last_poll = 0.0
+        self.lock = threading.Lock()  # the operator API and the loop share the executor
+
+    # -- parts ------------------------------------------------------------------------------------
+    def exchange(self) -> Any:
+        if self._exchange is None:
+            from gaorg.live.brokers.ccxt_broker import exchange_from_env
+
+            self._exchange = exchange_from_env(self.config)
+        return self._exchange
+
+    def broker(self) -> Any:
+        if self._broker is None:
+            c = self.config
+            if c.broker == "paper":
+                from gaorg.live.brokers.paper import PaperBroker
+
+                self._broker = PaperBroker(c.costs.fee, c.costs.slippage, c.costs.init_cash)
+            else:
+                from gaorg.live.brokers.ccxt_broker import CcxtBroker
+
+                self._broker = CcxtBroker(self.exchange(), c.symbol)
+        return self._broker
+
+    def feed(self, after_ts: int | None, warmup: int) -> Any:
+        if self._feed is not None:
+            return self._feed
+        c = self.config
+        if c.feed == "replay":
+            from gaorg.data.store import MarketStore
+            from gaorg.live.feed import ReplayFeed
+
+            if not self.settings.market_db.exists():
+                from gaorg.errors import NotFoundError
+
+                raise NotFoundError(f"no market store at {self.settings.market_db}; add bars first "
+                                    "(gaorg data synth / import / fetch)")
+            with MarketStore(self.settings.market_db, read_only=True) as store:
+                return ReplayFeed.from_store(store, c.exchange, c.symbol, c.timeframe, c.start, c.end,
+                                             after_ts, warmup, c.replay_speed)
+        from gaorg.live.feed import ExchangeFeed
+
+        return ExchangeFeed(self.exchange(), c.symbol, c.timeframe, after_ts, c.poll_seconds, c.stale_bars,
+                            history=warmup)
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def poll_registry(self, force: bool = False) -> None:
+        """Ask the registry where the alias points; queue a switch when it moved (errors are logged, not fatal)."""
+        ex = self.executor
+        now = time.monotonic()
+        if ex is None or (not force and now - self._last_poll < self.config.registry_poll_seconds):
+            return
+        self._last_poll = now
+        try:
+            res = self.registry.resolve(self.config.model, self.config.alias)
+        except GaorgError as exc:
+            log.warning("registry poll failed, keeping version %s: %s", ex.strategy.version, exc)
+            if ex.metrics is not None:
+                ex.metrics.errors.labels("registry").inc()
+            return
+        current = ex.pending_switch[0] if ex.pending_switch else ex.strategy
+        if res.version != current.version or res.genome.canonical_hash() != current.genome_hash:
+            log.info("alias %s@%s moved: v%s -> v%s", self.config.model, self.config.alias, current.version,
+                     res.version)
+            ex.request_switch(_strategy(res), self.config.switch_policy)
+
+    def run(self, on_step: Callable[[Runner, StepReport], None] | None = None, metrics: Any = None) -> RunSummary:
+        """Run until the feed ends, ``max_bars`` is reached or :meth:`stop` is called."""
+        from gaorg.live.state import LiveState
+
+        c = self.config
+        res = self.registry.resolve(c.model, c.alias)
+        strategy = _strategy(res)
+        self.settings.ensure_home()
+        state = LiveState(self.settings.live_db, c.state_key)
+        broker = self.broker()
+        summary = RunSummary(res.name, res.version, broker.name)
+        servers: list[Any] = []
+        try:
+            kill = c.kill_file or str(self.settings.home / "KILL")
+            ex = Executor(c, state, broker, strategy, metrics=metrics, kill_file=kill)
+            self.executor = ex
+            summary.reconciled = ex.reconcile()
+            if c.max_bars is not None and ex.bars_done >= c.max_bars:
+                summary.stopped = f"max_bars {c.max_bars} already reached in this live state"
+                return self._finish(summary, ex, 0)
+            feed = self.feed(ex.last_ts, ex.window.size)
+            history = feed.history if c.feed == "replay" or self._feed is not None else feed.load_history()
+            ex.warm(history)
+            servers = self._serve(metrics, summary)
+            self._last_poll = time.monotonic()
+            done = 0
+            for bar, stale in feed:
+                if self.stop_event.is_set():
+                    summary.stopped = "stopped"
+                    break
+                self.poll_registry()
+                with self.lock:
+                    switch = ex.pending_switch
+                    report = ex.step(bar, stale)
+                if report is None:
+                    continue
+                done += 1
+                if switch is not None:
+                    summary.switches.append({"ts": bar.ts, "version": switch[0].version, "policy": switch[1]})
+                summary.orders += report.order is not None
+                summary.refused += report.refused is not None
+                if on_step is not None:
+                    on_step(self, report)
+                if c.max_bars is not None and ex.bars_done >= c.max_bars:
+                    summary.stopped = f"max_bars {c.max_bars} reached"
+                    break
+            return self._finish(summary, ex, done)
+        finally:
+            for server in servers:
+                server.stop()
+            state.close()
+            broker.close()
+
+    def _serve(self, metrics: Any, summary: RunSummary) -> list[Any]:
+        servers: list[Any] = []
+        if metrics is not None and self.config.metrics_port is not None:
+            summary.metrics_port = metrics.serve(self.config.metrics_port)
+            servers.append(metrics)
+        if self.config.api_port is not None:
+            from gaorg.monitor.api import OperatorServer
+
+            api = OperatorServer(self, port=self.config.api_port)
+            summary.api_port = api.start()
+            servers.append(api)
+        return servers
+
+    def _finish(self, summary: RunSummary, ex: Executor, done: int) -> RunSummary:
+        summary.bars, summary.total_bars = done, ex.bars_done
+        summary.version = ex.strategy.version
+        summary.equity, summary.units = ex.equity, ex.units
+        summary.risk_state, summary.last_ts = ex.risk.state.value, ex.last_ts
+        return summary
+
+    def stop(self) -> None:
+        self.stop_event.set()

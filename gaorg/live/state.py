@@ -1,0 +1,228 @@
+"""The live state in DuckDB (``settings.live_db``): orders, fills, positions, equity, risk events,
+the strategy version in force, and the progress of each live run (``state_key``).
+
+The order cycle is written before and after each step: ``intent`` (committed before anything is
+sent) -> ``submitted`` (handed to the broker) -> ``open`` / ``filled`` / ``partial`` / ``rejected`` /
+``refused`` / ``cancelled``. A crash at any point leaves a row that restart reconciliation resolves
+by asking the broker for the order's client order id (never by sending it again blindly).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from gaorg.errors import StoreLockedError
+from gaorg.live.types import Fill, Order, OrderResult
+
+OPEN_STATUSES = ("intent", "submitted", "open")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS progress (
+    state_key VARCHAR PRIMARY KEY, last_ts BIGINT, bars BIGINT, acted DOUBLE, model VARCHAR,
+    version VARCHAR, genome_hash VARCHAR, risk JSON, broker JSON, updated_at DOUBLE);
+CREATE TABLE IF NOT EXISTS orders (
+    cloid VARCHAR PRIMARY KEY, state_key VARCHAR, symbol VARCHAR, bar_ts BIGINT, reason VARCHAR,
+    target DOUBLE, units DOUBLE, price DOUBLE, status VARCHAR, exchange_id VARCHAR, filled DOUBLE,
+    avg_price DOUBLE, fee DOUBLE, error VARCHAR, created_at DOUBLE, updated_at DOUBLE);
+CREATE TABLE IF NOT EXISTS fills (
+    fill_id VARCHAR PRIMARY KEY, state_key VARCHAR, cloid VARCHAR, symbol VARCHAR, ts BIGINT,
+    units DOUBLE, price DOUBLE, fee DOUBLE, kind VARCHAR);
+CREATE TABLE IF NOT EXISTS positions (
+    state_key VARCHAR, symbol VARCHAR, units DOUBLE, ts BIGINT, PRIMARY KEY (state_key, symbol));
+CREATE TABLE IF NOT EXISTS equity (
+    state_key VARCHAR, ts BIGINT, equity DOUBLE, units DOUBLE, price DOUBLE, PRIMARY KEY (state_key, ts));
+CREATE TABLE IF NOT EXISTS risk_events (
+    state_key VARCHAR, ts BIGINT, wall DOUBLE, kind VARCHAR, code VARCHAR, reason VARCHAR, cloid VARCHAR);
+CREATE TABLE IF NOT EXISTS versions (
+    state_key VARCHAR, ts BIGINT, wall DOUBLE, model VARCHAR, version VARCHAR, genome_hash VARCHAR,
+    policy VARCHAR);
+"""
+
+
+class LiveState:
+    """One DuckDB file of live state, used by one executor process at a time (DuckDB's own lock)."""
+
+    def __init__(self, path: str | Path, state_key: str) -> None:
+        import duckdb
+
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.key = state_key
+        try:
+            self.con = duckdb.connect(str(self.path))
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreLockedError(
+                    f"the live state {self.path} is held by another process (another executor?); "
+                    "stop it or point GAORG_HOME elsewhere"
+                ) from None
+            raise
+        self.con.execute(SCHEMA)
+        self._bars: list[tuple] = []
+        self._fills: list[list] = []
+        self._pending_progress: list | None = None
+        self._last_position: tuple[str, int, float] = ("", 0, 0.0)
+        self._flushed_at = time.monotonic()
+
+    def close(self) -> None:
+        """Flush what is buffered and close (a clean stop; a crash loses only unflushed quiet bars)."""
+        self.flush()
+        self.con.close()
+
+    def __enter__(self) -> LiveState:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self):
+        """One atomic write."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def flush(self) -> None:
+        """Write the buffered bars (equity, positions, fills) and the progress in one transaction.
+
+        Quiet bars are buffered and committed together (group commit): a crash loses only bars whose
+        progress was not committed, which a restart processes again, deterministically. The order
+        cycle does not wait for this: its intent and result rows are written at once.
+        """
+        if self._pending_progress is None and not self._bars and not self._fills:
+            return
+        with self.transaction():
+            if self._fills:
+                self.con.executemany("INSERT OR IGNORE INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self._fills)
+            if self._bars:
+                import pandas as pd
+
+                frame = pd.DataFrame(self._bars, columns=["state_key", "ts", "equity", "units", "price"])
+                self.con.register("_live_bars", frame)
+                try:
+                    self.con.execute("INSERT OR REPLACE INTO equity SELECT * FROM _live_bars")
+                finally:
+                    self.con.unregister("_live_bars")
+                sym, ts, units = self._last_position
+                self.con.execute("INSERT OR REPLACE INTO positions VALUES (?, ?, ?, ?)", [self.key, sym, units, ts])
+            if self._pending_progress is not None:
+                self.con.execute("INSERT OR REPLACE INTO progress VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                 self._pending_progress)
+        self._fills, self._bars, self._pending_progress = [], [], None
+        self._flushed_at = time.monotonic()
+
+    def flush_age(self) -> float:
+        return time.monotonic() - self._flushed_at
+
+    # -- progress ---------------------------------------------------------------------------------
+    def progress(self) -> dict[str, Any] | None:
+        rows = self.con.execute(
+            "SELECT last_ts, bars, acted, model, version, genome_hash, risk, broker FROM progress "
+            "WHERE state_key = ?", [self.key]).fetchall()
+        if not rows:
+            return None
+        last_ts, bars, acted, model, version, ghash, risk, broker = rows[0]
+        return {"last_ts": last_ts, "bars": int(bars or 0), "acted": float(acted or 0.0), "model": model,
+                "version": version, "genome_hash": ghash, "risk": json.loads(risk) if risk else None,
+                "broker": json.loads(broker) if broker else None}
+
+    def save_progress(self, last_ts: int | None, bars: int, acted: float, model: str, version: str,
+                      genome_hash: str, risk: dict, broker: dict | None) -> None:
+        self._pending_progress = [self.key, last_ts, bars, acted, model, version, genome_hash, json.dumps(risk),
+                                  json.dumps(broker) if broker is not None else None, time.time()]
+
+    # -- orders -----------------------------------------------------------------------------------
+    def record_intent(self, order: Order) -> bool:
+        """Write the intent before anything is sent; False if this cloid is already known (never twice)."""
+        now = time.time()
+        rows = self.con.execute(
+            "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'intent', NULL, 0, 0, 0, NULL, ?, ?) "
+            "ON CONFLICT DO NOTHING RETURNING cloid",
+            [order.cloid, self.key, order.symbol, order.bar_ts, order.reason, order.target, order.units,
+             order.price, now, now]).fetchall()
+        return bool(rows)
+
+    def set_status(self, cloid: str, status: str, error: str | None = None) -> None:
+        self.con.execute("UPDATE orders SET status = ?, error = coalesce(?, error), updated_at = ? WHERE cloid = ?",
+                         [status, error, time.time(), cloid])
+
+    def record_result(self, result: OrderResult) -> None:
+        self.con.execute(
+            "UPDATE orders SET status = ?, exchange_id = coalesce(?, exchange_id), filled = ?, avg_price = ?, "
+            "fee = ?, error = coalesce(?, error), updated_at = ? WHERE cloid = ?",
+            [result.status, result.exchange_id, result.filled, result.avg_price, result.fee, result.error,
+             time.time(), result.cloid])
+
+    def order(self, cloid: str) -> dict[str, Any] | None:
+        rows = self.con.execute("SELECT cloid, status, exchange_id, filled, bar_ts, reason FROM orders WHERE cloid = ?",
+                                [cloid]).fetchall()
+        if not rows:
+            return None
+        c, status, eid, filled, bar_ts, reason = rows[0]
+        return {"cloid": c, "status": status, "exchange_id": eid, "filled": filled, "bar_ts": bar_ts, "reason": reason}
+
+    def unresolved(self) -> list[dict[str, Any]]:
+        """Orders of this run whose outcome is not known yet (intent, submitted, open)."""
+        rows = self.con.execute(
+            "SELECT cloid, status, bar_ts, symbol FROM orders WHERE state_key = ? AND status IN "
+            "('intent', 'submitted', 'open') ORDER BY created_at", [self.key]).fetchall()
+        return [{"cloid": c, "status": s, "bar_ts": b, "symbol": sym} for c, s, b, sym in rows]
+
+    def orders(self) -> list[dict[str, Any]]:
+        rows = self.con.execute(
+            "SELECT cloid, symbol, bar_ts, reason, target, units, status, filled, avg_price, fee, error "
+            "FROM orders WHERE state_key = ? ORDER BY created_at", [self.key]).fetchall()
+        cols = ("cloid", "symbol", "bar_ts", "reason", "target", "units", "status", "filled", "avg_price", "fee",
+                "error")
+        return [dict(zip(cols, r, strict=True)) for r in rows]
+
+    # -- fills, positions, equity, events ---------------------------------------------------------
+    def record_fills(self, symbol: str, fills: list[Fill] | tuple[Fill, ...]) -> None:
+        """Buffered; written by the next :meth:`flush` (the executor flushes every bar with fills)."""
+        self._fills.extend([f.fill_id, self.key, f.cloid, symbol, f.ts, f.units, f.price, f.fee, f.kind]
+                           for f in fills)
+
+    def fills(self) -> list[dict[str, Any]]:
+        rows = self.con.execute("SELECT fill_id, cloid, ts, units, price, fee, kind FROM fills WHERE state_key = ? "
+                                "ORDER BY ts, fill_id", [self.key]).fetchall()
+        cols = ("fill_id", "cloid", "ts", "units", "price", "fee", "kind")
+        return [dict(zip(cols, r, strict=True)) for r in rows]
+
+    def record_bar(self, symbol: str, ts: int, equity: float, units: float, price: float) -> None:
+        """Buffered; written by the next :meth:`flush`."""
+        self._bars.append((self.key, ts, equity, units, price))
+        self._last_position = (symbol, ts, units)
+
+    def equity(self) -> list[tuple[int, float, float]]:
+        return [(int(t), float(e), float(u)) for t, e, u in self.con.execute(
+            "SELECT ts, equity, units FROM equity WHERE state_key = ? ORDER BY ts", [self.key]).fetchall()]
+
+    def positions(self) -> dict[str, float]:
+        return {s: float(u) for s, u in self.con.execute(
+            "SELECT symbol, units FROM positions WHERE state_key = ?", [self.key]).fetchall()}
+
+    def risk_event(self, ts: int | None, kind: str, code: str, reason: str, cloid: str | None = None) -> None:
+        self.con.execute("INSERT INTO risk_events VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         [self.key, ts, time.time(), kind, code, reason, cloid])
+
+    def risk_events(self) -> list[dict[str, Any]]:
+        rows = self.con.execute("SELECT ts, kind, code, reason, cloid FROM risk_events WHERE state_key = ? "
+                                "ORDER BY wall", [self.key]).fetchall()
+        return [dict(zip(("ts", "kind", "code", "reason", "cloid"), r, strict=True)) for r in rows]
+
+    def record_version(self, ts: int | None, model: str, version: str, genome_hash: str, policy: str) -> None:
+        self.con.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         [self.key, ts, time.time(), model, version, genome_hash, policy])
+
+    def versions(self) -> list[dict[str, Any]]:
+        rows = self.con.execute("SELECT ts, model, version, genome_hash, policy FROM versions WHERE state_key = ? "
+                                "ORDER BY wall", [self.key]).fetchall()
+        return [dict(zip(("ts", "model", "version", "genome_hash", "policy"), r, strict=True)) for r in rows]
