@@ -3,7 +3,11 @@
 Every kernel is causal: output ``i`` reads inputs ``<= i`` only. Warm-up values are NaN.
 Kernels take and return float64 arrays; modules normalise (returns, z-scores, ATR-relative
 levels) so that one genome can run on any asset. Rolling windows are O(n) whatever the period
-(running sums, monotonic deques), so a 2,000-bar period costs what a 20-bar one does.
+(running sums, van Herk / Gil-Werman blocks), so a 2,000-bar period costs what a 20-bar one does.
+
+numba's disk cache keys a compiled function on its own file only: after editing a kernel here
+that another file inlines or calls (``signals.py``, ``learned.py``), delete the ``*.nbi``/``*.nbc``
+files in ``__pycache__`` (an installed release replaces every file, so users are not affected).
 """
 
 from __future__ import annotations
