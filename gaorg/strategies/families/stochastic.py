@@ -35,7 +35,7 @@ SPEC = ModuleSpec(
     role=Role.ENTRY,
     genes=(
         IntGene("k_period", 3, 1000, period=True, doc="%K range, bars"),
-        IntGene("d_period", 1, 50, period=True, doc="%D smoothing (SMA of %K), bars"),
+        IntGene("d_period", 1, 200, period=True, doc="%D smoothing (SMA of %K), bars"),
         FloatGene("lower", 5.0, 45.0, doc="oversold level; crossing up through it goes long"),
         FloatGene("upper", 55.0, 95.0, doc="overbought level; crossing down through it exits/shorts"),
         ChoiceGene("direction", ("long", "both"), doc="long only, or long and short"),
