@@ -1,8 +1,10 @@
-"""Signal state machines (numba): from indicator lines to a position held from bar to bar.
+"""Entry signals as fused numba passes: indicators, crossings and held state in one loop.
 
-Entries that hold a position until an exit condition (breakouts, mean reversion, oscillator
-crosses) need state; these loops keep it, causally (bar i reads its inputs at bars <= i), and
-return float64 signals in {-1, 0, 1}. NaN inputs leave the state flat.
+The hot entries (EMA crossover, Donchian, Ichimoku, stochastic) run millions of times in an
+evolution, so each is one pass with O(period) scratch instead of a chain of n-sized temporaries
+(fresh large arrays cost page faults on every call). Every loop is causal (bar i reads inputs
+at bars <= i) and returns float64 signals in {-1, 0, 1}, 0 in warm-up; tests compare each with
+its plain-numpy definition.
 """
 
 from __future__ import annotations
