@@ -97,14 +97,19 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
     from gaorg.data.store import open_store
     from gaorg.evolve.parallel import open_client
 
-    with open_store(settings, read_only=True) as store:
-        if config.workers == 0 and not config.scheduler:
-            result = evolve(config, store, None, callback, ckpt, resume=bool(args.resume),
-                            run_id=run_id, progress=args.progress)
-        else:
-            with open_client(config.scheduler, config.workers) as client:
-                result = evolve(config, store, client, callback, ckpt, resume=bool(args.resume),
+    try:
+        with open_store(settings, read_only=True) as store:
+            if config.workers == 0 and not config.scheduler:
+                result = evolve(config, store, None, callback, ckpt, resume=bool(args.resume),
                                 run_id=run_id, progress=args.progress)
+            else:
+                with open_client(config.scheduler, config.workers) as client:
+                    result = evolve(config, store, client, callback, ckpt, resume=bool(args.resume),
+                                    run_id=run_id, progress=args.progress)
+    except BaseException:
+        if callback is not None:  # the MLflow run the callback opened ends FAILED, not open
+            callback.finish("FAILED")
+        raise
     payload = result.to_payload()
     if finish is not None:
         payload["registered"] = finish(result)

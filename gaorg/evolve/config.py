@@ -30,6 +30,8 @@ class EvolveConfig:
     - ``cxpb`` crossover probability per pair, ``mutpb`` mutation probability per child,
       ``structure_rate`` share of mutations that swap/add/drop a module, ``strength`` the
       parameter step as a fraction of each gene's range.
+    - ``min_trades``: trades a genome must make per asset × fold on average to be scored at
+      all (a strategy that never trades is not a strategy, though its drawdown is zero).
     - ``fee`` (None: the engine's default taker fee) and ``slippage``: fractions of notional.
     - ``scheduler`` a Dask scheduler address to join; ``workers`` local worker processes
       (None: one per core; 0: evaluate in the calling process, no Dask).
@@ -52,6 +54,7 @@ class EvolveConfig:
     structure_rate: float = 0.25
     strength: float = 0.1
     min_test_bars: int = 20
+    min_trades: float = 1.0
     fee: float | None = None
     slippage: float = 0.0
     scheduler: str | None = None
@@ -92,6 +95,8 @@ class EvolveConfig:
             raise ConfigError(f"strength: {self.strength} must be in (0, 1]")
         if self.min_test_bars < 2:
             raise ConfigError(f"min_test_bars: {self.min_test_bars}; use at least 2")
+        if self.min_trades < 0:
+            raise ConfigError(f"min_trades: {self.min_trades} cannot be negative")
         if self.max_filters < 0 or self.max_exits < 0:
             raise ConfigError("max_filters and max_exits cannot be negative")
         if self.workers is not None and self.workers < 0:

@@ -6,7 +6,9 @@ stage; ``evaluate_batch`` is the task a worker runs.
 
 Objectives over the basket's asset × fold cells (each fold simulated from flat by the engine):
 ``sharpe`` mean annualised Sharpe, ``max_drawdown`` the worst drawdown (a positive fraction),
-``consistency`` the share of cells with a positive total return.
+``consistency`` the share of cells with a positive total return. A genome that needs more
+history than the folds give, or trades less than ``min_trades`` per cell, is not scored (it
+gets objectives below any real strategy and stays out of the overfitting statistics).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Market:
     splits: tuple[Split, ...]
     scheme: Literal["anchored", "rolling"]
     costs: Any  # gaorg.backtest.engine.Costs
+    min_trades: float = 1.0  # per asset × fold, on average; fewer: not scored
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -65,6 +68,8 @@ def evaluate_genome(genome: Genome, market: Market) -> Trial:
                 rows.append(fold_stats(series, targets(genome, series), market.costs, bounds, with_sums=True)[0])
             raw = np.array(rows)
         cells[a * k:(a + 1) * k] = raw[:, _ENGINE_TO_CELL]
+    if cells[:, 7].sum() < market.min_trades * len(cells):  # (almost) never trades: not a strategy
+        return Trial(key, WORST, cells, feasible=False)
     return Trial(key, objectives_of(cells), cells)
 
 

@@ -58,7 +58,7 @@ def build_market(config: EvolveConfig, data: DataSource, stage: int) -> Market:
                    label=f"{b.symbol} {timeframe}")
         for b in bars
     )
-    return Market(timeframe, bars, splits, config.scheme, costs_of(config))
+    return Market(timeframe, bars, splits, config.scheme, costs_of(config), config.min_trades)
 
 
 def evolve(
@@ -102,7 +102,8 @@ def evolve(
             continue
         _check_fingerprint(state, market, resume)
         if stage > state.stage:  # a new stage: seed it with the previous stage's front
-            seeds = first_front(state.population)
+            done = state.archives[state.stage]
+            seeds = first_front([i for i in state.population if done[i.key].feasible])
             state.stage, state.generation = stage, -1
         while len(state.archives) <= stage:
             state.archives.append({})
@@ -131,7 +132,7 @@ def _report(state: LoopState, markets: list[Market], mapper, ckpt: Path | None) 
     last = len(cfg.timeframes) - 1
     market = markets[last]
     archive = state.archives[last]
-    front = first_front(state.population)
+    front = first_front([ind for ind in state.population if archive[ind.key].feasible])
     feasible = [t for t in archive.values() if t.feasible]
     n_trials = sum(sum(t.feasible for t in a.values()) for a in state.archives)
     pooled = {t.key: t.cells[:, :5].sum(axis=0) for t in feasible}

@@ -69,8 +69,8 @@ class Trial:
     """One genome's evaluation on one stage's basket: objectives and per-cell figures.
 
     ``cells`` is float64[assets × folds, len(CELL_FIELDS)] (row = asset * folds + fold).
-    ``feasible`` is False when the genome needs more history than the folds offer; it then gets
-    the worst objectives and is kept out of the overfitting statistics.
+    ``feasible`` is False when the genome needs more history than the folds offer or (almost)
+    never trades; it then gets the worst objectives and is kept out of the overfitting statistics.
     """
 
     key: str
