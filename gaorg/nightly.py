@@ -279,23 +279,21 @@ def log_notebook(settings: Settings, run_id: str, path: Path) -> None:
 
 
 def promote_best(settings: Settings, model: str, versions: list[int]) -> dict[str, Any]:
-    """Run the promotion gates on the first (best) registered version; never forced."""
+    """Run the promotion gates on the first (best) registered version; never forced.
+
+    A failed gate is an outcome, not a failure of the universe: the champion stays.
+    """
+    from gaorg.errors import GateFailedError
     from gaorg.tracking.promote import promote
 
     version = versions[0]
-    decision = promote(model, version, settings=settings, force=False, reason="nightly")
-    passed = bool(getattr(decision, "passed", False))
-    text = f"v{version} {'promoted to production' if passed else 'kept out: a gate failed'}"
-    return {"version": version, "passed": passed, "text": text,
-            "gates": _plain_gates(getattr(decision, "gates", ()))}
-
-
-def _plain_gates(gates: Any) -> list[dict[str, Any]]:
-    out = []
-    for g in gates or ():
-        out.append({k: getattr(g, k) for k in ("name", "passed", "value", "threshold") if hasattr(g, k)}
-                   if not isinstance(g, dict) else dict(g))
-    return out
+    try:
+        decision = promote(model, version, settings, force=False, reason="nightly")
+    except GateFailedError as exc:
+        decision = exc.decision  # type: ignore[attr-defined]
+    verdict = "promoted to production" if decision.action == "promoted" else "kept out: a gate failed"
+    return {"version": version, "action": decision.action, "text": f"v{version} {verdict}",
+            "gates": decision.to_dict()["gates"]}
 
 
 def run_universe(universe: UniverseConfig, config: NightlyConfig, settings: Settings, day_dir: Path) -> UniverseResult:

@@ -124,7 +124,7 @@ def front_rows(front: Sequence[Any]) -> list[dict[str, Any]]:
     rows = []
     for i, m in enumerate(front):
         rows.append({
-            "#": i, "hash": m.genome_hash[:10], "modules": " + ".join(m.genome.modules()),
+            "#": i, "hash": m.genome_hash[:10], "modules": " + ".join(m.genome.modules),
             "sharpe": m.sharpe, "max_drawdown": m.max_drawdown, "consistency": m.consistency,
             "deflated_sharpe": m.deflated_sharpe, "holdout_sharpe": m.holdout.get("sharpe"),
             "holdout_return": m.holdout.get("total_return"), "holdout_trades": m.holdout.get("trades"),
@@ -180,7 +180,7 @@ class ParetoExplorer:
         member = self.front[i]
         with self.equity_fig.batch_update():
             self.equity_fig.data[0].x, self.equity_fig.data[0].y = x, y
-            self.equity_fig.layout.title = f"#{i} {' + '.join(member.genome.modules())}"
+            self.equity_fig.layout.title = f"#{i} {' + '.join(member.genome.modules)}"
         sizes = [12] * len(self.front)
         sizes[i] = 22
         self.front_fig.data[0].marker.size = sizes

@@ -82,14 +82,14 @@ def gene_control(gene: Any, value: Any = None) -> Any:
 
 
 def default_params(spec: ModuleSpec) -> dict[str, Any]:
-    """Mid-range values for a module's genes (the lower bound for whole numbers, the first choice).
+    """Starting values for a module's genes: mid-range floats, short periods, the first choice.
 
     Modules with a cross-gene rule (``spec.check``, e.g. fast < slow) get a valid combination.
     """
     params: dict[str, Any] = {}
     for g in spec.genes:
         if isinstance(g, IntGene):
-            params[g.name] = g.low + (g.high - g.low) // 4
+            params[g.name] = g.low + (g.high - g.low) // 20
         elif isinstance(g, FloatGene):
             params[g.name] = g.canonical((g.low + g.high) / 2)
         else:

@@ -1,0 +1,37 @@
+"""03_evolve runs top to bottom under papermill: evolution, MLflow run, registered front."""
+
+from __future__ import annotations
+
+import json
+
+from tests.notebooks import kit
+from tests.notebooks.kit import NOTEBOOKS, run_notebook, seed_store
+
+mlflow_template, ready_home = kit.mlflow_template, kit.ready_home  # fixtures
+NOTEBOOK = NOTEBOOKS / "03_evolve.ipynb"
+
+
+def test_evolve_runs_the_injected_stages_and_sizes_logs_to_mlflow_and_registers_top_k(ready_home, tmp_path):
+    seed_store(ready_home, ("SYNTH-BTC", "SYNTH-ETH", "SYNTH-SOL"), n_bars=1200)
+    out = tmp_path / "out"
+    run_notebook(NOTEBOOK, tmp_path / "03.ipynb", {
+        "symbols": ["SYNTH-ETH", "SYNTH-SOL"], "timeframes": ["4h", "1h"], "population": 6, "generations": 1,
+        "folds": 2, "seed": 4, "workers": 0, "register": "nb-model", "top_k": 2, "output_dir": str(out)},
+        ready_home)
+    record = json.loads((out / "record.json").read_text())
+    # the injected stages and sizes are what ran: two stages of 6 genomes, 1 generation each
+    assert [(s["timeframe"], s["population"], s["generations"]) for s in record["stages"]] == [
+        ("4h", 6, 1), ("1h", 6, 1)]
+    assert record["generations_seen"] == 4  # generation 0 and 1 of each stage
+    assert record["params"]["symbols"] == ["SYNTH-ETH", "SYNTH-SOL"] and record["params"]["seed"] == 4
+    assert record["front"]
+    # the run is in MLflow with its per-generation metrics, the front registered (top 2)
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{ready_home / 'mlflow.db'}")
+    run = client.get_run(record["mlflow_run_id"])
+    assert run.info.status == "FINISHED"
+    assert "best_sharpe" in run.data.metrics
+    versions = client.search_model_versions("name = 'nb-model'")
+    assert sorted(int(v.version) for v in versions) == sorted(record["registered_versions"])
+    assert 1 <= len(versions) <= 2
