@@ -1,9 +1,108 @@
-"""Commands of gaorg.tracking (registered by gaorg.cli)."""
+"""``gaorg promote | rollback | models | ui`` (registered by gaorg.cli; handlers import MLflow lazily)."""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
+
+PROMOTE_EPILOG = """\
+Gates: hold-out Sharpe above the champion's (NAME@production) by --margin, both re-scored on the
+newest data in the market store with the candidate's costs; deflated Sharpe >= --min-dsr;
+hold-out max drawdown <= --max-drawdown; hold-out trades >= --min-trades. On pass, production
+moves to VERSION and the old champion becomes NAME@previous; on fail nothing moves (exit 1)
+unless --force --reason TEXT (recorded with who and when). Every decision is logged on the version.
+"""
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Add this domain's commands to the `gaorg` parser (none yet)."""
+    """Add promote, rollback, models and ui to the ``gaorg`` parser."""
+    p = sub.add_parser("promote", parents=[common], help="promote a model version to production through the gates",
+                       epilog=PROMOTE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("name", help="registered model name")
+    p.add_argument("version", help="version number to promote")
+    p.add_argument("--margin", type=float, default=0.1, help="Sharpe above the champion's by (default 0.1)")
+    p.add_argument("--min-dsr", type=float, default=0.95, help="minimum deflated Sharpe ratio (default 0.95)")
+    p.add_argument("--max-drawdown", type=float, default=0.3, help="hold-out drawdown ceiling (default 0.3)")
+    p.add_argument("--min-trades", type=int, default=10, help="minimum hold-out trades (default 10)")
+    p.add_argument("--no-rescore", dest="rescore", action="store_false",
+                   help="use the hold-out figures recorded at registration instead of re-scoring")
+    p.add_argument("--force", action="store_true", help="promote even if a gate fails (needs --reason)")
+    p.add_argument("--reason", default="", help="why (recorded on the version)")
+    p.set_defaults(handler=promote_command)
+
+    r = sub.add_parser("rollback", parents=[common], help="move NAME@production back to NAME@previous")
+    r.add_argument("name", help="registered model name")
+    r.add_argument("--reason", default="", help="why (recorded on the version)")
+    r.set_defaults(handler=rollback_command)
+
+    m = sub.add_parser("models", parents=[common], help="registered models, versions, figures and aliases")
+    m.add_argument("name", nargs="?", default=None, help="only this model")
+    m.add_argument("--limit", type=int, default=10, help="versions shown per model (default 10; --json: all)")
+    m.set_defaults(handler=models_command)
+
+    u = sub.add_parser("ui", parents=[common], help="the MLflow UI on 127.0.0.1 against gaorg's store")
+    u.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+    u.set_defaults(handler=ui_command)
+
+
+def promote_command(args: argparse.Namespace, settings: Any) -> Any:
+    from gaorg.cli import Outcome
+    from gaorg.errors import GateFailedError
+    from gaorg.tracking.promote import Gates, promote
+
+    gates = Gates(margin=args.margin, min_deflated_sharpe=args.min_dsr, max_drawdown=args.max_drawdown,
+                  min_trades=args.min_trades)
+    try:
+        decision = promote(args.name, args.version, settings, gates, force=args.force, reason=args.reason,
+                           rescore=args.rescore)
+    except GateFailedError as exc:
+        decision = exc.decision  # type: ignore[attr-defined]
+        return Outcome(str(exc), decision.to_dict(), exit_code=GateFailedError.exit_code)
+    return Outcome(decision.text(), decision.to_dict())
+
+
+def rollback_command(args: argparse.Namespace, settings: Any) -> Any:
+    from gaorg.cli import Outcome
+    from gaorg.tracking.promote import rollback
+
+    decision = rollback(args.name, settings, reason=args.reason)
+    return Outcome(decision.text(), decision.to_dict())
+
+
+def models_command(args: argparse.Namespace, settings: Any) -> Any:
+    from gaorg.cli import Outcome
+    from gaorg.tracking.registry import list_models
+
+    models = list_models(settings, args.name)
+    return Outcome(_models_text(models, args.limit), {"models": models})
+
+
+def ui_command(args: argparse.Namespace, settings: Any) -> Any:
+    from gaorg.cli import Outcome
+    from gaorg.tracking.ui import serve
+
+    address = serve(settings, args.port)
+    return Outcome(f"MLflow UI at {address} stopped", {"address": address})
+
+
+def _models_text(models: list[dict[str, Any]], limit: int) -> str:
+    if not models:
+        return "no registered models yet; register a front with `gaorg evolve ... --register NAME`"
+    lines = []
+    for model in models:
+        aliases = ", ".join(f"@{a} -> v{v}" for a, v in sorted(model["aliases"].items())) or "no aliases"
+        lines.append(f"{model['name']}  ({len(model['versions'])} versions; {aliases})")
+        lines.append(f"  {'ver':>4}  {'genome':<16}  {'sharpe':>7}  {'hold-out':>8}  {'maxdd':>6}  "
+                     f"{'trades':>6}  {'DSR':>5}  modules")
+        for v in model["versions"][:limit]:
+            tag = " ".join(f"@{a}" for a in v["aliases"])
+            lines.append(f"  {v['version']:>4}  {v['genome_hash']:<16}  {_f(v['sharpe']):>7}  "
+                         f"{_f(v['holdout_sharpe']):>8}  {_f(v['holdout_max_drawdown']):>6}  "
+                         f"{_f(v['holdout_trades'], 0):>6}  {_f(v['deflated_sharpe']):>5}  {v['modules']} {tag}".rstrip())
+        if len(model["versions"]) > limit:
+            lines.append(f"  ... {len(model['versions']) - limit} older versions (--limit N, or --json)")
+    return "\n".join(lines)
+
+
+def _f(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"

@@ -125,8 +125,8 @@ def _log_run(recorder: Recorder, run_id: str, result: Any, lineage: Any, baskets
                        "gaorg.lineage": "recorded" if lineage else "unavailable (no market data at hand)"},
                       run_id=run_id)
     best = result.best
-    metrics = {"trials": result.trials, "pbo": result.pbo, "evaluations": result.evaluations,
-               "front_size": len(result.front)}
+    metrics = {"trials": result.trials, "pbo": result.pbo, "run.evaluations": result.evaluations,
+               "run.front_size": len(result.front)}  # per-generation names are taken
     metrics.update({f"evaluations.{k.replace(':', '_')}": v for k, v in result.evaluations_per_stage.items()})
     if best is not None:
         metrics.update({"front.best_sharpe": best.sharpe, "front.best_deflated_sharpe": best.deflated_sharpe,

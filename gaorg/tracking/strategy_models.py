@@ -59,7 +59,8 @@ def log_strategy_models(
     logged: list[LoggedStrategy] = []
     outputs = []
     for rank, member in enumerate(members):
-        genome_path = workdir / f"{member.genome_hash}.{GENOME_FILE}"
+        genome_path = workdir / member.genome_hash / GENOME_FILE  # the name the loader reads
+        genome_path.parent.mkdir(parents=True, exist_ok=True)
         genome_path.write_text(member.genome.to_json(indent=2) + "\n")
         timeframe = member.timeframe or "1h"
         with tracking_errors(settings, f"logging strategy {member.genome_hash} as a model"):

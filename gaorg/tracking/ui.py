@@ -1,0 +1,97 @@
+"""``gaorg ui``: the MLflow UI on 127.0.0.1 against gaorg's store, slim (one worker, no job runners).
+
+The server runs as a child process (``python -m mlflow server``) on the same tracking URI and
+artifact root as gaorg; it is stopped when gaorg is interrupted or terminated.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from gaorg.config import Settings
+from gaorg.errors import InputError, TrackingError
+from gaorg.tracking.store import is_remote, redact
+
+
+def server_command(settings: Settings, host: str, port: int) -> list[str]:
+    """The ``mlflow server`` command line for the settings' store (nothing lands in the cwd)."""
+    if is_remote(settings.tracking_uri):
+        raise InputError(
+            f"MLFLOW_TRACKING_URI points at a server ({redact(settings.tracking_uri)}); open that "
+            "address in a browser instead of starting a UI here"
+        )
+    settings.ensure_home()
+    settings.artifacts.mkdir(parents=True, exist_ok=True)
+    return [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", settings.tracking_uri,
+            "--default-artifact-root", settings.artifacts.as_uri(),
+            "--artifacts-destination", settings.artifacts.as_uri(),
+            "--host", host, "--port", str(port), "--workers", "1"]
+
+
+def start_ui(settings: Settings, port: int = 5000, host: str = "127.0.0.1",
+             wait: float = 60.0) -> tuple[subprocess.Popen, str]:
+    """Start the server and wait until it answers; returns (process, address)."""
+    if not _free(host, port):
+        raise InputError(f"port {port} on {host} is in use; pick another with --port")
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    proc = subprocess.Popen(server_command(settings, host, port), env=env, cwd=settings.home,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    address = f"http://{host}:{port}"
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise TrackingError(f"the MLflow UI exited at start: {(proc.stderr.read() or '').strip()[-800:]}")
+        try:
+            with urllib.request.urlopen(f"{address}/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return proc, address
+        except OSError:
+            time.sleep(0.3)
+    stop_ui(proc)
+    raise TrackingError(f"the MLflow UI did not answer on {address} within {wait:.0f} s")
+
+
+def stop_ui(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Stop the server and its workers (its whole process group)."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout)
+    except ProcessLookupError:
+        pass
+
+
+def serve(settings: Settings, port: int, host: str = "127.0.0.1") -> str:
+    """Run the UI until interrupted (Ctrl-C or SIGTERM); prints the address as soon as it answers."""
+    proc, address = start_ui(settings, port, host)
+    print(f"MLflow UI at {address} (store {redact(settings.tracking_uri)}); Ctrl-C stops it", flush=True)
+
+    def _terminate(signum, frame):  # noqa: ANN001 - signal handler
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        while proc.poll() is None:
+            time.sleep(0.5)
+        raise TrackingError(f"the MLflow UI stopped (exit status {proc.returncode})")
+    except KeyboardInterrupt:
+        return address
+    finally:
+        signal.signal(signal.SIGTERM, old)
+        stop_ui(proc)
+
+
+def _free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex((host, port)) != 0
