@@ -1,0 +1,188 @@
+"""The exchange broker: orders through ccxt (Hyperliquid first), keys from the environment only.
+
+Every order carries a client order id (Hyperliquid's cloid, ``0x`` + 32 hex) derived from the intent,
+so a retried submission can never double an order: after a transient fault (timeout, HTTP 429/5xx,
+a lost reply) the broker first asks the exchange for that cloid and adopts the order if it arrived;
+only an order the exchange never saw is sent again (bounded retries with backoff). ccxt errors are
+translated once, by :func:`gaorg.data.exchange.translate_error`. Builder-fee approval and referrer
+are off (:func:`gaorg.data.exchange.make_exchange`).
+
+Keys: ``GAORG_HYPERLIQUID_WALLET`` and ``GAORG_HYPERLIQUID_PRIVATE_KEY`` (never in a config file, a log,
+an error message or MLflow). Stops and take-profits of the strategy are not placed on the exchange
+(yet): this broker trades the targets only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from gaorg.data.exchange import RetryPolicy, call, translate_error
+from gaorg.errors import ConfigError, PermanentExchangeError, TransientExchangeError
+from gaorg.live.types import Account, Bar, Fill, Order, OrderResult
+
+log = logging.getLogger("gaorg.live.broker")
+WALLET_ENV = "GAORG_HYPERLIQUID_WALLET"
+KEY_ENV = "GAORG_HYPERLIQUID_PRIVATE_KEY"
+LIVE_RETRY = RetryPolicy(attempts=4, base_delay=0.2, max_delay=2.0)
+
+
+def credentials_from_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """ccxt credentials from the environment; ConfigError naming the variables (never their values)."""
+    env = dict(os.environ) if env is None else env
+    wallet, key = env.get(WALLET_ENV, ""), env.get(KEY_ENV, "")
+    if not wallet or not key:
+        raise ConfigError(f"the exchange broker needs {WALLET_ENV} and {KEY_ENV} in the environment "
+                          "(keys are never read from files or flags); or use --paper")
+    return {"walletAddress": wallet, "privateKey": key}
+
+
+def exchange_from_env(config: Any) -> Any:
+    """A safely configured ccxt exchange for ``config.venue`` with keys from the environment."""
+    from gaorg.data.exchange import make_exchange
+
+    creds = credentials_from_env() if config.broker == "exchange" else None
+    return make_exchange(config.venue, testnet=config.testnet, credentials=creds, api_url=config.api_url,
+                         timeout_ms=10_000)
+
+
+class CcxtBroker:
+    """Market (IOC) orders on one ccxt exchange account; the exchange is the source of truth."""
+
+    def __init__(self, exchange: Any, symbol: str, retry: RetryPolicy = LIVE_RETRY,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.ex, self.symbol, self.retry, self.sleep = exchange, symbol, retry, sleep
+        self.name = str(getattr(exchange, "id", "exchange"))
+        call(exchange.load_markets, retry=retry, where=f"{self.name} load_markets", sleep=sleep)
+        market = exchange.market(symbol)
+        self.coin = market.get("baseName") or market.get("base") or symbol.split("/")[0]
+        self.user = getattr(exchange, "walletAddress", None)
+
+    # -- orders -----------------------------------------------------------------------------------
+    def submit(self, order: Order) -> OrderResult:
+        """Send ``order`` once; after a transient fault find it by cloid before any resend."""
+        amount = abs(order.units)
+        try:
+            amount = float(self.ex.amount_to_precision(self.symbol, amount))
+        except Exception as exc:  # noqa: BLE001 - ccxt refuses amounts below the precision
+            return OrderResult(order.cloid, "rejected", error=str(translate_error(exc, "amount")))
+        if amount <= 0:
+            return OrderResult(order.cloid, "rejected", error="size below the exchange's precision")
+        params = {"clientOrderId": order.cloid, "reduceOnly": bool(order.reduce_only)}
+        last: Exception | None = None
+        for attempt in range(self.retry.attempts):
+            if attempt:
+                found = self.find(order.cloid)
+                if found.status != "unknown":
+                    log.info("order %s found by cloid after a lost reply: %s", order.cloid, found.status)
+                    return found
+            try:
+                resp = self.ex.create_order(self.symbol, "market", order.side, amount, order.price, params)
+            except Exception as exc:  # noqa: BLE001 - translated once, below
+                error = translate_error(exc, f"{self.name} create_order")
+                if isinstance(error, PermanentExchangeError):
+                    if "duplicate" in str(error).lower():  # the exchange has this cloid: report that order
+                        found = self.find(order.cloid)
+                        if found.status != "unknown":
+                            return found
+                    return OrderResult(order.cloid, "rejected", error=str(error))
+                if not isinstance(error, TransientExchangeError):
+                    raise error from exc
+                last = error
+                wait = self.retry.delay(attempt, error)
+                log.warning("order %s: %s; looking it up by cloid in %.2fs", order.cloid, error, wait)
+                self.sleep(wait)
+                continue
+            return self._result(order, resp, amount)
+        found = self.find(order.cloid)
+        if found.status != "unknown":
+            return found
+        raise TransientExchangeError(f"order {order.cloid} not placed after {self.retry.attempts} attempts: {last}")
+
+    def _result(self, order: Order, resp: dict, amount: float) -> OrderResult:
+        status = resp.get("status")
+        info = resp.get("info") or {}
+        if status == "rejected" or "error" in info:
+            return OrderResult(order.cloid, "rejected", error=str(info.get("error", "rejected"))[:300])
+        filled = float(resp.get("filled") or 0.0)
+        oid = str(resp.get("id")) if resp.get("id") is not None else None
+        if filled <= 0:
+            return OrderResult(order.cloid, "open" if status == "open" else "cancelled", oid)
+        return self._filled(order.cloid, oid, filled if order.units > 0 else -filled, amount)
+
+    def _filled(self, cloid: str, oid: str | None, signed: float, amount: float) -> OrderResult:
+        fills = self._fills_of(cloid, oid)
+        fee = sum(f.fee for f in fills)
+        avg = (sum(abs(f.units) * f.price for f in fills) / sum(abs(f.units) for f in fills)) if fills else 0.0
+        status = "filled" if abs(signed) >= amount * (1 - 1e-9) else "partial"
+        return OrderResult(cloid, status, oid, signed, avg, fee, fills=tuple(fills))
+
+    def find(self, cloid: str) -> OrderResult:
+        """The exchange's record of ``cloid`` (``unknown`` if it never arrived)."""
+        import ccxt
+
+        def status() -> Any:
+            try:
+                return self.ex.publicPostInfo({"type": "orderStatus", "user": self.user, "oid": cloid})
+            except ccxt.OrderNotFound:
+                return {"status": "unknownOid"}
+
+        resp = call(status, retry=self.retry, where=f"{self.name} orderStatus", sleep=self.sleep)
+        if not isinstance(resp, dict) or resp.get("status") != "order":
+            return OrderResult(cloid, "unknown")
+        rec = resp["order"]["order"]
+        state = resp["order"].get("status", "")
+        orig, left = float(rec.get("origSz", 0)), float(rec.get("sz", 0))
+        filled = orig - left
+        sign = 1.0 if rec.get("side") == "B" else -1.0
+        oid = str(rec.get("oid"))
+        if state == "open":
+            return OrderResult(cloid, "open", oid, sign * filled)
+        if state.endswith("ejected"):
+            return OrderResult(cloid, "rejected", oid, error=state)
+        if filled > 0:
+            return self._filled(cloid, oid, sign * filled, orig)
+        return OrderResult(cloid, "cancelled", oid)
+
+    def _fills_of(self, cloid: str, oid: str | None) -> list[Fill]:
+        rows = call(self.ex.publicPostInfo, {"type": "userFills", "user": self.user}, retry=self.retry,
+                    where=f"{self.name} userFills", sleep=self.sleep)
+        out = []
+        for r in rows or []:
+            if r.get("cloid") == cloid or (oid is not None and str(r.get("oid")) == oid):
+                sign = 1.0 if r.get("side") == "B" else -1.0
+                out.append(Fill(f"{self.name}-{r.get('tid')}", cloid, int(r.get("time", 0)),
+                                sign * float(r["sz"]), float(r["px"]), float(r.get("fee", 0.0))))
+        return out
+
+    def open_orders(self) -> list[OrderResult]:
+        rows = call(self.ex.publicPostInfo, {"type": "openOrders", "user": self.user}, retry=self.retry,
+                    where=f"{self.name} openOrders", sleep=self.sleep)
+        return [OrderResult(r.get("cloid") or "", "open", str(r.get("oid"))) for r in rows or []]
+
+    # -- account ----------------------------------------------------------------------------------
+    def account(self, symbol: str, mark: float) -> Account:
+        resp = call(self.ex.publicPostInfo, {"type": "clearinghouseState", "user": self.user}, retry=self.retry,
+                    where=f"{self.name} clearinghouseState", sleep=self.sleep)
+        equity = float(resp["marginSummary"]["accountValue"])
+        positions = {}
+        for p in resp.get("assetPositions", []):
+            pos = p.get("position", {})
+            if pos.get("coin") == self.coin:
+                positions[self.symbol] = float(pos.get("szi", 0.0))
+        return Account(equity, positions)
+
+    def on_bar(self, symbol: str, bar: Bar) -> list[Fill]:
+        return []  # market orders fill at once; funding is settled by the exchange
+
+    def snapshot(self) -> dict | None:
+        return None  # the exchange is the truth; nothing to carry across a restart
+
+    def restore(self, snap: dict | None) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
