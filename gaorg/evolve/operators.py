@@ -18,7 +18,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from gaorg.errors import ConfigError, GenomeError
+from gaorg.errors import ConfigError, DataTooShortError, GenomeError
 from gaorg.strategies.catalogue import CATALOGUE
 from gaorg.strategies.genome import SCHEMA, Genome, Slot, parse_genome
 from gaorg.strategies.sampling import random_genome as sample_genome
@@ -70,8 +70,22 @@ class Space:
         return {name: CATALOGUE[name] for name in names}
 
     def with_lookback(self, max_lookback: int | None) -> Space:
-        return Space(self.entries, self.filters, self.exits, self.sizings,
-                     self.max_filters, self.max_exits, max_lookback)
+        """This space for series that give at most ``max_lookback`` bars of warm-up.
+
+        Modules whose shortest parameters still need more are left out (DataTooShortError when
+        no entry module fits).
+        """
+        if max_lookback is None:
+            return Space(self.entries, self.filters, self.exits, self.sizings,
+                         self.max_filters, self.max_exits, None)
+        keep = [tuple(n for n in names if _fits(CATALOGUE[n], max_lookback))
+                for names in (self.entries, self.filters, self.exits, self.sizings)]
+        if not keep[0]:
+            raise DataTooShortError(
+                f"no entry module ({', '.join(self.entries)}) fits in {max_lookback} bars of warm-up; "
+                "load longer series, use fewer --folds or a finer timeframe"
+            )
+        return Space(*keep, self.max_filters, self.max_exits, max_lookback)
 
     def admits(self, genome: Genome) -> bool:
         """True when ``genome`` uses allowed modules within the limits and the lookback ceiling."""
@@ -86,6 +100,17 @@ class Space:
         return ok and (self.max_lookback is None or genome.lookback() <= self.max_lookback)
 
 
+def _fits(spec: ModuleSpec, max_lookback: int) -> bool:
+    """True when some parameters of ``spec`` need at most ``max_lookback`` bars."""
+    for seed in range(5):  # its own rngs: the run's stays untouched
+        try:
+            random_params(spec, random.Random(seed), max_lookback)
+            return True
+        except GenomeError:
+            continue
+    return False
+
+
 def sample_slot(spec: ModuleSpec, rng: random.Random, max_lookback: int | None = None) -> dict[str, Any]:
     """Random parameters for ``spec`` that pass its cross-gene rule (a slot as a JSON object)."""
     return {"module": spec.name, "params": random_params(spec, rng, max_lookback)}
@@ -95,8 +120,11 @@ def random_genome(rng: random.Random, space: Space) -> Genome:
     """A random valid genome of ``space`` (``gaorg.strategies.sampling``), within its limits."""
     catalogue = space.catalogue()
     for _ in range(TRIES):
-        genome = sample_genome(rng, catalogue, space.max_filters, space.max_exits, p_sizing=0.3,
-                               max_lookback=space.max_lookback)
+        try:
+            genome = sample_genome(rng, catalogue, space.max_filters, space.max_exits, p_sizing=0.3,
+                                   max_lookback=space.max_lookback)
+        except GenomeError:  # a module drawn found no parameters within the lookback: draw again
+            continue
         if space.admits(genome):
             return genome
     raise GenomeError(

@@ -8,8 +8,10 @@ from __future__ import annotations
 import math
 import pickle
 
+import numpy as np
 import pytest
 
+from gaorg.errors import CheckpointError
 from gaorg.evolve.config import EvolveConfig
 from gaorg.evolve.result import DSR_SIGNIFICANT, GenerationStats
 from gaorg.evolve.run import evolve
@@ -144,3 +146,34 @@ def test_resume_after_an_interruption_equals_an_uninterrupted_run(tmp_path):
     assert [m.genome for m in resumed.front] == [m.genome for m in whole.front]
     assert resumed.history == whole.history
     assert resumed.evaluations == whole.evaluations
+
+
+def test_rolling_folds_refit_learned_modules_on_their_own_window():
+    import random
+
+    from gaorg.evolve.fitness import evaluate_genome
+    from gaorg.evolve.run import build_market
+    from gaorg.strategies.catalogue import CATALOGUE
+    from gaorg.strategies.genome import make_genome
+    from gaorg.strategies.sampling import random_params
+
+    data = planted_data(1500)
+    learned = sorted(n for n, s in CATALOGUE.items() if s.learned)[0]
+    rolling_market = build_market(config(scheme="rolling"), data, 0)
+    anchored_market = build_market(config(), data, 0)
+    genome = make_genome((learned, random_params(CATALOGUE[learned], random.Random(0), rolling_market.max_lookback)))
+    rolling = evaluate_genome(genome, rolling_market)
+    anchored = evaluate_genome(genome, anchored_market)
+    assert rolling.feasible and anchored.feasible
+    k = len(rolling_market.splits[0].folds)
+    assert np.allclose(rolling.cells[::k], anchored.cells[::k])  # first folds: the same training window
+    assert (rolling.cells != anchored.cells).any()  # later folds: the model sees less history
+    result = evolve(config(population=8, generations=1, scheme="rolling"), data, progress=False)
+    assert result.front and result.config["scheme"] == "rolling"
+
+
+def test_resume_refuses_changed_market_data(tmp_path):
+    cfg = config(population=8, generations=2)
+    evolve(cfg, planted_data(1500), checkpoint_dir=tmp_path / "run", progress=False)
+    with pytest.raises(CheckpointError, match="market data changed"):
+        evolve(cfg, walk_data(1500), checkpoint_dir=tmp_path / "run", resume=True, progress=False)
