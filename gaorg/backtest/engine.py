@@ -8,6 +8,7 @@ door; an invalid target or stop distance is an ``InputError`` naming the bar.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -63,16 +64,21 @@ DEFAULT_COSTS = Costs()
 @dataclass(frozen=True, eq=False)
 class SimResult:
     """One simulated run over bars ``[start, end)``: per-bar ``equity`` (marked at each close) and
-    ``units`` (signed position after the bar), the ``trades`` record array (TRADE_DTYPE) and the
-    kernel's running sums ``stats`` (what the metrics are computed from)."""
+    ``units`` (signed position after the bar), the ``trades`` record array (TRADE_DTYPE, built on
+    first access from the kernel's ``raw_trades``) and the kernel's sums ``stats`` (what the
+    metrics are computed from)."""
 
     start: int
     end: int
     costs: Costs
     equity: np.ndarray
     units: np.ndarray
-    trades: np.ndarray
+    raw_trades: np.ndarray
     stats: np.ndarray
+
+    @cached_property
+    def trades(self) -> np.ndarray:
+        return _trade_records(self.raw_trades)
 
     @property
     def fees_paid(self) -> float:
@@ -149,7 +155,7 @@ def simulate(
     start, end = _window(n, start, end)
     t, s, k = _plan_arrays(n, target, stop, take)
     m = end - start
-    capacity = int(np.count_nonzero(np.diff(t[start:end]))) + 2
+    capacity = m + 1  # at most one new trade per bar; untouched rows of np.empty cost no memory
     equity = np.empty(m)
     units = np.empty(m)
     raw = np.empty((capacity, K.TRADE_COLS))
@@ -161,7 +167,7 @@ def simulate(
     )  # fmt: skip
     if status != K.OK:
         _raise_bad(status, bar, bars, t, s, k)
-    return SimResult(start, end, costs, equity, units, _trade_records(raw[: int(stats[K.TRADES])]), stats)
+    return SimResult(start, end, costs, equity, units, raw[: int(stats[K.TRADES])].copy(), stats)
 
 
 def _trade_records(raw: np.ndarray) -> np.ndarray:

@@ -1,7 +1,8 @@
 """The numba kernel of DESIGN.md's backtest contract: one pass from prices and targets to equity.
 
 One function, :func:`run`, serves both callers: ``simulate`` (records equity, units and the trade
-list) and the GA's fold statistics (records nothing, only the running sums in ``stats``). Compiled
+list) and the GA's fold statistics (only the sums in ``stats``, computed from the equity curve by
+:func:`equity_stats`). Compiled
 on first call and cached on disk (``cache=True``), never at import.
 
 Per bar ``i`` of ``[start, end)``, in time order:
@@ -85,9 +86,11 @@ def run(
     fee, slippage, init_cash, start, end,
     record, equity, units_out, trades, stats,
 ):  # fmt: skip
-    """Simulate bars ``[start, end)``; fill ``stats`` (and, if ``record``, the output arrays).
+    """Simulate bars ``[start, end)``; fill ``equity`` and ``stats`` (and, if ``record``, ``units_out``
+    and ``trades``).
 
-    ``stop``/``take`` may be empty (no stops). ``equity``/``units_out`` have ``end - start`` slots,
+    ``stop``/``take`` may be empty (no stops). ``equity`` (and ``units_out`` if recording) has
+    at least ``end - start`` slots,
     ``trades`` at least one row per target change plus one. Returns ``(status, bar)``: ``OK`` or
     the first invalid input (a target outside [-1, 1] or NaN, a negative stop or take distance).
     """
@@ -109,20 +112,20 @@ def run(
     e_funding = 0.0
     stop_lvl = np.nan
     take_lvl = np.nan
-    prev_eq = init_cash
-    peak = init_cash
-    # per-bar sums in locals (registers), written to ``stats`` once at the end
-    n_ret = s1 = s2 = s3 = s4 = sdown2 = mdd = exposed = eq_sum = funding_sum = 0.0
-    floor = init_cash  # equity below this is a new max drawdown: peak * (1 - mdd), saves a division
+    exposed = 0.0
+    funding_sum = 0.0
+    # Targets are validated where they change: one equal to the last (valid) one acted on is valid,
+    # and NaN differs from everything. The last target, never an order, is checked here.
+    if end > start and not (-1.0 <= target[end - 1] <= 1.0):
+        return BAD_TARGET, end - 1
     for i in range(start, end):
-        t_now = target[i]
-        if not (-1.0 <= t_now <= 1.0):
-            return BAD_TARGET, i
         op = open_[i]
         # 1. the order decided at the previous close
         if i > start:
             tgt = target[i - 1]
             if tgt != acted:
+                if not (-1.0 <= tgt <= 1.0):
+                    return BAD_TARGET, i - 1
                 acted = tgt
                 eq_open = cash + units * op
                 base = eq_open * tgt / (1.0 + fee) if eq_open > 0.0 else 0.0
@@ -218,20 +221,45 @@ def run(
             e_funding += pay
             exposed += 1.0
         eq = cash + units * c
+        equity[i - start] = eq
         if record:
-            equity[i - start] = eq
             units_out[i - start] = units
-        eq_sum += eq
-        if i > start:
-            r = eq / prev_eq - 1.0 if prev_eq > 0.0 else 0.0
-            r2 = r * r
-            n_ret += 1.0
-            s1 += r
-            s2 += r2
-            s3 += r2 * r
-            s4 += r2 * r2
-            neg = min(r, 0.0)  # branch-free: the sign of r is a coin flip
-            sdown2 += neg * neg
+    if units != 0.0 and end > start:  # the trade still open at the end, marked at the last close
+        _close_trade(trades, k, record, e_idx, end - 1, e_price, close[end - 1], units,
+                     e_fees, 0.0, e_funding, END, stats)  # fmt: skip
+    stats[EXPOSED] = exposed
+    stats[FUNDING] = funding_sum
+    equity_stats(equity[: end - start], stats)
+    return OK, -1
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
+def equity_stats(equity, stats):
+    """From the equity curve: the power sums of its per-bar returns, the downside sum, the mean's
+    sum, the max drawdown and the final value, into ``stats``.
+
+    A separate pass so that the sums vectorise (reassociation allowed: a different rounding of the
+    last bits, no NaN assumptions); the drawdown, a running max, is exact.
+    """
+    m = len(equity)
+    s1 = s2 = s3 = s4 = sdown2 = 0.0
+    eq_sum = equity[0] if m else 0.0
+    for j in range(1, m):
+        prev = equity[j - 1]
+        r = equity[j] / prev - 1.0 if prev > 0.0 else 0.0
+        r2 = r * r
+        s1 += r
+        s2 += r2
+        s3 += r2 * r
+        s4 += r2 * r2
+        neg = min(r, 0.0)
+        sdown2 += neg * neg
+        eq_sum += equity[j]
+    peak = equity[0] if m else 0.0
+    floor = peak  # equity below peak * (1 - mdd) is a new max drawdown: one division per new max
+    mdd = 0.0
+    for j in range(m):
+        eq = equity[j]
         if eq > peak:
             peak = eq
             floor = peak * (1.0 - mdd)
@@ -240,22 +268,15 @@ def run(
             if dd > mdd:
                 mdd = dd
                 floor = peak * (1.0 - mdd)
-        prev_eq = eq
-    if units != 0.0 and end > start:  # the trade still open at the end, marked at the last close
-        _close_trade(trades, k, record, e_idx, end - 1, e_price, close[end - 1], units,
-                     e_fees, 0.0, e_funding, END, stats)  # fmt: skip
-    stats[N_RET] = n_ret
+    stats[N_RET] = max(m - 1, 0)
     stats[S1] = s1
     stats[S2] = s2
     stats[S3] = s3
     stats[S4] = s4
     stats[SDOWN2] = sdown2
-    stats[MDD] = mdd
-    stats[EXPOSED] = exposed
     stats[EQUITY_SUM] = eq_sum
-    stats[FUNDING] = funding_sum
-    stats[FINAL_EQUITY] = prev_eq
-    return OK, -1
+    stats[MDD] = mdd
+    stats[FINAL_EQUITY] = equity[m - 1] if m else stats[INIT_CASH]
 
 
 @njit(cache=True, nogil=True)
@@ -272,10 +293,14 @@ def run_folds(
     stats = np.zeros(NSTATS)
     empty = np.empty(0)
     empty2 = np.empty((0, TRADE_COLS))
+    longest = 0
+    for f in range(bounds.shape[0]):
+        longest = max(longest, bounds[f, 1] - bounds[f, 0])
+    scratch = np.empty(longest)  # the equity curve of one fold
     ann = np.sqrt(periods_per_year)
     for f in range(bounds.shape[0]):
         status, bar = run(open_, high, low, close, funding, target, stop, take, fee, slippage,
-                          init_cash, bounds[f, 0], bounds[f, 1], False, empty, empty, empty2, stats)  # fmt: skip
+                          init_cash, bounds[f, 0], bounds[f, 1], False, scratch, empty, empty2, stats)  # fmt: skip
         if status != OK:
             return status, bar
         out[f, 0] = stats[FINAL_EQUITY] / init_cash - 1.0
