@@ -28,6 +28,12 @@ class DemoRun:
     seed: int = 7
     bars: int = 4000
     timeframe: str = "1h"
+    population: int = 24
+    generations: int = 3
+    workers: int | None = 2
+    live_bars: int = 400
+    model: str = "gaorg-demo"
+    state: dict[str, Any] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
     payload: dict[str, Any] = field(default_factory=dict)
 
@@ -79,15 +85,132 @@ def store_summary(run: DemoRun) -> None:
     run.payload["series"] = series
 
 
-STEPS: list[Callable[[DemoRun], None]] = [synthetic_market, imported_market, store_summary]
+def evolution(run: DemoRun) -> None:
+    """A two-stage (4h then 1h) NSGA-II run on Dask, logged to MLflow, the front registered."""
+    from gaorg.research.evolution import run_evolution
+    from gaorg.research.params import EvolveParams
+
+    params = EvolveParams(symbols=SYNTH_SYMBOLS, timeframes=("4h", run.timeframe), population=run.population,
+                          generations=run.generations, seed=run.seed, folds=3, workers=run.workers,
+                          register=run.model, top_k=5)
+    evo = run_evolution(run.settings, params, progress=False)
+    r = evo.result
+    run.state["evolution"] = evo
+    workers = "in-process" if run.workers == 0 else f"{run.workers or 'one per core'} Dask workers"
+    run.say(f"evolution {r.run_id}: 2 stages (4h, {run.timeframe}) x {run.population} genomes x "
+            f"{run.generations} generations on {workers}; {r.evaluations} evaluations, {r.trials} trials, "
+            f"PBO {r.pbo:.2f}")
+    best = r.best
+    if best is not None:
+        run.say(f"  best: {'+'.join(best.genome.modules)}  walk-forward Sharpe {best.sharpe:.2f}, max drawdown "
+                f"{best.max_drawdown:.1%}, deflated Sharpe {best.deflated_sharpe:.2f}, "
+                f"hold-out Sharpe {best.holdout.get('sharpe', float('nan')):.2f}")
+    run.say(f"MLflow run {evo.run_id}; registered {run.model} versions {evo.versions}")
+    run.payload["evolution"] = evo.record()
 
 
-def run_demo(settings: Any, seed: int = 7, bars: int = 4000) -> DemoRun:
-    """Run every step in order and return what they said and produced."""
-    run = DemoRun(settings, seed=seed, bars=bars)
+def promotion(run: DemoRun) -> None:
+    """Run the promotion gates on the registered versions, best first; the first to pass is promoted."""
+    from gaorg.errors import GateFailedError, InputError
+    from gaorg.tracking.promote import promote
+
+    evo = run.state.get("evolution")
+    decisions = []
+    for version in evo.versions if evo else []:
+        try:
+            decision = promote(run.model, version, run.settings, reason="gaorg demo")
+        except GateFailedError as exc:
+            decision = exc.decision  # type: ignore[attr-defined]
+        except InputError as exc:  # e.g. already the champion of an earlier demo
+            run.say(f"promotion of v{version}: {exc}")
+            continue
+        decisions.append(decision.to_dict())
+        run.say(decision.text())
+        if decision.action == "promoted":
+            run.state["promoted"] = str(version)
+            break
+    if "promoted" not in run.state:
+        run.say(f"no candidate passed the gates: {run.model}@production is unchanged "
+                "(the live step trades the current champion, or the best candidate on paper)")
+    run.payload["promotion"] = {"decisions": decisions, "promoted": run.state.get("promoted")}
+
+
+def live_paper(run: DemoRun) -> None:
+    """The live runner trades NAME@production on paper over a replay, metrics served on 127.0.0.1."""
+    import urllib.request
+
+    from gaorg.config import parse_config
+    from gaorg.errors import NotFoundError
+    from gaorg.live.config import LiveConfig
+    from gaorg.live.registry import FileRegistry, MlflowRegistryReader
+    from gaorg.live.runner import Runner
+    from gaorg.monitor.metrics import LiveMetrics
+    from gaorg.strategies.genome import save_genome
+
+    evo = run.state.get("evolution")
+    symbol = SYNTH_SYMBOLS[0]
+    registry: Any = MlflowRegistryReader(run.settings)
+    try:
+        registry.resolve(run.model, "production")
+        who = f"{run.model}@production"
+    except NotFoundError:
+        if evo is None or evo.result.best is None:
+            run.say("live: nothing to trade (no champion and no candidate)")
+            return
+        path = save_genome(evo.result.best.genome, run.settings.home / "demo" / "best_candidate.json")
+        registry, who = FileRegistry(path), f"the best candidate ({path}, not promoted)"
+    start = None
+    if evo is not None and symbol in evo.holdout_bars:
+        bars = evo.holdout_bars[symbol]
+        start = int(bars.ts[evo.holdout_from[symbol]])
+    config = parse_config(LiveConfig, {"model": run.model, "symbol": symbol, "timeframe": run.timeframe,
+                                       "start": None if start is None else str(start),
+                                       "max_bars": run.live_bars, "registry_poll_seconds": 3600.0}, "demo live")
+    metrics = LiveMetrics()
+    port = metrics.serve(0)
+    url = f"http://127.0.0.1:{port}/metrics"
+    scraped: dict[str, str] = {}
+
+    def scrape(runner: Any, report: Any) -> None:
+        if not scraped and runner.executor is not None and runner.executor.bars_done >= 10:
+            with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - our own 127.0.0.1 endpoint
+                text = resp.read().decode()
+            scraped.update({line.split()[0]: line.split()[1] for line in text.splitlines()
+                            if line.startswith(("gaorg_live_equity ", "gaorg_live_bars_processed_total "))})
+
+    try:
+        summary = Runner(config, run.settings, registry).run(on_step=scrape, metrics=metrics)
+    finally:
+        metrics.stop()
+    s = summary
+    run.say(f"live (paper, replay of {symbol} {run.timeframe} hold-out): {who} v{s.version}: {s.bars} bars, "
+            f"{s.orders} orders, {s.refused} refused; equity {s.equity:.2f}, risk {s.risk_state}; {s.stopped}")
+    run.say(f"  metrics were served at {url} while it ran: " + ", ".join(f"{k} {v}" for k, v in scraped.items()))
+    run.payload["live"] = {**s.to_dict(), "metrics_url": url, "scraped": scraped, "trading": who}
+
+
+def how_to_look(run: DemoRun) -> None:
+    """Where to look next."""
+    run.say("look at it:")
+    run.say(f"  gaorg ui                       MLflow UI on 127.0.0.1 (runs, the front, model {run.model})")
+    run.say("  jupyter lab notebooks/         the research notebooks (01 data .. 04 compare & promote)")
+    run.say(f"  gaorg models                   registered versions and aliases; GAORG_HOME={run.settings.home}")
+
+
+STEPS: list[Callable[[DemoRun], None]] = [synthetic_market, imported_market, store_summary, evolution, promotion,
+                                          live_paper, how_to_look]
+
+
+def run_demo(settings: Any, seed: int = 7, bars: int = 4000, **options: Any) -> DemoRun:
+    """Run every step in order and return what they said and produced (``options``: DemoRun fields)."""
+    run = DemoRun(settings, seed=seed, bars=bars, **options)
     for step in STEPS:
         step(run)
     return run
+
+
+SMALL = {"bars": 1500, "population": 8, "generations": 1, "live_bars": 60}
+"""``gaorg demo --small``: the same path in well under a minute of work (tests)."""
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -95,12 +218,20 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser("demo", parents=[common], help="the whole path, end to end, on embedded defaults",
                        description="Create a synthetic and an imported market in the store and summarise it.")
     p.add_argument("--seed", type=int, default=7, help="seed of the synthetic market (default: %(default)s)")
-    p.add_argument("--bars", type=int, default=4000, help="synthetic bars per symbol (default: %(default)s)")
+    p.add_argument("--bars", type=int, default=None, help="synthetic bars per symbol (default: 4000)")
+    p.add_argument("--population", type=int, default=None, help="genomes per generation (default: 24)")
+    p.add_argument("--generations", type=int, default=None, help="generations per stage (default: 3)")
+    p.add_argument("--workers", type=int, default=None, help="local Dask workers (default: 2; 0: no Dask)")
+    p.add_argument("--small", action="store_true", help="a small, quick demo (1500 bars, 8 genomes, 1 generation)")
     p.set_defaults(handler=_handle)
 
 
 def _handle(args: argparse.Namespace, settings: Any) -> Any:
     from gaorg.cli import Outcome
 
-    run = run_demo(settings, seed=args.seed, bars=args.bars)
+    options = dict(SMALL) if args.small else {}
+    for key in ("bars", "population", "generations", "workers"):
+        if getattr(args, key) is not None:
+            options[key] = getattr(args, key)
+    run = run_demo(settings, seed=args.seed, **options)
     return Outcome("\n".join(run.lines), run.payload)
