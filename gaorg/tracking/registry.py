@@ -114,9 +114,9 @@ def register_versions(client: Any, settings: Settings, name: str, entries: list[
                     raise
             for logged, tags in entries:
                 mv = client.create_model_version(
-                    # the storage location (not models:/ID, which MLflow resolves on the *global*
-                    # tracking URI, i.e. a stray ./mlflow.db) together with run and model ids
-                    name, source=logged.artifact_location, run_id=tags.get("source_run_id"), tags=tags,
+                    # the storage location and both ids: given models:/ID or no run id, MLflow
+                    # looks the model up on the *global* tracking URI (a stray ./mlflow.db)
+                    name, source=logged.artifact_location, run_id=logged.run_id, tags=tags,
                     model_id=logged.model_id,
                     description=f"{tags.get('modules', '')} (genome {logged.genome_hash})",
                 )
@@ -187,7 +187,7 @@ def list_models(settings: Settings, name: str | None = None) -> list[dict[str, A
         for model in sorted(models, key=lambda m: m.name):
             versions = client.search_model_versions(f"name = '{_quote(model.name)}'")
             infos = sorted((_info(v, model.aliases) for v in versions), key=lambda i: -int(i.version))
-            out.append({"name": model.name, "aliases": dict(model.aliases or {}),
+            out.append({"name": model.name, "aliases": {a: str(v) for a, v in (model.aliases or {}).items()},
                         "versions": [i.to_dict() for i in infos]})
     return out
 

@@ -44,7 +44,7 @@ def holdout_figures(genome: Genome, own: VersionInfo, basis: VersionInfo, settin
                "max_drawdown": float(max(m["max_drawdown"] for m in metrics)),
                "trades": float(sum(m["trades"] for m in metrics))}
     keys = ", ".join(f"{s[1]} {s[2]}" for s in series)
-    return figures, f"re-scored on the newest data ({keys}, {sum(m['bars'] for m in metrics)} bars)"
+    return figures, f"re-scored on the newest data ({keys}, {int(sum(m['bars'] for m in metrics))} bars)"
 
 
 def recorded_figures(info: VersionInfo) -> dict[str, float]:

@@ -29,12 +29,13 @@ REQUIREMENTS = ("numpy", "pandas", "numba", "mlflow", "scikit-learn")
 
 @dataclass(frozen=True)
 class LoggedStrategy:
-    """A strategy logged as a model: its genome hash, MLflow model id, model URI and storage place."""
+    """A strategy logged as a model: genome hash, MLflow model id and URI, storage place, source run."""
 
     genome_hash: str
     model_id: str
     model_uri: str
     artifact_location: str
+    run_id: str
 
 
 def log_strategy_models(
@@ -91,7 +92,7 @@ def log_strategy_models(
                 client.log_batch(run_id, metrics=metrics)
         outputs.append(LoggedModelOutput(lm.model_id, step=0))
         logged.append(LoggedStrategy(member.genome_hash, lm.model_id, f"models:/{lm.model_id}",
-                                     lm.artifact_location))
+                                     lm.artifact_location, run_id))
     if outputs:
         with tracking_errors(settings, "linking models to the run"):
             client.log_outputs(run_id, outputs)
