@@ -36,13 +36,10 @@ class _MutableFitness:
         self.crowding_dist = 0.0
 
     def dominates(self, other, obj=slice(None)) -> bool:
-        better = False
-        for mine, theirs in zip(self.wvalues[obj], other.wvalues[obj], strict=True):
-            if mine > theirs:
-                better = True
-            elif mine < theirs:
-                return False
-        return better
+        a, b = self.wvalues[obj], other.wvalues[obj]
+        if len(a) == 3:  # the three objectives, unrolled: the hot loop of NSGA-II's sort
+            return a[0] >= b[0] and a[1] >= b[1] and a[2] >= b[2] and a != b
+        return all(x >= y for x, y in zip(a, b, strict=True)) and a != b
 
     def __hash__(self) -> int:
         return hash(self.wvalues)

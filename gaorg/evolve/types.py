@@ -58,10 +58,11 @@ class Individual:
     generation: int = 0
     rank: int = 0
     crowding: float = 0.0
+    key: str = ""  # the genome's canonical hash (computed once)
 
-    @property
-    def key(self) -> str:
-        return self.genome.canonical_hash()
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", self.genome.canonical_hash())
 
 
 @dataclass(frozen=True, eq=False)

@@ -139,3 +139,19 @@ def test_space_needs_an_entry_module():
         pytest.skip("the catalogue has only entry modules yet")
     with pytest.raises(ConfigError, match="entry module"):
         Space.from_modules((non_entry[0],))
+
+
+def test_space_for_short_series_drops_modules_that_cannot_warm_up():
+    short = SPACE.with_lookback(30)
+    assert "ema_crossover" in short.entries
+    learned = {n for n, s in CATALOGUE.items() if s.learned}
+    assert not learned & set(short.entries)  # a model fit needs more than 30 bars
+    rng = random.Random(0)
+    assert all(random_genome(rng, short).lookback() <= 30 for _ in range(50))
+
+
+def test_no_entry_module_fitting_the_warm_up_is_data_too_short():
+    from gaorg.errors import DataTooShortError
+
+    with pytest.raises(DataTooShortError, match="fits in 0 bars of warm-up; load longer series"):
+        SPACE.with_lookback(0)
