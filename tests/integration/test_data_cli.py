@@ -174,10 +174,15 @@ def test_import_of_the_users_layout_and_fetch_through_the_cli(cli, tmp_path):
     assert listed["ETH/USDC:USDC"]["exchange"] == "hyperliquid" and listed["BTC"]["exchange"] == "local"
 
 
-def test_demo_creates_a_synthetic_and_an_imported_market_and_summarises_the_store(cli):
-    res = cli("demo", "--bars", "500", "--json")
-    assert res.code == 0, res.stderr
-    series = {(s["exchange"], s["symbol"]): s for s in res.json["series"]}
+def test_the_demos_data_steps_create_a_synthetic_and_an_imported_market_and_summarise_it(settings):
+    # the full `gaorg demo` (evolution, promotion, live) is tested in tests/integration/test_demo.py
+    from gaorg.demo import DemoRun, imported_market, store_summary, synthetic_market
+
+    run = DemoRun(settings, bars=500)
+    for step in (synthetic_market, imported_market, store_summary):
+        step(run)
+    series = {(s["exchange"], s["symbol"]): s for s in run.payload["series"]}
     assert series[("local", "BTC/USDT")]["rows"] == 720
     assert series[("synthetic", "SYNTH-BTC")]["rows"] == 500
-    assert "market store" in res.stderr
+    assert "rows were newest first: reversed" in run.payload["imported"]["notes"]
+    assert any("market store" in line for line in run.lines)
