@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from gaorg.data.bars import Bars
 from gaorg.data.resample import resample_bars, resample_in_store
 from gaorg.data.store import MarketStore
 from gaorg.data.synth import synth_bars
+from gaorg.data.timeframes import timeframe_ms
 from gaorg.errors import InputError
 
 M = 60_000
@@ -69,3 +73,28 @@ def test_resampling_in_the_store_writes_the_coarser_series(tmp_path):
         stored = store.read_bars("synthetic", "X", "4h")
     assert report.inserted == 12
     np.testing.assert_array_equal(stored.close, resample_bars(bars, "4h").close)
+
+
+@hypothesis_settings(max_examples=25, deadline=None)
+@given(
+    keep=st.lists(st.booleans(), min_size=1, max_size=200),
+    target=st.sampled_from(["5m", "15m", "1h"]),
+)
+def test_resample_matches_a_pandas_groupby_on_complete_buckets(keep, target):
+    import pandas as pd
+
+    full = synth_bars("P", "1m", len(keep), seed=len(keep), start_ms=0)
+    idx = np.flatnonzero(keep)
+    bars = Bars.from_arrays(*(getattr(full, k)[idx] for k in ("ts", "open", "high", "low", "close", "volume")),
+                            timeframe="1m")
+    out = resample_bars(bars, target)
+    frame = pd.DataFrame({k: np.asarray(getattr(bars, k)) for k in ("open", "high", "low", "close", "volume")},
+                         index=pd.to_datetime(np.asarray(bars.ts), unit="ms"))
+    per = timeframe_ms(target) // M
+    g = frame.resample(pd.Timedelta(milliseconds=timeframe_ms(target)))
+    ref = g.agg({"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"})
+    ref = ref[g.size() == per]
+    assert list(out.ts) == list(ref.index.asi8 // 1_000_000)
+    for k in ("open", "high", "low", "close"):
+        np.testing.assert_array_equal(getattr(out, k), ref[k].to_numpy())
+    np.testing.assert_allclose(out.volume, ref["volume"].to_numpy())
