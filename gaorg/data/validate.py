@@ -57,7 +57,10 @@ def as_columns(frame) -> dict[str, np.ndarray]:
             f"give columns {', '.join(COLUMNS)} (ts in UTC epoch milliseconds)"
         )
     out: dict[str, np.ndarray] = {}
-    ts = np.asarray(frame["ts"])
+    ts = frame["ts"]
+    if getattr(getattr(ts, "dtype", None), "tz", None) is not None:  # tz-aware pandas times -> naive UTC
+        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    ts = np.asarray(ts)
     if ts.dtype.kind == "M":
         ts = ts.astype("datetime64[ms]").astype(np.int64)
     elif ts.dtype.kind == "f":

@@ -103,3 +103,14 @@ def test_missing_columns_are_named():
     del f["volume"]
     with pytest.raises(ValidationError, match="volume"):
         validate_bars(f, "1h")
+
+
+def test_a_dataframe_with_datetime_times_in_any_zone_is_read_as_utc_ms():
+    import pandas as pd
+
+    f = frame(3)
+    df = pd.DataFrame({**f, "ts": pd.to_datetime(f["ts"], unit="ms", utc=True).tz_convert("Asia/Tokyo")})
+    cols, _ = validate_bars(df, "1h")
+    np.testing.assert_array_equal(cols["ts"], f["ts"])
+    naive = pd.DataFrame({**f, "ts": pd.to_datetime(f["ts"], unit="ms")})
+    np.testing.assert_array_equal(validate_bars(naive, "1h")[0]["ts"], f["ts"])
