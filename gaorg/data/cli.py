@@ -54,6 +54,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--until", default=None, help="stop before this time (default: now)")
     p.add_argument("--testnet", action="store_true", help="use the exchange's sandbox; stored as EXCHANGE-testnet")
     p.add_argument("--no-funding", dest="funding", action="store_false", help="skip the funding history")
+    p.add_argument("--repair", action="store_true", help="drop bad bars the exchange sends instead of stopping")
     p.add_argument("--page-limit", type=int, default=5000, help="bars asked per call (default: %(default)s)")
     p.add_argument("--retries", type=int, default=5, help="attempts per call on transient errors (default: %(default)s)")
     p.add_argument("--backoff", type=float, default=0.5,
@@ -147,7 +148,7 @@ def fetch(args: argparse.Namespace, settings) -> Any:
     with open_store(settings) as store:
         report = fetch_into(store, exchange, args.symbol, args.timeframe, store_exchange=name,
                             since=to_ms(args.since), until=to_ms(args.until), page_limit=args.page_limit,
-                            funding=args.funding, retry=retry)
+                            funding=args.funding, repair=args.repair, retry=retry)
     return Outcome(report.describe(), report.to_dict())
 
 

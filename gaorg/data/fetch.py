@@ -63,12 +63,14 @@ def fetch_into(
     until: int | None = None,
     page_limit: int = DEFAULT_PAGE_LIMIT,
     funding: bool = True,
+    repair: bool = False,
     retry: RetryPolicy = DEFAULT_RETRY,
     now_ms: Callable[[], int] | None = None,
 ) -> FetchReport:
     """Fetch closed bars of ``symbol`` (and its funding history, for perpetuals) into ``store``.
 
     Starts at ``since`` if given, else after the newest stored bar, else ``page_limit`` bars back.
+    Each page is validated like any write; ``repair`` drops bad bars of a page instead of stopping.
     ``store_exchange`` is the exchange name in the store (default ``exchange.id``).
     """
     name = store_exchange or exchange.id
@@ -92,13 +94,14 @@ def fetch_into(
     else:
         cursor = (now() // tf - page_limit) * tf
     cursor -= cursor % tf
-    _fetch_bars(store, exchange, name, symbol, timeframe, tf, cursor, end, page_limit, now, report, policy)
+    _fetch_bars(store, exchange, name, symbol, timeframe, tf, cursor, end, page_limit, now, report, policy, repair)
     if funding and market.get("swap") and exchange.has.get("fetchFundingRateHistory"):
         _fetch_funding(store, exchange, name, symbol, since, end, now, report, policy)
     return report
 
 
-def _fetch_bars(store, exchange, name, symbol, timeframe, tf, cursor, end, page_limit, now, report, policy) -> None:
+def _fetch_bars(store, exchange, name, symbol, timeframe, tf, cursor, end, page_limit, now, report, policy,
+                repair) -> None:
     limit_ts = lambda: now() if end is None else min(end, now())  # noqa: E731 - bars must close before this
     max_pages = 10 + (limit_ts() - cursor) // tf // 1 + 1  # a bound: at least one new bar per page
     for _ in range(int(max_pages)):
@@ -120,7 +123,7 @@ def _fetch_bars(store, exchange, name, symbol, timeframe, tf, cursor, end, page_
         if keep.any():
             frame = {"ts": ts[keep], "open": page[keep, 1], "high": page[keep, 2], "low": page[keep, 3],
                      "close": page[keep, 4], "volume": np.nan_to_num(page[keep, 5])}
-            written = store.write_bars(name, symbol, timeframe, frame)
+            written = store.write_bars(name, symbol, timeframe, frame, repair=repair)
             report.bars += written.inserted + written.replaced
             report.first = written.first if report.first is None else report.first
             report.last = written.last

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gaorg.data.bars import Bars
 from gaorg.data.exchange import RetryPolicy, call, known_exchanges, make_exchange, translate_error
 from gaorg.data.fetch import fetch_into
 from gaorg.data.store import MarketStore
@@ -19,6 +20,7 @@ from gaorg.errors import (
     PermanentExchangeError,
     RateLimitedError,
     TransientExchangeError,
+    ValidationError,
 )
 from gaorg.testing.hyperliquid import StandInHyperliquid
 
@@ -200,3 +202,19 @@ def test_permanent_errors_are_not_retried():
     with pytest.raises(PermanentExchangeError, match="not enough margin"):
         call(refuse, retry=FAST)
     assert len(calls) == 1
+
+
+def test_a_bad_bar_from_the_exchange_stops_at_its_page_or_is_dropped_with_repair(tmp_path, market):
+    b = market.bars
+    high = np.array(b.high)
+    high[150] = b.low[150] / 2  # page 2 carries a bar with high below low
+    bad = Bars.from_arrays(b.ts, b.open, high, b.low, b.close, b.volume, exchange=b.exchange, symbol=b.symbol,
+                           timeframe="1h")
+    with StandInHyperliquid([bad], page_limit=PAGE) as srv, MarketStore(tmp_path / "m.duckdb") as store:
+        with pytest.raises(ValidationError, match="high below low"):
+            fetch(store, srv, since=int(b.ts[0]), funding=False)
+        assert len(store.read_bars("hyperliquid", SYMBOL, "1h")) == PAGE  # page 1 kept, page 2 rejected whole
+        report = fetch(store, srv, repair=True, funding=False)
+        assert report.complete
+        stored = store.read_bars("hyperliquid", SYMBOL, "1h")
+    assert len(stored) == N - 2 and int(b.ts[150]) not in set(stored.ts.tolist())
