@@ -12,6 +12,7 @@ account on its first private call; :func:`make_exchange` turns both off.
 from __future__ import annotations
 
 import functools
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -57,13 +58,16 @@ def translate_error(exc: BaseException, where: str = "") -> GaorgError:
     RateLimitExceeded/DDoSProtection -> RateLimitedError; other NetworkError (timeouts, 5xx,
     unavailable) -> TransientExchangeError; BadSymbol -> NotFoundError (exit 2); AuthenticationError,
     InsufficientFunds, InvalidOrder and other refusals -> PermanentExchangeError. The message is
-    trimmed and never carries request headers (where API keys travel).
+    trimmed, and carries neither request headers nor URL query strings (where API keys and
+    signatures travel).
     """
     if isinstance(exc, GaorgError):
         return exc
     import ccxt
 
     text = " ".join(str(exc).split())
+    # query strings of signed requests can carry an API key or a signature: never pass them on
+    text = re.sub(r"(https?://[^\s?]+)\?\S*", r"\1?<redacted>", text)
     if len(text) > MAX_MESSAGE:
         text = text[:MAX_MESSAGE] + "..."
     prefix = f"{where}: " if where else ""

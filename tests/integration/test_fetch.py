@@ -218,3 +218,12 @@ def test_a_bad_bar_from_the_exchange_stops_at_its_page_or_is_dropped_with_repair
         assert report.complete
         stored = store.read_bars("hyperliquid", SYMBOL, "1h")
     assert len(stored) == N - 2 and int(b.ts[150]) not in set(stored.ts.tolist())
+
+
+def test_translated_messages_drop_url_query_strings_that_may_carry_keys():
+    import ccxt
+
+    exc = ccxt.AuthenticationError("binance GET https://api.binance.com/api/v3/account?apiKey=SECRET&signature=abc 401")
+    text = str(translate_error(exc))
+    assert "SECRET" not in text and "signature" not in text
+    assert "https://api.binance.com/api/v3/account?<redacted>" in text
