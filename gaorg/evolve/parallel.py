@@ -81,11 +81,13 @@ class DaskMapper:
 
 @contextmanager
 def open_client(
-    scheduler: str | None = None, workers: int | None = None, connect_timeout: float = 5.0
+    scheduler: str | None = None, workers: int | None = None, connect_timeout: float = 5.0,
+    worker_timeout: float = 60.0,
 ) -> Iterator[Any]:
     """A ``distributed.Client``: joined to ``scheduler`` (``tcp://HOST:PORT``), or of a new
     ``LocalCluster`` with ``workers`` processes (default: one per core), one thread each, on
-    127.0.0.1. An unreachable scheduler raises ClusterError within ``connect_timeout`` seconds.
+    127.0.0.1. An unreachable scheduler raises ClusterError within ``connect_timeout`` seconds,
+    one without any worker within ``worker_timeout`` seconds.
     """
     from distributed import Client, LocalCluster
 
@@ -99,6 +101,14 @@ def open_client(
                 "`dask worker ADDRESS`, or leave out --scheduler to use a local cluster"
             ) from None
         try:
+            client.wait_for_workers(1, timeout=worker_timeout)
+        except (OSError, TimeoutError):
+            client.close()
+            raise ClusterError(
+                f"the Dask scheduler at {scheduler!r} has no workers after {worker_timeout:g}s; "
+                f"start some with `dask worker {scheduler}`"
+            ) from None
+        try:
             yield client
         finally:
             client.close()
@@ -106,7 +116,7 @@ def open_client(
     n = workers or os.cpu_count() or 1
     cluster = LocalCluster(
         n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None, silence_logs=logging.ERROR,
+        dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,  # a free port: never 8787 taken
     )
     client = Client(cluster, set_as_default=False)
     try:

@@ -142,6 +142,8 @@ def _report(state: LoopState, markets: list[Market], mapper, ckpt: Path | None) 
 
     ref = mapper.scatter(market)
     holdouts = mapper(functools.partial(holdout_batch, market=ref), [m.genome for m in front])
+    if callable(getattr(ref, "release", None)):
+        ref.release()
     members = []
     for ind, per_asset in zip(front, holdouts, strict=True):
         sums = pooled.get(ind.key)

@@ -42,3 +42,14 @@ def test_unreachable_scheduler_is_a_clear_error_within_seconds():
         with open_client("tcp://127.0.0.1:9", connect_timeout=2.0):
             pass
     assert time.monotonic() - start < 10
+
+
+def test_a_scheduler_without_workers_is_a_clear_error_not_a_hang():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address="127.0.0.1:0") as empty:
+        start = time.monotonic()
+        with pytest.raises(ClusterError, match="has no workers after 1s; start some with `dask worker"):
+            with open_client(empty.scheduler_address, worker_timeout=1.0):
+                pass
+        assert time.monotonic() - start < 10
