@@ -61,9 +61,9 @@ def _live(args: argparse.Namespace, settings):
     config = load_live_config(args.config, overrides)
     if config.broker == "exchange" and config.feed == "replay" and args.feed is None:
         config = load_live_config(args.config, {**overrides, "feed": "exchange"})
-    if config.broker == "exchange" and config.feed == "replay":
-        raise ConfigError("--feed replay sends replayed bars' orders to a real exchange; use --paper for a replay, "
-                          "or --feed exchange")
+    if config.broker == "exchange" and config.feed == "replay" and not config.api_url:
+        raise ConfigError("--feed replay would send orders for replayed bars to the real exchange; use --paper for "
+                          "a replay, --feed exchange, or --api-url of a stand-in exchange")
     registry = FileRegistry(args.genome) if args.genome else MlflowRegistryReader(settings)
     summary = Runner(config, settings, registry).run(metrics=LiveMetrics())
     s = summary

@@ -84,6 +84,7 @@ class LiveConfig:
     leverage_target: float = 1.0  # scales the strategy's target fraction (sizing)
     testnet: bool = False
     api_url: str | None = None  # another base URL for the exchange (a stand-in, a proxy)
+    rate_limit_ms: float | None = None  # ccxt's minimum delay between requests (None: ccxt's default)
     metrics_port: int | None = None  # Prometheus metrics on 127.0.0.1:PORT (0: a free port)
     api_port: int | None = None  # operator API on 127.0.0.1:PORT (0: a free port)
     kill_file: str | None = None  # if this file exists the executor halts and flattens (default $GAORG_HOME/KILL)

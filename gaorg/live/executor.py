@@ -107,7 +107,7 @@ class Executor:
                     outcome = "intent"
             else:
                 self.state.record_result(found)
-                self.state.record_fills(self.symbol, found.fills)
+                self.state.record_fills(self.symbol, found.fills, durable=True)
                 outcome = found.status
             report.append({"cloid": row["cloid"], "was": row["status"], "now": outcome})
             self._event(row["bar_ts"], "reconcile", outcome, f"order {row['cloid']} was {row['status']}",
@@ -185,7 +185,8 @@ class Executor:
                 self._order(bar, target, stop, take, equity, units, close_ms, "signal", report, t0)
         if report.latency == 0.0:
             report.latency = time.perf_counter() - t0
-        crash_point("after_fill")
+        if report.order is not None:
+            crash_point("after_fill")  # the order's result and fills are stored, the bar's progress is not
         st.record_bar(sym, bar.ts, equity, units, bar.close)
         self.bars_done += 1
         self.last_ts = bar.ts
@@ -277,7 +278,7 @@ class Executor:
     def _store_result(self, result: OrderResult) -> None:
         self.state.record_result(result)
         if result.fills:
-            self.state.record_fills(self.symbol, result.fills)
+            self.state.record_fills(self.symbol, result.fills, durable=True)
         if result.status in ("filled", "partial") and self.metrics is not None:
             self.metrics.orders_filled.inc()
 

@@ -185,10 +185,14 @@ class LiveState:
         return [dict(zip(cols, r, strict=True)) for r in rows]
 
     # -- fills, positions, equity, events ---------------------------------------------------------
-    def record_fills(self, symbol: str, fills: list[Fill] | tuple[Fill, ...]) -> None:
-        """Buffered; written by the next :meth:`flush` (the executor flushes every bar with fills)."""
-        self._fills.extend([f.fill_id, self.key, f.cloid, symbol, f.ts, f.units, f.price, f.fee, f.kind]
-                           for f in fills)
+    def record_fills(self, symbol: str, fills: list[Fill] | tuple[Fill, ...], durable: bool = False) -> None:
+        """Buffered until the next :meth:`flush`, or written at once (``durable``: an exchange's fills,
+        which a restart could not produce again)."""
+        rows = [[f.fill_id, self.key, f.cloid, symbol, f.ts, f.units, f.price, f.fee, f.kind] for f in fills]
+        if durable and rows:
+            self.con.executemany("INSERT OR IGNORE INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        else:
+            self._fills.extend(rows)
 
     def fills(self) -> list[dict[str, Any]]:
         rows = self.con.execute("SELECT fill_id, cloid, ts, units, price, fee, kind FROM fills WHERE state_key = ? "

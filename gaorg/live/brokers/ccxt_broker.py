@@ -46,7 +46,7 @@ def exchange_from_env(config: Any) -> Any:
 
     creds = credentials_from_env() if config.broker == "exchange" else None
     return make_exchange(config.venue, testnet=config.testnet, credentials=creds, api_url=config.api_url,
-                         timeout_ms=10_000)
+                         timeout_ms=10_000, rate_limit_ms=config.rate_limit_ms)
 
 
 class CcxtBroker:
