@@ -118,7 +118,8 @@ def run(
     # and NaN differs from everything. The last target, never an order, is checked here.
     if end > start and not (-1.0 <= target[end - 1] <= 1.0):
         return BAD_TARGET, end - 1
-    for i in range(start, end):
+    i = start
+    while i < end:
         op = open_[i]
         # 1. the order decided at the previous close
         if i > start:
@@ -220,10 +221,30 @@ def run(
             funding_sum += pay
             e_funding += pay
             exposed += 1.0
-        eq = cash + units * c
-        equity[i - start] = eq
+        equity[i - start] = cash + units * c
         if record:
             units_out[i - start] = units
+        i += 1
+        # Fast path: the bars with no order at their open and no stop or take level to watch
+        # (most bars) need only funding and the mark; a tight loop with few live variables.
+        if units == 0.0:
+            while i < end and target[i - 1] == acted:
+                equity[i - start] = cash
+                if record:
+                    units_out[i - start] = 0.0
+                i += 1
+        elif not (stop_lvl == stop_lvl or take_lvl == take_lvl):
+            while i < end and target[i - 1] == acted:
+                c = close[i]
+                pay = units * c * funding[i]
+                cash -= pay
+                funding_sum += pay
+                e_funding += pay
+                exposed += 1.0
+                equity[i - start] = cash + units * c
+                if record:
+                    units_out[i - start] = units
+                i += 1
     if units != 0.0 and end > start:  # the trade still open at the end, marked at the last close
         _close_trade(trades, k, record, e_idx, end - 1, e_price, close[end - 1], units,
                      e_fees, 0.0, e_funding, END, stats)  # fmt: skip
