@@ -35,7 +35,7 @@ def server_command(settings: Settings, host: str, port: int) -> list[str]:
 
 
 def start_ui(settings: Settings, port: int = 5000, host: str = "127.0.0.1",
-             wait: float = 60.0) -> tuple[subprocess.Popen, str]:
+             wait: float = 180.0) -> tuple[subprocess.Popen, str]:
     """Start the server and wait until it answers; returns (process, address)."""
     if not _free(host, port):
         raise InputError(f"port {port} on {host} is in use; pick another with --port")
@@ -44,6 +44,15 @@ def start_ui(settings: Settings, port: int = 5000, host: str = "127.0.0.1",
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     address = f"http://{host}:{port}"
+    try:
+        _wait_until_up(proc, address, wait)
+    except BaseException:  # not up, interrupted, terminated: never leave the server behind
+        stop_ui(proc)
+        raise
+    return proc, address
+
+
+def _wait_until_up(proc: subprocess.Popen, address: str, wait: float) -> None:
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -51,10 +60,9 @@ def start_ui(settings: Settings, port: int = 5000, host: str = "127.0.0.1",
         try:
             with urllib.request.urlopen(f"{address}/health", timeout=2) as resp:
                 if resp.status == 200:
-                    return proc, address
+                    return
         except OSError:
             time.sleep(0.3)
-    stop_ui(proc)
     raise TrackingError(f"the MLflow UI did not answer on {address} within {wait:.0f} s")
 
 
@@ -74,22 +82,24 @@ def stop_ui(proc: subprocess.Popen, timeout: float = 10.0) -> None:
 
 def serve(settings: Settings, port: int, host: str = "127.0.0.1") -> str:
     """Run the UI until interrupted (Ctrl-C or SIGTERM); prints the address as soon as it answers."""
-    proc, address = start_ui(settings, port, host)
-    print(f"MLflow UI at {address} (store {redact(settings.tracking_uri)}); Ctrl-C stops it", flush=True)
 
     def _terminate(signum, frame):  # noqa: ANN001 - signal handler
         raise KeyboardInterrupt
 
     old = signal.signal(signal.SIGTERM, _terminate)
+    proc = None
     try:
+        proc, address = start_ui(settings, port, host)
+        print(f"MLflow UI at {address} (store {redact(settings.tracking_uri)}); Ctrl-C stops it", flush=True)
         while proc.poll() is None:
             time.sleep(0.5)
         raise TrackingError(f"the MLflow UI stopped (exit status {proc.returncode})")
     except KeyboardInterrupt:
-        return address
+        return f"http://{host}:{port}"
     finally:
         signal.signal(signal.SIGTERM, old)
-        stop_ui(proc)
+        if proc is not None:
+            stop_ui(proc)
 
 
 def _free(host: str, port: int) -> bool:
