@@ -1,0 +1,104 @@
+"""The operator API of a live run (FastAPI, served by uvicorn on 127.0.0.1 only).
+
+``GET /health`` and ``GET /status`` are open (read-only); ``POST /halt`` and ``POST /resume`` need
+``Authorization: Bearer <token>`` with the token from ``GAORG_OPERATOR_TOKEN`` (never from a file or
+a flag; without it set, halt and resume are refused). A halt moves the risk gate to HALTED: the
+executor flattens at the next bar and sends nothing else until a resume.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import socket
+import threading
+import time
+from typing import Any
+
+TOKEN_ENV = "GAORG_OPERATOR_TOKEN"
+
+
+def make_app(target: Any, token: str | None = None) -> Any:
+    """The FastAPI app over ``target`` (a Runner: ``.executor`` and ``.lock``)."""
+    from fastapi import FastAPI, Header, HTTPException
+
+    app = FastAPI(title="gaorg live operator API", docs_url=None, redoc_url=None, openapi_url=None)
+    secret = token if token is not None else os.environ.get(TOKEN_ENV, "")
+
+    def executor() -> Any:
+        ex = getattr(target, "executor", None)
+        if ex is None:
+            raise HTTPException(503, "the executor has not started yet")
+        return ex
+
+    def authorize(authorization: str | None) -> None:
+        if not secret:
+            raise HTTPException(503, f"operator actions are disabled: set {TOKEN_ENV} in the executor's environment")
+        given = (authorization or "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), secret.encode()):
+            raise HTTPException(401, "missing or wrong operator token (Authorization: Bearer <token>)")
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        ex = getattr(target, "executor", None)
+        if ex is None:
+            return {"status": "starting"}
+        bar = ex.last_bar
+        age = time.time() - (bar.ts / 1000.0) if bar is not None else None
+        return {"status": "ok", "risk_state": ex.risk.state.value, "last_bar_age_seconds": age}
+
+    @app.get("/status")
+    def status() -> dict[str, Any]:
+        return executor().status()
+
+    @app.post("/halt")
+    def halt(reason: str = "operator halt", authorization: str | None = Header(default=None)) -> dict[str, Any]:
+        authorize(authorization)
+        ex = executor()
+        with target.lock:
+            changed = ex.halt(reason)
+        return {"risk_state": ex.risk.state.value, "changed": changed}
+
+    @app.post("/resume")
+    def resume(authorization: str | None = Header(default=None)) -> dict[str, Any]:
+        authorize(authorization)
+        ex = executor()
+        with target.lock:
+            changed = ex.resume()
+        return {"risk_state": ex.risk.state.value, "changed": changed}
+
+    return app
+
+
+class OperatorServer:
+    """uvicorn serving :func:`make_app` on 127.0.0.1 in a daemon thread; ``start()`` returns the port."""
+
+    def __init__(self, target: Any, port: int = 0, token: str | None = None) -> None:
+        self.target, self.port, self.token = target, int(port), token
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, timeout: float = 10.0) -> int:
+        import uvicorn
+
+        if self.port == 0:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                self.port = s.getsockname()[1]
+        config = uvicorn.Config(make_app(self.target, self.token), host="127.0.0.1", port=self.port,
+                                log_level="warning", access_log=False, lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._server.install_signal_handlers = lambda: None  # the executor owns the signals
+        self._thread = threading.Thread(target=self._server.run, daemon=True, name="gaorg-operator-api")
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.port
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+            self._server = None
