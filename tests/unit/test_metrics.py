@@ -135,3 +135,30 @@ def test_a_window_is_the_same_run_as_the_sliced_series():
     assert np.allclose(window.equity, sliced.equity, rtol=1e-12)
     assert window.metrics == pytest.approx(sliced.metrics, rel=1e-12)
     assert np.array_equal(window.trades["entry_idx"], sliced.trades["entry_idx"] + 300)
+
+
+def test_docs_backtest_md_defines_every_metric():
+    from tests.conftest import REPO
+
+    text = (REPO / "docs/backtest.md").read_text()
+    missing = [key for key in METRIC_KEYS if f"`{key}`" not in text]
+    assert not missing, f"docs/backtest.md does not define {missing}"
+
+
+def test_fold_stats_follow_the_plans_stops_and_refuse_malformed_bounds():
+    from gaorg.errors import InputError
+    from gaorg.strategies.compose import TargetPlan
+
+    bars = random_bars(2000, seed=12)
+    n = len(bars)
+    plan = TargetPlan(random_target(n, seed=13), np.full(n, 0.01), np.full(n, 0.02))
+    bounds = np.array([[100, 1000], [1000, 2000]])
+    out = fold_stats(bars, plan, Costs(), bounds)
+    sim = simulate(bars, plan, start=1000, end=2000)
+    assert set(sim.trades["reason"]) >= {"stop", "take"}
+    m = compute_metrics(sim, bars.periods_per_year)
+    assert out[1] == pytest.approx([m[k] for k in FOLD_COLUMNS], rel=1e-12)
+    with pytest.raises(InputError, match="int64"):
+        fold_stats(bars, plan, Costs(), np.array([0, 100]))
+    with pytest.raises(InputError, match="window"):
+        fold_stats(bars, plan, Costs(), np.array([[0, n + 1]]))
