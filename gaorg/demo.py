@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 SYNTH_SYMBOLS = ("SYNTH-BTC", "SYNTH-ETH", "SYNTH-SOL")
+PLANTED_SYMBOLS = ("PLANT-A", "PLANT-B", "PLANT-C")
+PLANTED = {"fast": 10, "slow": 40, "edge": 0.0015, "sigma": 0.01, "revert": 0.005}
 SAMPLE = Path(__file__).parent / "testing" / "sample_ohlcv.csv"
 SAMPLE_SYMBOL = "BTC/USDT"
 SAMPLE_COLUMNS = "timestamp=unix,volume=Volume BTC"
@@ -85,12 +87,26 @@ def store_summary(run: DemoRun) -> None:
     run.payload["series"] = series
 
 
+def planted_market(run: DemoRun) -> None:
+    """A seeded basket with a known edge (next return leans with EMA 10/40): what evolution should find."""
+    from gaorg.data.store import open_store
+    from gaorg.testing.markets import planted_ema_market
+
+    with open_store(run.settings) as store:
+        for i, symbol in enumerate(PLANTED_SYMBOLS):
+            b = planted_ema_market(symbol, run.bars, seed=run.seed + i, **PLANTED)
+            store.write_bars("synthetic", symbol, "1h", {"ts": b.ts, "open": b.open, "high": b.high, "low": b.low,
+                                                         "close": b.close, "volume": b.volume})
+    run.say(f"planted market: {', '.join(PLANTED_SYMBOLS)} x {run.bars} 1h bars whose next return leans "
+            f"{PLANTED['edge']:.2%} with EMA {PLANTED['fast']}/{PLANTED['slow']} (hidden in {PLANTED['sigma']:.0%} noise)")
+
+
 def evolution(run: DemoRun) -> None:
     """A two-stage (4h then 1h) NSGA-II run on Dask, logged to MLflow, the front registered."""
     from gaorg.research.evolution import run_evolution
     from gaorg.research.params import EvolveParams
 
-    params = EvolveParams(symbols=SYNTH_SYMBOLS, timeframes=("4h", run.timeframe), population=run.population,
+    params = EvolveParams(symbols=PLANTED_SYMBOLS, timeframes=("4h", run.timeframe), exchange="synthetic", population=run.population,
                           generations=run.generations, seed=run.seed, folds=3, workers=run.workers,
                           register=run.model, top_k=5)
     evo = run_evolution(run.settings, params, progress=False)
@@ -148,7 +164,7 @@ def live_paper(run: DemoRun) -> None:
     from gaorg.strategies.genome import save_genome
 
     evo = run.state.get("evolution")
-    symbol = SYNTH_SYMBOLS[0]
+    symbol = PLANTED_SYMBOLS[0]
     registry: Any = MlflowRegistryReader(run.settings)
     try:
         registry.resolve(run.model, "production")
@@ -197,8 +213,8 @@ def how_to_look(run: DemoRun) -> None:
     run.say(f"  gaorg models                   registered versions and aliases; GAORG_HOME={run.settings.home}")
 
 
-STEPS: list[Callable[[DemoRun], None]] = [synthetic_market, imported_market, store_summary, evolution, promotion,
-                                          live_paper, how_to_look]
+STEPS: list[Callable[[DemoRun], None]] = [synthetic_market, imported_market, planted_market, store_summary,
+                                          evolution, promotion, live_paper, how_to_look]
 
 
 def run_demo(settings: Any, seed: int = 7, bars: int = 4000, **options: Any) -> DemoRun:
@@ -227,8 +243,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def _handle(args: argparse.Namespace, settings: Any) -> Any:
+    import logging
+    import os
+
     from gaorg.cli import Outcome
 
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     options = dict(SMALL) if args.small else {}
     for key in ("bars", "population", "generations", "workers"):
         if getattr(args, key) is not None:
