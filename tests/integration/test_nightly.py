@@ -127,3 +127,22 @@ def test_a_second_nightly_run_is_refused_while_another_holds_the_lock(cli, gaorg
 
     with nightly_lock(Settings.from_env()) as path:
         assert path.exists()
+
+
+def test_the_shipped_config_and_schedules_run_gaorg_nightly_on_the_evolve_notebook(tmp_path):
+    import papermill
+
+    from gaorg.nightly import load_config
+
+    repo = PROBE.parents[2]
+    config = load_config(repo / "pipelines" / "nightly.yaml")
+    assert config.notebook == repo / "notebooks" / "03_evolve.ipynb" and config.promote is False
+    # the parameters the pipeline injects are exactly those the notebooks declare
+    injected = set(config.universes[0].notebook_parameters(config, tmp_path))
+    assert injected == set(papermill.inspect_notebook(str(config.notebook)))
+    assert injected == set(papermill.inspect_notebook(str(PROBE)))
+    cron = (repo / "pipelines" / "gaorg-nightly.cron").read_text()
+    assert "gaorg nightly --config pipelines/nightly.yaml" in cron
+    service = (repo / "pipelines" / "gaorg-nightly.service").read_text()
+    assert "ExecStart=/srv/gaorg/.venv/bin/gaorg nightly --config pipelines/nightly.yaml" in service
+    assert "Unit=gaorg-nightly.service" in (repo / "pipelines" / "gaorg-nightly.timer").read_text()
