@@ -26,8 +26,8 @@ def bars(n: int = 400, seed: int = 3):
 
 def config(b, **kw) -> LiveConfig:
     costs = kw.pop("costs", LiveCosts(0.0005, 0.001, 10_000.0))
-    return LiveConfig(model="m", symbol=b.symbol, timeframe=b.timeframe, exchange=b.exchange, costs=costs,
-                      limits=kw.pop("limits", RiskLimits()), **{"window": 5000, **kw})
+    return LiveConfig(symbol=b.symbol, timeframe=b.timeframe, exchange=b.exchange, costs=costs,
+                      limits=kw.pop("limits", RiskLimits()), **{"model": "m", "window": 5000, **kw})
 
 
 def executor(path: Path, cfg: LiveConfig, g=None, broker=None, metrics=None, kill_file=None) -> Executor:
