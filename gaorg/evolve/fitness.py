@@ -84,6 +84,13 @@ def objectives_of(cells: np.ndarray) -> tuple[float, float, float]:
     return (float(cells[:, 8].mean()), float(cells[:, 6].max()), float(np.mean(cells[:, 5] > 0.0)))
 
 
+def genome_cost(genome: Genome) -> float:
+    """A rough relative cost of evaluating ``genome``: learned modules fit models (~100x)."""
+    from gaorg.strategies.catalogue import CATALOGUE
+
+    return 100.0 if any(CATALOGUE[m].learned for m in genome.modules) else 1.0
+
+
 def evaluate_batch(genomes: Sequence[Genome], market: Market) -> list[Trial]:
     """The task a worker runs: a few genomes at once (fewer, larger tasks schedule faster)."""
     return [evaluate_genome(g, market) for g in genomes]

@@ -35,10 +35,12 @@ class LocalMapper:
 class DaskMapper:
     """Map batches over a Dask cluster; tasks lost with a dying worker are retried ``retries`` times."""
 
-    def __init__(self, client: Any, retries: int = 3, batches_per_worker: int = 4) -> None:
+    def __init__(self, client: Any, retries: int = 3, batches_per_worker: int = 4,
+                 cost: Callable[[Any], float] | None = None) -> None:
         self.client = client
         self.retries = retries
         self.batches_per_worker = batches_per_worker
+        self.cost = cost  # estimated cost of an item: batches are balanced on it
 
     @property
     def workers(self) -> int:
@@ -61,7 +63,8 @@ class DaskMapper:
         if isinstance(func, functools.partial) and not func.args:
             base, kwargs = func.func, dict(func.keywords)
         count = min(len(items), self.workers * self.batches_per_worker)
-        batches = [items[i::count] for i in range(count)]  # round robin: balanced costs
+        groups = balanced_groups([self.cost(x) if self.cost else 1.0 for x in items], count)
+        batches = [[items[i] for i in group] for group in groups]
         futures = self.client.map(base, batches, retries=self.retries, pure=False, **kwargs)
         try:
             results = self.client.gather(futures)
@@ -74,9 +77,27 @@ class DaskMapper:
             for fut in futures:
                 fut.release()
         out: list[Any] = [None] * len(items)
-        for i, batch in enumerate(results):
-            out[i::count] = batch
+        for group, batch in zip(groups, results, strict=True):
+            for i, result in zip(group, batch, strict=True):
+                out[i] = result
         return out
+
+
+def balanced_groups(costs: Sequence[float], count: int) -> list[list[int]]:
+    """Split item indices into ``count`` groups of about equal total cost (longest first).
+
+    Deterministic; each group lists its indices in order. Results are put back by index, so the
+    grouping never changes what a run computes, only how evenly the workers are loaded.
+    """
+    import heapq
+
+    heap = [(0.0, g) for g in range(count)]
+    groups: list[list[int]] = [[] for _ in range(count)]
+    for i in sorted(range(len(costs)), key=lambda j: (-costs[j], j)):
+        load, g = heapq.heappop(heap)
+        groups[g].append(i)
+        heapq.heappush(heap, (load + costs[i], g))
+    return [sorted(g) for g in groups if g]
 
 
 @contextmanager

@@ -26,7 +26,7 @@ from gaorg.errors import CheckpointError
 from gaorg.evolve.basket import DataSource, fingerprint, load_basket
 from gaorg.evolve.checkpoint import LoopState, load_state
 from gaorg.evolve.config import EvolveConfig
-from gaorg.evolve.fitness import Market, evaluate_batch, holdout_batch, mean_metrics
+from gaorg.evolve.fitness import Market, evaluate_batch, genome_cost, holdout_batch, mean_metrics
 from gaorg.evolve.folds import make_split
 from gaorg.evolve.loop import Callback, run_stage
 from gaorg.evolve.operators import Space
@@ -88,7 +88,7 @@ def evolve(
         config = state.config
     else:
         state = LoopState(run_id=run_id or (ckpt.name if ckpt else new_run_id()), config=config)
-    mapper = LocalMapper() if client is None else DaskMapper(client, retries=config.retries)
+    mapper = LocalMapper() if client is None else DaskMapper(client, retries=config.retries, cost=genome_cost)
     base_space = Space.from_modules(config.modules, config.max_filters, config.max_exits)
     rng = random.Random(config.seed)
     if state.rng_state is not None:
