@@ -48,6 +48,7 @@ class StepReport:
     order: str | None = None  # cloid of an order handed to the broker
     refused: str | None = None  # the risk gate's reason code
     latency: float = 0.0  # seconds from the bar's arrival to the order handed over (or the decision)
+    decision: float = 0.0  # seconds from the bar's arrival to the order built (before its intent is written)
 
 
 class Executor:
@@ -80,8 +81,7 @@ class Executor:
         self.commit_seconds = 1.0  # quiet bars are committed together at most this often
         self._events = 0
         self.last_bar: Bar | None = None
-        self.equity = float("nan")
-        self.units = 0.0
+        self.equity, self.units = (state.last_equity() or (float("nan"), 0.0)) if prog else (float("nan"), 0.0)
         self._sync_metrics()
         if metrics is not None:
             metrics.set_version(strategy.model, strategy.version)
@@ -185,6 +185,8 @@ class Executor:
                 self._order(bar, target, stop, take, equity, units, close_ms, "signal", report, t0)
         if report.latency == 0.0:
             report.latency = time.perf_counter() - t0
+        if report.decision == 0.0:
+            report.decision = report.latency
         if report.order is not None:
             crash_point("after_fill")  # the order's result and fills are stored, the bar's progress is not
         st.record_bar(sym, bar.ts, equity, units, bar.close)
@@ -228,6 +230,7 @@ class Executor:
             self.acted = 0.0
             return
         decision = self.risk.check(order, now_ms, equity, {self.symbol: units * price}, units)
+        report.decision = time.perf_counter() - t0
         if not decision.allowed:
             report.refused = decision.code
             self._event(bar.ts, "refused", decision.code, decision.reason, order.cloid)

@@ -49,7 +49,10 @@ class RunSummary:
     api_port: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        out = dict(self.__dict__)
+        if out["equity"] != out["equity"]:  # NaN: no bar in this live state yet
+            out["equity"] = None
+        return out
 
 
 def _strategy(res: Resolved) -> Strategy:

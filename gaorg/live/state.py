@@ -209,6 +209,12 @@ class LiveState:
         return [(int(t), float(e), float(u)) for t, e, u in self.con.execute(
             "SELECT ts, equity, units FROM equity WHERE state_key = ? ORDER BY ts", [self.key]).fetchall()]
 
+    def last_equity(self) -> tuple[float, float] | None:
+        """(equity, units) of the last bar stored, or None."""
+        rows = self.con.execute("SELECT equity, units FROM equity WHERE state_key = ? ORDER BY ts DESC LIMIT 1",
+                                [self.key]).fetchall()
+        return (float(rows[0][0]), float(rows[0][1])) if rows else None
+
     def positions(self) -> dict[str, float]:
         return {s: float(u) for s, u in self.con.execute(
             "SELECT symbol, units FROM positions WHERE state_key = ?", [self.key]).fetchall()}

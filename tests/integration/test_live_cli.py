@@ -1,0 +1,40 @@
+"""`gaorg live` as a real process: a paper replay that a restart continues, --max-bars counted across
+restarts, and bad input refused with exit status 2."""
+
+from __future__ import annotations
+
+from gaorg.data.store import MarketStore
+from gaorg.strategies.genome import save_genome
+from tests.integration.live_kit import SYMBOL, bars, genome
+
+
+def seed(home):
+    b = bars(200, seed=9)
+    home.mkdir(parents=True, exist_ok=True)
+    frame = b.to_frame().reset_index(drop=True).drop(columns=["funding"]).assign(ts=b.ts)
+    with MarketStore(home / "market.duckdb") as store:
+        store.write_bars(b.exchange, SYMBOL, "1h", frame)
+    return b, save_genome(genome(), home / "g.json")
+
+
+def test_a_paper_replay_restarts_where_it_stopped_and_max_bars_counts_across_restarts(cli, gaorg_home):
+    b, g = seed(gaorg_home)
+    args = ("live", "--genome", str(g), "--symbol", SYMBOL, "--timeframe", "1h", "--start", "2023-01-03", "--json")
+    first = cli(*args, "--max-bars", "40")
+    assert first.code == 0, first.stderr
+    assert first.json["bars"] == 40 and first.json["broker"] == "paper"
+    second = cli(*args, "--max-bars", "100")
+    assert second.code == 0, second.stderr
+    assert second.json["bars"] == 60 and second.json["total_bars"] == 100
+    assert second.json["last_ts"] == int(b.ts[48 + 99])  # 2023-01-03 is bar 48: no bar skipped or repeated
+
+
+def test_bad_input_exits_2_with_the_fix(cli, gaorg_home):
+    _, g = seed(gaorg_home)
+    cfg = gaorg_home / "live.yaml"
+    cfg.write_text("limits:\n  max_leverag: 2\n")
+    bad = cli("live", "--genome", str(g), "--symbol", SYMBOL, "--timeframe", "1h", "--config", str(cfg))
+    assert bad.code == 2 and "did you mean 'max_leverage'" in bad.stderr
+    no_keys = cli("live", "--genome", str(g), "--symbol", SYMBOL, "--timeframe", "1h", "--exchange", "hyperliquid",
+                  env={"GAORG_HYPERLIQUID_WALLET": "", "GAORG_HYPERLIQUID_PRIVATE_KEY": ""})
+    assert no_keys.code == 2 and "GAORG_HYPERLIQUID_PRIVATE_KEY" in no_keys.stderr
