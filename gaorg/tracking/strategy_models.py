@@ -24,7 +24,7 @@ MODEL_CODE = Path(__file__).with_name("model.py")
 """The models-from-code file (it defines the PythonModel and calls ``mlflow.models.set_model``)."""
 MODEL_TYPE = "gaorg.genome"
 GENOME_FILE = "genome.json"
-REQUIREMENTS = ("numpy", "pandas", "numba", "mlflow", "scikit-learn")
+REQUIREMENTS = ("mlflow",)  # gaorg pins the rest; each name costs a check in save_model
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def log_strategy_models(
     signature = model_signature()
     requirements = pip_requirements()
     logged: list[LoggedStrategy] = []
-    outputs = []
+    outputs, metrics = [], []
     for rank, member in enumerate(members):
         genome_path = workdir / member.genome_hash / GENOME_FILE  # the name the loader reads
         genome_path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,20 +82,19 @@ def log_strategy_models(
             )
             client.log_model_artifacts(lm.model_id, str(local))
             client.finalize_logged_model(lm.model_id, LoggedModelStatus.READY)
-            now = int(time.time() * 1000)
-            figures = {**{f"holdout_{k}": v for k, v in member.holdout.items()},
-                       "sharpe": member.sharpe, "max_drawdown": member.max_drawdown,
-                       "consistency": member.consistency, "deflated_sharpe": member.deflated_sharpe}
-            metrics = [Metric(k, float(v), now, 0, model_id=lm.model_id)
-                       for k, v in figures.items() if _finite(v)]
-            if metrics:
-                client.log_batch(run_id, metrics=metrics)
+        now = int(time.time() * 1000)
+        figures = {**{f"holdout_{k}": v for k, v in member.holdout.items()},
+                   "sharpe": member.sharpe, "max_drawdown": member.max_drawdown,
+                   "consistency": member.consistency, "deflated_sharpe": member.deflated_sharpe}
+        metrics.extend(Metric(k, float(v), now, 0, model_id=lm.model_id) for k, v in figures.items() if _finite(v))
         outputs.append(LoggedModelOutput(lm.model_id, step=0))
         logged.append(LoggedStrategy(member.genome_hash, lm.model_id, f"models:/{lm.model_id}",
                                      lm.artifact_location, run_id))
-    if outputs:
-        with tracking_errors(settings, "linking models to the run"):
+    with tracking_errors(settings, "linking models and their metrics to the run"):
+        if outputs:
             client.log_outputs(run_id, outputs)
+        for start in range(0, len(metrics), 1000):  # MLflow takes 1000 metrics a batch
+            client.log_batch(run_id, metrics=metrics[start:start + 1000])
     return logged
 
 

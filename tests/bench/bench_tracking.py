@@ -1,0 +1,72 @@
+"""Benchmark: logging and registering a front of 20 strategies in a fresh MLflow sqlite store.
+
+Compares gaorg's path (``log_evolution(..., register=NAME)``: LoggedModel + local save_model +
+one upload per model, nothing inferred) with calling ``mlflow.pyfunc.log_model`` once per
+strategy (which re-loads each model to validate its serving example).
+
+    .venv/bin/python tests/bench/bench_tracking.py
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+N = 20
+
+
+def main() -> None:
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    import mlflow  # noqa: F401 - imported before timing (2-10 s depending on the machine)
+
+    from gaorg.config import Settings
+    from gaorg.data.synth import synth_bars
+    from gaorg.strategies.genome import make_genome
+    from gaorg.tracking.fixtures import hand_made_result
+    from gaorg.tracking.log import log_evolution
+    from gaorg.tracking.recorder import MlflowRecorder
+
+    data = {(s, "1h"): synth_bars(s, "1h", 1500, seed=i) for i, s in enumerate(("BTC", "ETH"))}
+    genomes = [make_genome(("ema_crossover", {"fast": 3 + i, "slow": 40 + 4 * i, "direction": "both"}))
+               for i in range(N)]
+    result = hand_made_result(data, genomes)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(home=Path(tmp), tracking_uri=f"sqlite:///{tmp}/mlflow.db")
+        warm = MlflowRecorder(settings)  # create the store and the experiment outside the timing
+        with warm.start_run("warm-up"):
+            pass
+        t0 = time.perf_counter()
+        out = log_evolution(result, MlflowRecorder(settings), register="bench", top_k=N, data=data)
+        total = time.perf_counter() - t0
+        print(f"gaorg log_evolution, front of {N}, registered: {total:.2f} s "
+              f"(run + artifacts {out['log_seconds']:.2f} s, {N} models + versions {out['register_seconds']:.2f} s, "
+              f"{out['register_seconds'] / N * 1000:.0f} ms a strategy)")
+        print(f"mlflow.pyfunc.log_model x {N}: {_pyfunc_log_model(settings, result):.2f} s")
+
+
+def _pyfunc_log_model(settings, result) -> float:
+    import mlflow
+    import mlflow.pyfunc
+
+    from gaorg.tracking.strategy_models import MODEL_CODE, input_example, model_signature, pip_requirements
+
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    signature, reqs = model_signature(), pip_requirements()
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        with mlflow.start_run():
+            for m in result.front:
+                path = Path(tmp) / m.genome_hash / "genome.json"
+                path.parent.mkdir()
+                path.write_text(m.genome.to_json())
+                mlflow.pyfunc.log_model(name=f"s-{m.genome_hash}", python_model=str(MODEL_CODE),
+                                        artifacts={"genome": str(path)}, signature=signature,
+                                        input_example=input_example(m.genome, "1h"), pip_requirements=reqs,
+                                        model_config={"timeframe": "1h"})
+        return time.perf_counter() - t0
+
+
+if __name__ == "__main__":
+    main()
