@@ -153,8 +153,6 @@ class Executor:
         fills = self.broker.on_bar(sym, bar)
         if fills:
             st.record_fills(sym, fills)
-            for cloid in {f.cloid for f in fills if f.cloid}:
-                self._store_result(self.broker.find(cloid))
         self.window.append(bar.ts, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.funding)
         acct = self.broker.account(sym, bar.close)
         equity, units = acct.equity, acct.units(sym)
@@ -185,6 +183,8 @@ class Executor:
                 self._order(bar, target, stop, take, equity, units, close_ms, "signal", report, t0)
         if report.latency == 0.0:
             report.latency = time.perf_counter() - t0
+        for cloid in {f.cloid for f in fills if f.cloid}:  # off the hot path: the broker's record of the fill
+            self._store_result(self.broker.find(cloid))
         if report.decision == 0.0:
             report.decision = report.latency
         if report.order is not None:
