@@ -127,3 +127,17 @@ def test_keys_come_from_the_environment_and_a_missing_key_names_the_variable_not
         credentials_from_env({"GAORG_HYPERLIQUID_WALLET": WALLET})
     creds = credentials_from_env({"GAORG_HYPERLIQUID_WALLET": WALLET, "GAORG_HYPERLIQUID_PRIVATE_KEY": KEY})
     assert creds == {"walletAddress": WALLET, "privateKey": KEY}
+
+
+def test_the_exchange_feed_yields_closed_bars_only_and_flags_the_stale_ones(stand_in):
+    from gaorg.live.feed import ExchangeFeed
+
+    b = bars(50)
+    ex = make_exchange("hyperliquid", api_url=stand_in.url, rate_limit_ms=1)
+    now = (int(b.ts[-1]) + 30 * 60_000) / 1000  # half-way through the last bar: it is not closed
+    feed = ExchangeFeed(ex, SYMBOL, "1h", after_ts=int(b.ts[40]), clock=lambda: now, sleep=lambda s: None,
+                        max_polls=1)
+    got = list(feed)
+    assert [bar.ts for bar, _ in got] == b.ts[41:49].tolist()
+    assert [stale for _, stale in got] == [True] * 6 + [False, False]
+    assert not any(bar.gap for bar, _ in got)
