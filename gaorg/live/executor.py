@@ -49,6 +49,7 @@ class StepReport:
     refused: str | None = None  # the risk gate's reason code
     latency: float = 0.0  # seconds from the bar's arrival to the order handed over (or the decision)
     decision: float = 0.0  # seconds from the bar's arrival to the order built (before its intent is written)
+    stale: bool = False  # the bar was stale or followed a gap: no decision
 
 
 class Executor:
@@ -172,6 +173,7 @@ class Executor:
                 self._order(bar, 0.0, math.nan, math.nan, equity, units, close_ms, "halt", report, t0)
         elif stale or bar.gap:
             kind = "gap" if bar.gap else "stale"
+            report.stale = True
             self._event(bar.ts, "feed", kind, f"no order on {kind} data at bar {bar.ts}")
             if self.metrics is not None:
                 self.metrics.errors.labels(f"feed_{kind}").inc()
@@ -315,3 +317,4 @@ class Executor:
         m.position.labels(self.symbol).set(report.units)
         m.latency.observe(report.latency)
         m.feed_lag.set(max(0.0, self.wall_clock() - (report.ts + self._tf_ms()) / 1000.0))
+        m.feed_stale.set(1.0 if report.stale else 0.0)
