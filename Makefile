@@ -9,12 +9,15 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP  := $(VENV)/.installed
 
+# Tests start many `gaorg` processes: let Python keep its bytecode caches even where the shell says not to.
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: demo test bench lint lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
 	touch $(STAMP)
 
 demo: $(STAMP)
