@@ -124,9 +124,12 @@ def check_symbols(settings: Settings, symbols: tuple[str, ...] | list[str], exch
     out: dict[str, str] = {}
     with open_store(settings, read_only=True) as store:
         known = sorted({s.symbol for s in store.series()})
+        held = {(s.exchange, s.symbol) for s in store.series()}
         for symbol in symbols:
             try:
                 out[symbol] = store.resolve_exchange(symbol, exchange)
+                if (out[symbol], symbol) not in held:
+                    raise NotFoundError(f"no stored series of {symbol} on {out[symbol]}")
             except NotFoundError as exc:
                 raise NotFoundError(f"notebook parameter symbols: unknown symbol {symbol!r}; the store holds "
                                     f"{', '.join(known) or 'nothing'} ({exc})") from None

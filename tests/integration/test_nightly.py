@@ -58,17 +58,15 @@ universes:
     register: probe-model
     fetch: {{api_url: "{srv.url}", retries: 1, backoff: 0.01}}
   - name: broken
-    symbols: [SYNTH-BTC, NOPE]
-  - name: offline
     exchange: hyperliquid
-    symbols: ["{SYMBOL}"]
+    symbols: ["{SYMBOL}", NOPE]
     fetch: {{api_url: "http://127.0.0.1:9", retries: 2, backoff: 0.01, timeout_ms: 500}}
 """)
         res = cli("nightly", "--config", str(config), "--date", "2026-01-02", "--json", timeout=400)
     assert res.code == 1, res.stderr
     out = res.json
     assert out["failed"] == ["broken"]
-    fresh, broken, offline = out["universes"]
+    fresh, broken = out["universes"]
     # fresh: the 99 closed bars were fetched, and the notebook saw all 399 of them
     assert fresh["error"] is None and fresh["fetched"][0]["bars"] == 99
     record = json.loads((Path(fresh["notebook"]).with_suffix("") / "record.json").read_text())
@@ -80,13 +78,14 @@ universes:
 
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{ready_home / 'mlflow.db'}")
     assert [a.path for a in client.list_artifacts(fresh["run_id"], "nightly")] == ["nightly/fresh.ipynb"]
-    # broken: the unknown symbol fails the first cell after the parameters, and the summary names it
+    # broken: its exchange cannot be reached: a warning per symbol, and the notebook still runs on
+    # the stored bars, where the unknown symbol fails the first cell after the parameters
+    assert broken["fetched"] == [] and len(broken["warnings"]) == 2
+    assert all("cannot be reached" in w and "evolving on the stored bars" in w for w in broken["warnings"])
     assert "unknown symbol 'NOPE'" in broken["error"] and "NotFoundError" in broken["error"]
+    assert broken["error"].startswith("evolving: notebook failed at cell")
     assert Path(broken["notebook"]).exists()  # the failed notebook is kept for a look
     assert "broken: FAILED" in res.stderr and "unknown symbol 'NOPE'" in res.stderr
-    # offline: the exchange cannot be reached, a warning, and the run goes on with stored bars
-    assert offline["error"] is None and offline["fetched"] == []
-    assert any("cannot be reached" in w for w in offline["warnings"])
     summary = json.loads((ready_home / "nightly" / "2026-01-02" / "summary.json").read_text())
     assert summary["failed"] == ["broken"]
 

@@ -39,7 +39,14 @@ def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import mlflow
 
     path = tmp_path_factory.mktemp("mlflow_template") / "mlflow.db"
-    mlflow.MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
+    # MLflow gives the Default experiment the artifact location ./mlruns of the working directory
+    # at creation: create it inside the template's directory, never in the checkout
+    here = os.getcwd()
+    os.chdir(path.parent)
+    try:
+        mlflow.MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
+    finally:
+        os.chdir(here)
     return path
 
 

@@ -49,6 +49,8 @@ def test_check_symbols_names_the_unknown_symbol_and_what_the_store_holds(setting
     assert check_symbols(settings, ["SYNTH-BTC"]) == {"SYNTH-BTC": "synthetic"}
     with pytest.raises(NotFoundError, match="unknown symbol 'NOPE'; the store holds SYNTH-BTC"):
         check_symbols(settings, ["SYNTH-BTC", "NOPE"])
+    with pytest.raises(NotFoundError, match="unknown symbol 'SYNTH-BTC'.*no stored series of SYNTH-BTC on binance"):
+        check_symbols(settings, ["SYNTH-BTC"], exchange="binance")
 
 
 def test_check_symbols_without_a_store_says_how_to_make_one(settings):
