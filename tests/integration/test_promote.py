@@ -172,10 +172,11 @@ def test_cli_prints_each_gate_and_exits_1_on_failure_and_models_lists_aliases(fr
     settings, client, figures, low, high = fresh
     client.set_registered_model_alias(NAME, "production", low)
     env = {"GAORG_HOME": str(settings.home)}
-    res = cli("promote", NAME, high, "--min-trades", "1000000", "--json", env=env)
+    res = cli("promote", NAME, high, "--min-trades", "1000000", "--no-rescore", "--json", env=env)
     assert res.code == 1, res.stderr
     assert "FAIL  hold-out trades" in res.stderr and "PASS  deflated Sharpe" in res.stderr
     assert res.json["action"] == "rejected" and res.json["gates"][3]["passed"] is False
+    assert "recorded at registration (--no-rescore)" in res.json["gates"][3]["detail"]
     listed = cli("models", "--json", env=env)
     assert listed.code == 0, listed.stderr
     (model,) = listed.json["models"]
