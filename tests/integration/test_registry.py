@@ -97,6 +97,19 @@ def test_the_loader_does_not_execute_the_model_code(registered, genome_file):
     assert genome.entry.module == "donchian_breakout"
 
 
+def test_a_version_registered_by_hand_without_a_genome_is_refused(registered, tmp_path):
+    settings, client, *_ , recorder = registered
+    run = client.create_run(recorder.experiment_id)
+    (tmp_path / "model.pkl").write_bytes(b"not a genome")  # e.g. a pickled model from elsewhere
+    client.log_artifacts(run.info.run_id, str(tmp_path), "foreign")
+    source = f"{run.info.artifact_uri}/foreign"
+    mv = client.create_model_version(NAME, source=source, run_id=run.info.run_id)
+    client.set_registered_model_alias(NAME, "foreign", mv.version)
+    with pytest.raises(GenomeError, match="has no artifacts/genome.json"):
+        load_production_genome(NAME, "foreign", settings)
+    client.delete_model_version(NAME, mv.version)
+
+
 def test_a_missing_alias_or_model_is_not_found(registered):
     settings, *_ = registered
     with pytest.raises(NotFoundError, match="no alias 'staging'"):
