@@ -3,6 +3,8 @@ restarts, and bad input refused with exit status 2."""
 
 from __future__ import annotations
 
+import pytest
+
 from gaorg.data.store import MarketStore
 from gaorg.strategies.genome import save_genome
 from tests.integration.live_kit import SYMBOL, bars, genome
@@ -38,3 +40,15 @@ def test_bad_input_exits_2_with_the_fix(cli, gaorg_home):
     no_keys = cli("live", "--genome", str(g), "--symbol", SYMBOL, "--timeframe", "1h", "--exchange", "hyperliquid",
                   env={"GAORG_HYPERLIQUID_WALLET": "", "GAORG_HYPERLIQUID_PRIVATE_KEY": ""})
     assert no_keys.code == 2 and "GAORG_HYPERLIQUID_PRIVATE_KEY" in no_keys.stderr
+
+
+def test_gaorg_live_on_paper_ends_with_the_equity_of_gaorg_backtest_on_the_same_series(cli, gaorg_home):
+    _, g = seed(gaorg_home)
+    common = ("--genome", str(g), "--symbol", SYMBOL, "--timeframe", "1h", "--start", "2023-01-03", "--json")
+    live = cli("live", *common)
+    assert live.code == 0, live.stderr
+    back = cli("backtest", *common)
+    assert back.code == 0, back.stderr
+    assert live.json["bars"] == 200 - 48
+    assert live.json["equity"] == pytest.approx(back.json["metrics"]["final_equity"], rel=1e-12)
+    assert live.json["orders"] >= back.json["metrics"]["trades"] - 1  # each entry was an order
