@@ -4,7 +4,7 @@
     result = evolve(config, store, callback=evolution_callback(recorder))
     log_evolution(result, recorder, register="trend")
 
-``evolution_callback`` opens the run at the first generation and logs each generation's figures
+``evolution_callback`` opens the run (before evolving) and logs each generation's figures
 (best and median of each objective, hypervolume, evaluations) on the parent run (step = the
 generation across stages) and on the stage's nested run (step = the generation in the stage).
 ``log_evolution`` continues that run (or opens one when no callback was used, logging the
@@ -75,8 +75,13 @@ class EvolutionLog:
 
 
 def evolution_callback(recorder: Recorder, name: str = "evolution") -> Callable[[Any], None]:
-    """A per-generation callback for ``evolve`` that logs to ``recorder`` (opens the run lazily)."""
-    return EvolutionLog(recorder, name)
+    """A per-generation callback for ``evolve`` that logs to ``recorder``.
+
+    It opens the run at once, so an unreachable store fails before any evolving is done.
+    """
+    log = EvolutionLog(recorder, name)
+    log.open()
+    return log
 
 
 def log_evolution(result: Any, recorder: Recorder, register: str | None = None, top_k: int = TOP_K,

@@ -17,7 +17,7 @@ from gaorg.errors import GenomeError, NotFoundError, TrackingError
 from gaorg.strategies.genome import make_genome
 from gaorg.tracking.fixtures import hand_made_result
 from gaorg.tracking.loader import load_production_genome
-from gaorg.tracking.log import log_evolution
+from gaorg.tracking.log import evolution_callback, log_evolution
 from gaorg.tracking.recorder import MlflowRecorder
 from gaorg.tracking.registry import register_versions
 
@@ -151,8 +151,10 @@ def test_an_unreachable_registry_is_a_clear_tracking_error(registered, monkeypat
         monkeypatch.setenv(key, value)
     settings = Settings(home=registered[0].home, tracking_uri=f"http://user:secret@127.0.0.1:{closed_port()}")
     with pytest.raises(TrackingError, match="cannot be reached") as err:
-        log_evolution(result, MlflowRecorder(settings), register="offline", data=data)
+        evolution_callback(MlflowRecorder(settings))  # before any evolving is done
     assert "secret" not in str(err.value)
+    with pytest.raises(TrackingError, match="cannot be reached"):
+        log_evolution(result, MlflowRecorder(settings), register="offline", data=data)
 
 
 def test_cli_exits_1_with_the_reason_when_the_registry_is_unreachable(registered, cli):
