@@ -18,13 +18,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::F
 MOVE_AT = 30
 
 
-class DirectReader(MlflowRegistryReader):
-    """The reader over the registry itself (genome.json of the aliased version), not tracking's loader."""
-
-    def resolve(self, name, alias):
-        return self._resolve_direct(name, alias)
-
-
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
     from mlflow import MlflowClient
@@ -34,9 +27,16 @@ def registry(tmp_path_factory):
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     client.create_registered_model("strat")
     for v, g in (("1", genome(5, 20, stops=False)), ("2", genome(8, 40, stops=False))):
-        save_genome(g, root / f"v{v}" / "genome.json")
+        save_genome(g, root / f"v{v}" / "artifacts" / "genome.json")  # the layout gaorg registers
         client.create_model_version("strat", source=str(root / f"v{v}"))
     return client, uri, root
+
+
+def test_the_registry_reader_resolves_the_alias_through_the_safe_loader(registry, tmp_path):
+    client, uri, _ = registry
+    client.set_registered_model_alias("strat", "production", "2")
+    res = MlflowRegistryReader(Settings(home=tmp_path, tracking_uri=uri)).resolve("strat", "production")
+    assert res.version == "2" and res.genome == genome(8, 40, stops=False)
 
 
 @pytest.mark.parametrize("policy", ["flatten", "handover"])
@@ -55,7 +55,7 @@ def test_an_alias_move_switches_the_strategy_at_the_next_bar_by_the_policy(regis
             client.set_registered_model_alias("strat", "production", "2")
             runner._last_poll = 0.0  # the next poll is due
 
-    runner = Runner(cfg, settings, DirectReader(settings), feed=ReplayFeed(b, warmup=5000, first=60))
+    runner = Runner(cfg, settings, MlflowRegistryReader(settings), feed=ReplayFeed(b, warmup=5000, first=60))
     summary = runner.run(on_step=on_step, metrics=metrics)
     switch_ts = int(b.ts[60 + MOVE_AT])  # the next bar after the move
     assert summary.switches == [{"ts": switch_ts, "version": "2", "policy": policy}]
