@@ -86,8 +86,11 @@ class Executor:
         self._sync_metrics()
         if metrics is not None:
             metrics.set_version(strategy.model, strategy.version)
-        if not prog or prog.get("genome_hash") != strategy.genome_hash:
+        if not prog:
             state.record_version(self.last_ts, strategy.model, strategy.version, strategy.genome_hash, "start")
+        elif prog.get("genome_hash") != strategy.genome_hash:
+            # the alias moved while the executor was down: switch at the first bar, by the policy
+            self.pending_switch = (strategy, config.switch_policy)
 
     # -- start ------------------------------------------------------------------------------------
     def reconcile(self) -> list[dict]:

@@ -120,3 +120,18 @@ def test_the_replay_feed_marks_a_bar_after_missing_bars_as_a_gap():
                                                                  "funding")))
     gaps = [bar.ts for bar, _ in ReplayFeed(joined) if bar.gap]
     assert gaps == [int(b.ts[23])]
+
+
+def test_a_strategy_changed_while_the_executor_was_down_is_switched_in_by_the_policy(tmp_path):
+    b = bars(160)
+    first = executor(tmp_path / "live.duckdb", config(b), genome(5, 20, stops=False))
+    run(first, ReplayFeed(b, warmup=5000, first=START), stop_after=50)
+    assert first.units != 0.0
+    first.state.close()
+    again = executor(tmp_path / "live.duckdb", config(b, switch_policy="flatten"), genome(8, 40, stops=False))
+    feed = ReplayFeed(b, after_ts=again.last_ts, warmup=5000, first=START)
+    again.warm(feed.history)
+    bar, stale = next(iter(feed))
+    again.step(bar, stale)
+    assert [o["target"] for o in again.state.orders() if o["reason"] == "switch"] == [0.0]
+    assert again.state.versions()[-1]["policy"] == "flatten"
