@@ -116,8 +116,7 @@ class MlflowRecorder(Recorder):
         self.experiment = experiment
         self._client: Any = None
         self._experiment_id: str | None = None
-        ref = weakref.ref(self)
-        atexit.register(lambda: (r := ref()) is not None and r.close(FAILED))
+        atexit.register(_close_at_exit, weakref.ref(self))
 
     @property
     def client(self) -> Any:
@@ -179,6 +178,17 @@ class MlflowRecorder(Recorder):
             # MLflow takes at most 100 params or tags per batch
             for start in range(0, max(len(v) for v in items.values()), 100):
                 self.client.log_batch(target, **{k: v[start:start + 100] for k, v in items.items()})
+
+
+def _close_at_exit(ref: weakref.ref) -> None:
+    """A run still open at exit did not finish: mark it FAILED (quietly if the store is gone)."""
+    recorder = ref()
+    if recorder is None:
+        return
+    try:
+        recorder.close(FAILED)
+    except Exception:  # noqa: BLE001 - at exit there is no one left to tell
+        pass
 
 
 def _text(value: Any) -> str:

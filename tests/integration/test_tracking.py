@@ -180,3 +180,19 @@ def test_log_evolution_that_fails_marks_its_run_failed(logged):
     runs = client.search_runs([recorder.experiment_id], "tags.`gaorg.kind` = 'evolution'")
     assert [r.info.status for r in runs] == ["FAILED"]
     assert client.search_registered_models("name = 'never'") == []
+
+
+def test_a_run_left_open_by_a_process_that_dies_of_an_error_ends_failed(logged):
+    """The per-generation callback opens the run; if evolve raises, exiting marks it FAILED."""
+    import subprocess
+    import sys
+
+    settings, _, _, client, _, _ = logged
+    code = ("import sys; from pathlib import Path; from gaorg.config import Settings; "
+            "from gaorg.tracking.recorder import MlflowRecorder; "
+            f"r = MlflowRecorder(Settings(home=Path({str(settings.home)!r}), tracking_uri={settings.tracking_uri!r})); "
+            "print(r.begin_run('doomed evolution'), flush=True); raise SystemExit(1)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 1
+    run_id = proc.stdout.strip().splitlines()[-1]
+    assert client.get_run(run_id).info.status == "FAILED"
