@@ -48,12 +48,13 @@ def best_of(fn, runs: int) -> float:
     return min(times)
 
 
-def generation_figures(population: int, bars: int, runs: int) -> list[dict]:
+def generation_figures(population: int, bars: int, runs: int, learned: bool = True) -> list[dict]:
     data = {(s, "1h"): synth_bars(s, "1h", bars, seed=i) for i, s in enumerate(SYMBOLS)}
     cfg = EvolveConfig(symbols=SYMBOLS, timeframes=("1h",), folds=4)
     market = build_market(cfg, data, 0)
     out = []
-    for label, modules in (("non-learned families", NON_LEARNED), ("all 12 families", ())):
+    spaces = [("non-learned families", NON_LEARNED)] + ([("all 12 families", ())] if learned else [])
+    for label, modules in spaces:
         space = Space.from_modules(modules).with_lookback(market.max_lookback)
         rng = random.Random(0)
         genomes = [random_genome(rng, space) for _ in range(population)]
@@ -109,11 +110,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--skip-generation", action="store_true")
+    parser.add_argument("--skip-learned", action="store_true", help="time the non-learned families only")
     args = parser.parse_args()
     report: dict = {}
     if not args.skip_generation:
         print("one generation (3 assets, 4 folds):", flush=True)
-        report["generation"] = generation_figures(args.population, args.bars, args.runs)
+        report["generation"] = generation_figures(args.population, args.bars, args.runs, not args.skip_learned)
     if not args.skip_reference:
         print("reference run (population 128, 20 generations, 1d -> 1h, 3 assets x 2 years):", flush=True)
         report["reference"] = reference_run(args.seed)
