@@ -202,7 +202,9 @@ def live_paper(run: DemoRun) -> None:
     run.say(f"live (paper, replay of {symbol} {run.timeframe} hold-out): {who} v{s.version}: {s.bars} bars, "
             f"{s.orders} orders, {s.refused} refused; equity {s.equity:.2f}, risk {s.risk_state}; {s.stopped}")
     run.say(f"  metrics were served at {url} while it ran: " + ", ".join(f"{k} {v}" for k, v in scraped.items()))
-    run.payload["live"] = {**s.to_dict(), "metrics_url": url, "scraped": scraped, "trading": who}
+    from gaorg.research.params import plain
+
+    run.payload["live"] = plain({**s.to_dict(), "metrics_url": url, "scraped": scraped, "trading": who})
 
 
 def how_to_look(run: DemoRun) -> None:

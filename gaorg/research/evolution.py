@@ -46,9 +46,11 @@ class EvolutionRun:
         return bars.ts[res.start:res.end].astype("datetime64[ms]"), res.equity
 
     def record(self) -> dict[str, Any]:
-        """What the notebook's record holds: run ids, versions, evaluations per stage, the front."""
+        """What the notebook's record holds (strict JSON: NaN is None): run ids, versions, stages, the front."""
+        from gaorg.research.params import plain
+
         r = self.result
-        return {
+        return plain({
             "evolution_run_id": r.run_id, "mlflow_run_id": self.run_id, "registered_versions": self.versions,
             "model": self.logged.get("model"), "evaluations_per_stage": r.evaluations_per_stage,
             "stages": [{"timeframe": s.timeframe, "population": s.population, "generations": s.generations,
@@ -58,7 +60,7 @@ class EvolutionRun:
                        "max_drawdown": m.max_drawdown, "consistency": m.consistency,
                        "deflated_sharpe": m.deflated_sharpe, "holdout_sharpe": m.holdout.get("sharpe")}
                       for m in r.front],
-        }
+        })
 
 
 def _config_of(flat: dict[str, Any]) -> Any:

@@ -149,8 +149,8 @@ def write_record(output_dir: str | Path, name: str, params: Any, **produced: Any
         return None
     path = Path(output_dir) / RECORD
     path.parent.mkdir(parents=True, exist_ok=True)
-    record = {"notebook": name, "params": _plain(dataclasses.asdict(params)), "python": sys.executable,
-              "prefix": sys.prefix, **_plain(produced)}
+    record = {"notebook": name, "params": plain(dataclasses.asdict(params)), "python": sys.executable,
+              "prefix": sys.prefix, **plain(produced)}
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record, indent=2, default=str, allow_nan=False))
     tmp.replace(path)
@@ -167,14 +167,14 @@ def read_record(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not a JSON record ({exc})") from None
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """Tuples to lists and NaN to None, so records are strict JSON."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, float) and value != value:
         return None
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        return _plain(value.item())
+        return plain(value.item())
     return value
