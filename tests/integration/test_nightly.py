@@ -102,6 +102,11 @@ universes:
     assert res.code == 2
     assert "unknown key 'populaton'" in res.json["error"] and "did you mean 'population'" in res.json["error"]
     assert not (gaorg_home / "nightly").exists()  # nothing ran
+    # a parameter of the wrong type is refused before any notebook runs, naming the universe's key
+    config.write_text(config.read_text().replace("populaton: 10", "population: ten"))
+    res = cli("nightly", "--config", str(config), "--json")
+    assert res.code == 2
+    assert "universes[0].population: expected a whole number, got 'ten'" in res.json["error"]
 
 
 def test_a_second_nightly_run_is_refused_while_another_holds_the_lock(cli, gaorg_home, tmp_path):
