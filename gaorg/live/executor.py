@@ -79,6 +79,7 @@ class Executor:
             if prog["broker"] is not None:
                 broker.restore(prog["broker"])
         self.pending_switch: tuple[Strategy, str] | None = None
+        self.known: set[str] = state.cloids()  # client order ids this live state has already decided
         self.commit_seconds = 1.0  # quiet bars are committed together at most this often
         self._events = 0
         self.last_bar: Bar | None = None
@@ -96,10 +97,14 @@ class Executor:
     def reconcile(self) -> list[dict]:
         """Before trading: resolve every order whose outcome is unknown by asking the broker (by cloid).
 
+        Intents journalled by a run that crashed before their row was written are imported first.
+
         Found: its status and fills are stored. Not found: it was never sent; an order of a bar not yet
         processed is left as an intent (re-decided on that bar, same cloid), an older one is cancelled.
         """
         report = []
+        self.state.import_journal()
+        self.known = self.state.cloids()
         for row in self.state.unresolved():
             found = self.broker.find(row["cloid"])
             if found.status == "unknown":
@@ -249,7 +254,7 @@ class Executor:
 
     def _send(self, order: Order, report: StepReport, t0: float) -> OrderResult | None:
         st = self.state
-        if not st.record_intent(order):  # durable before anything is sent; known already after a restart
+        if order.cloid in self.known:  # decided again after a restart: never sent twice
             existing = st.order(order.cloid) or {}
             if existing.get("status") not in ("intent", "submitted"):
                 return OrderResult(order.cloid, existing["status"], existing["exchange_id"], existing["filled"] or 0.0)
@@ -257,6 +262,9 @@ class Executor:
             if found.status != "unknown":  # it did reach the broker: adopt, never send twice
                 self._store_result(found)
                 return found
+        else:
+            st.journal_intent(order)  # durable (fsync) before anything is sent
+            self.known.add(order.cloid)
         crash_point("before_submit")
         report.latency = time.perf_counter() - t0
         report.order = order.cloid
@@ -264,7 +272,8 @@ class Executor:
             result = self.broker.submit(order)
         except GaorgError as exc:
             kind = type(exc).__name__
-            # unknown outcome: leave it 'submitted'; the next start (or the next lookup) resolves it by cloid
+            # unknown outcome: the row stays 'submitted'; the next start (or lookup) resolves it by cloid
+            st.record_intent(order)
             st.set_status(order.cloid, "submitted", str(exc)[:300])
             self._event(order.bar_ts, "error", kind, str(exc)[:300], order.cloid)
             log.error("order %s failed: %s", order.cloid, exc)
@@ -274,6 +283,7 @@ class Executor:
                 raise
             return None
         crash_point("after_submit")
+        st.record_intent(order)
         self._store_result(result)
         if self.metrics is not None:
             self.metrics.orders_sent.inc()
