@@ -6,7 +6,7 @@ same steps with MLflow's public client API, once per strategy and with nothing i
 the LoggedModel, ``save_model`` locally (models-from-code, explicit signature, input example and
 pip requirements), upload the directory, mark it READY; then one batch links all models and
 their metrics to the run. Measured by ``tests/bench/bench_tracking.py`` on the shared 2-core
-machine: a front of 20 logged and registered in 2.0 s (0.10 s a strategy) against 3.0 s with
+machine: a front of 20 logged and registered in 2.0 s (0.10 s a strategy) against 2.6-3.0 s with
 ``log_model`` + ``create_model_version``; MLflow's check of the pinned requirements against the
 installed packages is most of what is left.
 """

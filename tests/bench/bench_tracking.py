@@ -55,10 +55,12 @@ def _pyfunc_log_model(settings, result) -> float:
     mlflow.set_tracking_uri(settings.tracking_uri)
     client = mlflow.MlflowClient(settings.tracking_uri, settings.tracking_uri)
     client.create_registered_model("bench-pyfunc")
+    # an experiment with its artifacts in the temp store (the Default one would write ./mlruns)
+    experiment = client.create_experiment("bench-pyfunc", artifact_location=(settings.home / "pyfunc").as_uri())
     signature, reqs = model_signature(), pip_requirements()
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        with mlflow.start_run():
+        with mlflow.start_run(experiment_id=experiment):
             for m in result.front:
                 path = Path(tmp) / m.genome_hash / "genome.json"
                 path.parent.mkdir()
