@@ -150,3 +150,39 @@ def test_the_shipped_config_and_schedules_run_gaorg_nightly_on_the_evolve_notebo
     service = (repo / "pipelines" / "gaorg-nightly.service").read_text()
     assert "ExecStart=/srv/gaorg/.venv/bin/gaorg nightly --config pipelines/nightly.yaml" in service
     assert "Unit=gaorg-nightly.service" in (repo / "pipelines" / "gaorg-nightly.timer").read_text()
+
+
+def test_nightly_runs_the_real_evolve_notebook_logs_it_to_its_run_and_runs_the_gates(cli, ready_home, tmp_path):
+    seed_store(ready_home, ("SYNTH-A", "SYNTH-B"), n_bars=1000)
+    notebook = PROBE.parents[2] / "notebooks" / "03_evolve.ipynb"
+    config = tmp_path / "nightly.yaml"
+    config.write_text(f"""
+notebook: {notebook}
+workers: 0
+promote: true
+universes:
+  - name: synth
+    symbols: [SYNTH-A, SYNTH-B]
+    timeframes: [4h, 1h]
+    population: 6
+    generations: 1
+    folds: 2
+    top_k: 2
+    fetch: {{enabled: false}}
+""")
+    res = cli("nightly", "--config", str(config), "--date", "2026-02-03", "--json", timeout=400)
+    assert res.code == 0, res.stderr
+    (synth,) = res.json["universes"]
+    assert synth["error"] is None and synth["model"] == "gaorg-synth" and synth["versions"]
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{ready_home / 'mlflow.db'}")
+    run = client.get_run(synth["run_id"])  # the evolution's own run holds the executed notebook
+    assert run.data.tags.get("gaorg.kind") == "evolution"
+    assert [a.path for a in client.list_artifacts(synth["run_id"], "nightly")] == ["nightly/synth.ipynb"]
+    # the gates ran on the best version, never forced; production moved only if they all passed
+    promotion = synth["promotion"]
+    assert promotion["version"] == synth["versions"][0] and promotion["action"] in ("promoted", "rejected")
+    aliases = client.get_registered_model("gaorg-synth").aliases
+    assert (aliases.get("production") == str(promotion["version"])) == (promotion["action"] == "promoted")
+    assert all(g["passed"] for g in promotion["gates"]) == (promotion["action"] == "promoted")
