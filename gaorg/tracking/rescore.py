@@ -38,7 +38,7 @@ def holdout_figures(genome: Genome, own: VersionInfo, basis: VersionInfo, settin
             f"no market store at {settings.market_db} to re-score the hold-out on; point GAORG_HOME at "
             "the store the strategies were evolved on, or pass --no-rescore to use the recorded figures"
         )
-    costs = _costs(basis.tags.get("rescore.costs"))
+    costs = costs_from_tag(basis.tags.get("rescore.costs"))
     metrics = _rescore(genome, series, costs, settings)
     figures = {"sharpe": float(sum(m["sharpe"] for m in metrics) / len(metrics)),
                "max_drawdown": float(max(m["max_drawdown"] for m in metrics)),
@@ -76,7 +76,8 @@ def _rescore(genome: Genome, series: list, costs: Any, settings: Settings) -> li
     return out
 
 
-def _costs(text: str | None) -> Any:
+def costs_from_tag(text: str | None) -> Any:
+    """The engine's ``Costs`` from a version's ``rescore.costs`` tag (the default costs if absent)."""
     from gaorg.backtest.engine import Costs
 
     if not text:
@@ -86,3 +87,6 @@ def _costs(text: str | None) -> Any:
     if fee is None or not math.isfinite(float(fee)):
         return Costs(slippage=slippage)
     return Costs(fee=float(fee), slippage=slippage)
+
+
+_costs = costs_from_tag  # the name gaorg.research.compare imports
