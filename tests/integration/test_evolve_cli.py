@@ -138,3 +138,16 @@ def test_unreachable_scheduler_fails_within_seconds(cli, gaorg_home):
     assert "cannot reach the Dask scheduler" in r.stderr
     assert json.loads(r.stdout.splitlines()[-1])["kind"] == "ClusterError"
     assert time.monotonic() - start < 30  # process start and imports included; the connect gives up after 5 s
+
+
+def test_register_logs_the_run_and_registers_the_front_through_tracking(cli, gaorg_home):
+    store_bars(gaorg_home)
+    r = cli("evolve", "--symbols", "A,B", "--timeframes", "1h", "--population", "8", "--generations", "1",
+            "--folds", "2", "--register", "trend", *FAST)
+    assert r.code == 0, r.stderr
+    registered = r.json["registered"]
+    assert registered["model"] == "trend"
+    assert registered["mlflow_run_id"]
+    hashes = {m["genome_hash"] for m in r.json["front"]}
+    assert registered["versions"] and {v["genome_hash"] for v in registered["versions"]} <= hashes
+    assert (gaorg_home / "mlflow.db").exists()
