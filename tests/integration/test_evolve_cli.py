@@ -43,13 +43,16 @@ def run_id_of(stderr: str) -> str:
 
 def test_evolve_names_its_run_first_and_prints_the_front_as_json(cli, gaorg_home):
     store_bars(gaorg_home)
-    r = cli("evolve", "--symbols", "A,B", "--timeframes", "1h", "--population", "8", "--generations", "2",
+    # two stages: 4h is not stored, so it is resampled from the stored 1h bars
+    r = cli("evolve", "--symbols", "A,B", "--timeframes", "4h,1h", "--population", "8", "--generations", "2",
             "--folds", "2", "--seed", "1", *FAST)
     assert r.code == 0, r.stderr
     run_id = run_id_of(r.stderr)
     out = r.json
     assert out["run_id"] == run_id
-    assert out["evaluations"] > 8 and out["front"]
+    assert set(out["evaluations_per_stage"]) == {"0:4h", "1:1h"}
+    assert out["evaluations"] == sum(out["evaluations_per_stage"].values()) > 8
+    assert out["front"] and all(m["timeframe"] == "1h" for m in out["front"])
     assert 0.0 <= out["pbo"] <= 1.0
     front_dir = gaorg_home / "checkpoints" / run_id / "front"
     for member in out["front"]:
