@@ -11,6 +11,7 @@ Memory: resident set size sampled along a long replay (default 100,000 bars) mus
 from __future__ import annotations
 
 import argparse
+import gc
 import tempfile
 import time
 from pathlib import Path
@@ -54,7 +55,7 @@ def replay(n: int, window: int, sample_every: int = 0) -> tuple:
             dec.append(r.decision)
             ordered.append(r.order is not None)
             if sample_every and k % sample_every == 0:
-                mem.append((k, rss_mb()))
+                mem.append((k, rss_mb(), len(gc.get_objects())))
         wall = time.perf_counter() - t0
         state.close()
     return np.array(lat), np.array(dec), np.array(ordered), mem, wall
@@ -81,10 +82,10 @@ def main() -> None:
     if args.memory_bars:
         _, _, _, mem, wall = replay(args.memory_bars, args.window, sample_every=max(1, args.memory_bars // 10))
         print(f"memory over {args.memory_bars} bars ({wall:.0f} s): " +
-              ", ".join(f"{k}: {m:.0f} MB" for k, m in mem))
-        first, last = mem[1][1], mem[-1][1]
-        print(f"  RSS after {mem[1][0]} bars {first:.0f} MB, after {mem[-1][0]} bars {last:.0f} MB "
-              f"(growth {last - first:+.0f} MB)")
+              ", ".join(f"{k}: {m:.0f} MB / {o} objects" for k, m, o in mem))
+        (k1, first, o1), (k2, last, o2) = mem[1], mem[-1]
+        print(f"  RSS after {k1} bars {first:.0f} MB, after {k2} bars {last:.0f} MB (growth {last - first:+.0f} MB); "
+              f"Python objects {o1} -> {o2}")
 
 
 if __name__ == "__main__":
