@@ -193,8 +193,11 @@ class Executor:
                 self._order(bar, target, stop, take, equity, units, close_ms, "signal", report, t0)
         if report.latency == 0.0:
             report.latency = time.perf_counter() - t0
-        for cloid in {f.cloid for f in fills if f.cloid}:  # off the hot path: the broker's record of the fill
-            self._store_result(self.broker.find(cloid))
+        for f in {f.cloid: f for f in fills if f.cloid}.values():  # off the hot path: the broker's record
+            if f.cloid not in self.known:  # an order the broker placed itself (an exchange-side stop exit)
+                st.record_intent(Order(f.cloid, sym, bar.ts, 0.0, f.units, f.price, reduce_only=True, reason=f.kind))
+                self.known.add(f.cloid)
+            self._store_result(self.broker.find(f.cloid))
         if report.decision == 0.0:
             report.decision = report.latency
         if report.order is not None:

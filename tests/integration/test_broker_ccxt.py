@@ -141,3 +141,18 @@ def test_the_exchange_feed_yields_closed_bars_only_and_flags_the_stale_ones(stan
     assert [bar.ts for bar, _ in got] == b.ts[41:49].tolist()
     assert [stale for _, stale in got] == [True] * 6 + [False, False]
     assert not any(bar.gap for bar, _ in got)
+
+
+def test_a_touched_stop_closes_the_position_with_a_reduce_only_order(broker, stand_in):
+    from gaorg.live.types import Bar
+
+    entry = Order(client_order_id("test", 1, "signal"), SYMBOL, 0, 0.5, 2.0, 100.0, stop=0.05, take=0.2)
+    assert broker.submit(entry).status == "filled"
+    assert broker.on_bar(SYMBOL, Bar(3_600_000, 100.0, 104.0, 96.0, 101.0)) == []  # inside both levels
+    stand_in.prices["BTC"] = 94.0
+    fills = broker.on_bar(SYMBOL, Bar(7_200_000, 99.0, 100.0, 94.5, 94.0))  # the low went through 95
+    assert [f.kind for f in fills] == ["stop"] and fills[0].units == pytest.approx(-2.0)
+    assert broker.account(SYMBOL, 94.0).units(SYMBOL) == 0.0
+    closing = [r.body["action"]["orders"][0] for r in stand_in.state.requests if r.type == "order"][-1]
+    assert closing["r"] is True and closing["b"] is False
+    assert broker.on_bar(SYMBOL, Bar(10_800_000, 94.0, 94.0, 80.0, 85.0)) == []  # nothing left to close

@@ -8,13 +8,16 @@ translated once, by :func:`gaorg.data.exchange.translate_error`. Builder-fee app
 are off (:func:`gaorg.data.exchange.make_exchange`).
 
 Keys: ``GAORG_HYPERLIQUID_WALLET`` and ``GAORG_HYPERLIQUID_PRIVATE_KEY`` (never in a config file, a log,
-an error message or MLflow). Stops and take-profits of the strategy are not placed on the exchange
-(yet): this broker trades the targets only.
+an error message or MLflow). The strategy's stop-loss and take-profit levels (fixed at the entry fill,
+as in the backtest) are watched on each closed bar: when the bar touched one, a reduce-only market
+order closes the position at once (the backtest fills at the level inside the bar; here the exit is
+at the next price after the bar closed). They are not placed on the exchange as trigger orders.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Callable
@@ -22,7 +25,7 @@ from typing import Any
 
 from gaorg.data.exchange import RetryPolicy, call, translate_error
 from gaorg.errors import ConfigError, PermanentExchangeError, TransientExchangeError
-from gaorg.live.types import Account, Bar, Fill, Order, OrderResult
+from gaorg.live.types import Account, Bar, Fill, Order, OrderResult, client_order_id
 
 log = logging.getLogger("gaorg.live.broker")
 WALLET_ENV = "GAORG_HYPERLIQUID_WALLET"
@@ -60,6 +63,7 @@ class CcxtBroker:
         market = exchange.market(symbol)
         self.coin = market.get("baseName") or market.get("base") or symbol.split("/")[0]
         self.user = getattr(exchange, "walletAddress", None)
+        self.levels: tuple[float, float] = (math.nan, math.nan)  # stop, take of the open position
 
     # -- orders -----------------------------------------------------------------------------------
     def submit(self, order: Order) -> OrderResult:
@@ -96,7 +100,9 @@ class CcxtBroker:
                 log.warning("order %s: %s; looking it up by cloid in %.2fs", order.cloid, error, wait)
                 self.sleep(wait)
                 continue
-            return self._result(order, resp, amount)
+            result = self._result(order, resp, amount)
+            self._set_levels(order, result)
+            return result
         found = self.find(order.cloid)
         if found.status != "unknown":
             return found
@@ -175,14 +181,45 @@ class CcxtBroker:
                 positions[self.symbol] = float(pos.get("szi", 0.0))
         return Account(equity, positions)
 
+    def _set_levels(self, order: Order, result: OrderResult) -> None:
+        if result.status not in ("filled", "partial"):
+            return
+        if order.target == 0.0 or order.reduce_only:
+            self.levels = (math.nan, math.nan)
+            return
+        side = 1.0 if order.target > 0 else -1.0
+        px = result.avg_price or order.price
+        self.levels = (px * (1.0 - side * order.stop), px * (1.0 + side * order.take))  # NaN stays NaN: none
+
     def on_bar(self, symbol: str, bar: Bar) -> list[Fill]:
-        return []  # market orders fill at once; funding is settled by the exchange
+        """Close the position with a reduce-only market order if the bar touched its stop or take level."""
+        stop, take = self.levels
+        if math.isnan(stop) and math.isnan(take):
+            return []
+        units = self.account(symbol, bar.close).units(symbol)
+        if units == 0.0:
+            self.levels = (math.nan, math.nan)
+            return []
+        if units > 0:
+            kind = "stop" if bar.low <= stop else "take" if bar.high >= take else ""
+        else:
+            kind = "stop" if bar.high >= stop else "take" if bar.low <= take else ""
+        if not kind:
+            return []
+        cloid = client_order_id(f"{self.name}|{self.user}|{symbol}", bar.ts, kind)
+        exit_order = Order(cloid, symbol, bar.ts, 0.0, -units, bar.close, reduce_only=True, reason=kind)
+        result = self.submit(exit_order)
+        log.info("%s level touched at bar %s: closing %s units (%s)", kind, bar.ts, units, result.status)
+        self.levels = (math.nan, math.nan)
+        return [Fill(f.fill_id, cloid, f.ts, f.units, f.price, f.fee, kind) for f in result.fills]
 
     def snapshot(self) -> dict | None:
-        return None  # the exchange is the truth; nothing to carry across a restart
+        """Only the stop/take levels: positions and orders are the exchange's."""
+        return {"levels": [None if math.isnan(x) else x for x in self.levels]}
 
     def restore(self, snap: dict | None) -> None:
-        pass
+        if snap and "levels" in snap:
+            self.levels = tuple(math.nan if x is None else float(x) for x in snap["levels"])  # type: ignore[assignment]
 
     def close(self) -> None:
         pass
