@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -70,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     want_json = bool(getattr(args, "json", False))
     handler: Handler = args.handler
+    # MLflow logs every model validation at INFO; a command line wants its own lines only.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     try:
         outcome = handler(args, Settings.from_env())
     except GaorgError as exc:
