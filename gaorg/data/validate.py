@@ -1,4 +1,4 @@
-"""Validation of OHLCV bars before they reach the store: vectorised checks, clear messages, repair.
+"""Validation of OHLCV bars before they reach the store: one compiled pass, clear messages, repair.
 
 Every write goes through :func:`validate_bars`. A bar is valid when its timestamp is on the
 timeframe's grid, timestamps are sorted and unique, prices are positive and finite,
@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from gaorg.data.timeframes import timeframe_ms
 from gaorg.errors import ValidationError
@@ -89,26 +90,51 @@ def _rows(index: np.ndarray, origin: np.ndarray | None = None, label: str = "row
     return f"{label}s " + ", ".join(str(int(i)) for i in shown) + more if len(index) > 1 else f"{label} {int(shown[0])}"
 
 
+CHECKS = (  # (reason, fix), in the order they are reported; bit k of a row's flags is check k
+    ("missing (NaN) or infinite values", "fill or remove those rows"),
+    ("non-positive prices", "remove those rows or fix the prices"),
+    ("negative volume", "volume must be >= 0"),
+    ("high below low", "check the column mapping (high/low swapped?) or remove those rows"),
+    ("open or close outside [low, high]", "check the column mapping or remove those rows"),
+    ("timestamps off the timeframe grid", "use the right --timeframe or bar open times"),
+)
+
+
+@njit(cache=True, nogil=True)
+def _row_flags(o, h, lo, c, v, ts, tf_ms):  # pragma: no cover - compiled
+    """One pass over the rows: bit k set where check k of CHECKS fails (0 for a valid row).
+
+    A row with NaN is not also reported for its prices, one with a non-positive price not for its
+    high/low, one with high < low not for its body: each row under its first, clearest reason.
+    """
+    n = len(ts)
+    out = np.zeros(n, dtype=np.uint8)
+    for i in range(n):
+        f = 0
+        if not (np.isfinite(o[i]) and np.isfinite(h[i]) and np.isfinite(lo[i])
+                and np.isfinite(c[i]) and np.isfinite(v[i])):
+            f = 1
+        else:
+            if o[i] <= 0 or h[i] <= 0 or lo[i] <= 0 or c[i] <= 0:
+                f |= 2
+            elif h[i] < lo[i]:
+                f |= 8
+            elif lo[i] > min(o[i], c[i]) or h[i] < max(o[i], c[i]):
+                f |= 16
+            if v[i] < 0:
+                f |= 4
+        if ts[i] % tf_ms != 0:
+            f |= 32
+        out[i] = f
+    return out
+
+
 def _value_checks(cols: dict[str, np.ndarray], tf_ms: int) -> list[tuple[str, np.ndarray, str]]:
-    """(reason, boolean mask of bad rows, fix) per row-wise check, in the order they are reported."""
-    o, h, lo, c, v, ts = (cols[k] for k in ("open", "high", "low", "close", "volume", "ts"))
-    nan = np.zeros(len(ts), dtype=bool)
-    for name in COLUMNS[1:]:
-        nan |= ~np.isfinite(cols[name])
-    with np.errstate(invalid="ignore"):
-        nonpos = ~nan & ((o <= 0) | (h <= 0) | (lo <= 0) | (c <= 0))
-        negvol = ~nan & (v < 0)
-        hl = ~nan & ~nonpos & (h < lo)
-        body = ~nan & ~nonpos & ~hl & ((lo > np.minimum(o, c)) | (h < np.maximum(o, c)))
-    grid = (ts % tf_ms) != 0
-    return [
-        ("missing (NaN) or infinite values", nan, "fill or remove those rows"),
-        ("non-positive prices", nonpos, "remove those rows or fix the prices"),
-        ("negative volume", negvol, "volume must be >= 0"),
-        ("high below low", hl, "check the column mapping (high/low swapped?) or remove those rows"),
-        ("open or close outside [low, high]", body, "check the column mapping or remove those rows"),
-        ("timestamps off the timeframe grid", grid, "use the right --timeframe or bar open times"),
-    ]
+    """(reason, boolean mask of bad rows, fix) per failing row-wise check, in the order they are reported."""
+    flags = _row_flags(*(cols[k] for k in ("open", "high", "low", "close", "volume", "ts")), tf_ms)
+    if not flags.any():  # the common case: one pass, no masks
+        return []
+    return [(reason, (flags & (1 << k)) != 0, fix) for k, (reason, fix) in enumerate(CHECKS)]
 
 
 def validate_bars(
