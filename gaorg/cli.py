@@ -71,8 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     want_json = bool(getattr(args, "json", False))
     handler: Handler = args.handler
-    # MLflow logs every model validation at INFO; a command line wants its own lines only.
+    # MLflow logs every model validation at INFO and draws a bar per artifact download; a command
+    # line wants its own lines only (either can be turned back on in the environment).
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     try:
         outcome = handler(args, Settings.from_env())
     except GaorgError as exc:

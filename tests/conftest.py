@@ -62,3 +62,13 @@ def cli(gaorg_home: Path):
         return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
     return run
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_stray_mlflow_store():
+    """The suite leaves no MLflow store in the checkout: gaorg keeps it under GAORG_HOME."""
+    stray = ("mlruns", "mlflow.db")
+    before = {name for name in stray if (REPO / name).exists()}
+    yield
+    after = {name for name in stray if (REPO / name).exists()}
+    assert after <= before, f"a test wrote {sorted(after - before)} into the checkout {REPO}"
