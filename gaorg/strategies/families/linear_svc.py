@@ -15,15 +15,15 @@ import warnings
 import numpy as np
 
 from gaorg.data.bars import Bars
-from gaorg.strategies.genes import ChoiceGene, FloatGene, IntGene
-from gaorg.strategies.learned import features, first_fit_bar, forward_returns, walk_forward
+from gaorg.strategies import learned
+from gaorg.strategies.genes import ChoiceGene, FloatGene
+from gaorg.strategies.learned import features
 from gaorg.strategies.spec import ModuleSpec, Params, Role
 
 COLUMNS = slice(0, 5)
 
 
 def compute(bars: Bars, params: Params) -> np.ndarray:
-    from sklearn import config_context
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import LinearSVC
 
@@ -42,12 +42,8 @@ def compute(bars: Bars, params: Params) -> np.ndarray:
         up = model.decision_function(x_new) > 0.0
         return np.where(up, 1.0, -1.0 if allow_short else 0.0)
 
-    h, w, f = params["horizon"], params["window"], params["feature_period"]
-    x = features(bars, f)[:, COLUMNS]
-    # inputs are finite (walk_forward drops NaN rows) and params validated by the genome: skip
-    # scikit-learn's per-call checks, a third of the cost of a small fit
-    with config_context(assume_finite=True, skip_parameter_validation=True):
-        return walk_forward(x, forward_returns(bars, h), h, w, params["refit"], first_fit_bar(f, h, w), fit_predict)
+    x = features(bars, params["feature_period"])[:, COLUMNS]
+    return learned.predict(bars, params, x, fit_predict)
 
 
 SPEC = ModuleSpec(
@@ -55,15 +51,12 @@ SPEC = ModuleSpec(
     family="linear SVC classifier",
     role=Role.ENTRY,
     genes=(
-        IntGene("feature_period", 3, 200, period=True, doc="bars of the features' indicators (and 4x)"),
-        IntGene("horizon", 1, 200, period=True, doc="label: sign of the return over the next horizon bars"),
-        IntGene("window", 100, 2000, period=True, doc="training samples (bars) per fit"),
-        IntGene("refit", 250, 2000, doc="bars between refits (cost: one fit per refit bars)"),
+        *learned.window_genes("label: sign of the return over the next horizon bars"),
         FloatGene("log_c", -3.0, 1.0, doc="log10 of the SVC's C (smaller: stronger regularisation)"),
         ChoiceGene("direction", ("long", "both"), doc="long only, or long and short"),
     ),
     compute=compute,
-    lookback=lambda p: first_fit_bar(p["feature_period"], p["horizon"], p["window"]),
+    lookback=learned.lookback,
     doc=__doc__.splitlines()[0],
     learned=True,
 )

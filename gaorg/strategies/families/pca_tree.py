@@ -13,13 +13,13 @@ from __future__ import annotations
 import numpy as np
 
 from gaorg.data.bars import Bars
+from gaorg.strategies import learned
 from gaorg.strategies.genes import ChoiceGene, FloatGene, IntGene
-from gaorg.strategies.learned import features, first_fit_bar, forward_returns, walk_forward
+from gaorg.strategies.learned import features
 from gaorg.strategies.spec import ModuleSpec, Params, Role
 
 
 def compute(bars: Bars, params: Params) -> np.ndarray:
-    from sklearn import config_context
     from sklearn.decomposition import PCA
     from sklearn.tree import DecisionTreeClassifier
 
@@ -37,12 +37,8 @@ def compute(bars: Bars, params: Params) -> np.ndarray:
         pred = tree.predict(pca.transform(x_new)).astype(np.float64)
         return pred if allow_short else np.maximum(pred, 0.0)
 
-    h, w, f = params["horizon"], params["window"], params["feature_period"]
-    x = features(bars, f)
-    # inputs are finite (walk_forward drops NaN rows) and params validated by the genome: skip
-    # scikit-learn's per-call checks, a third of the cost of a small fit
-    with config_context(assume_finite=True, skip_parameter_validation=True):
-        return walk_forward(x, forward_returns(bars, h), h, w, params["refit"], first_fit_bar(f, h, w), fit_predict)
+    x = features(bars, params["feature_period"])
+    return learned.predict(bars, params, x, fit_predict)
 
 
 SPEC = ModuleSpec(
@@ -50,17 +46,14 @@ SPEC = ModuleSpec(
     family="PCA + tree quantile model",
     role=Role.ENTRY,
     genes=(
-        IntGene("feature_period", 3, 200, period=True, doc="bars of the features' indicators (and 4x)"),
-        IntGene("horizon", 1, 200, period=True, doc="label: quantile class of the next horizon bars' return"),
-        IntGene("window", 100, 2000, period=True, doc="training samples (bars) per fit"),
-        IntGene("refit", 250, 2000, doc="bars between refits (cost: one fit per refit bars)"),
+        *learned.window_genes("label: quantile class of the next horizon bars' return"),
         IntGene("components", 1, 4, doc="principal components kept of the 8 features"),
         IntGene("depth", 1, 6, doc="depth of the decision tree"),
         FloatGene("quantile", 0.1, 0.45, doc="tail share of each side: +1 above 1-q, -1 below q"),
         ChoiceGene("direction", ("long", "both"), doc="long only, or long and short"),
     ),
     compute=compute,
-    lookback=lambda p: first_fit_bar(p["feature_period"], p["horizon"], p["window"]),
+    lookback=learned.lookback,
     doc=__doc__.splitlines()[0],
     learned=True,
 )
