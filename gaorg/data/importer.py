@@ -234,16 +234,12 @@ def _timestamps(con, path: Path, col: str, ctype: str, lines: np.ndarray, tz: st
         return _epoch(_fetch_ts(con, f"CAST({col} AS BIGINT)"), notes)
     epoch_rows = len(lines) - nonint
     if epoch_rows * 2 >= len(lines):  # mostly epoch numbers: the others cannot be read
-        bad = con.sql(f"SELECT i, t FROM (SELECT row_number() OVER () - 1 AS i, {col} AS t FROM raw) "
-                      f"WHERE TRY_CAST(t AS BIGINT) IS NULL ORDER BY i LIMIT 3").fetchall()
+        bad = _unreadable(con, col, "BIGINT")
         raise ValidationError(
             f"{path.name}: {nonint} time value(s) cannot be read (line {lines[bad[0][0]]}: {bad[0][1]!r}); "
             f"the column holds epoch milliseconds, give those rows as epoch milliseconds too",
             tuple(int(i) for i, _ in bad))
-    bad = con.sql(
-        f"SELECT i, t FROM (SELECT row_number() OVER () - 1 AS i, {col} AS t FROM raw) "
-        f"WHERE TRY_CAST(t AS TIMESTAMPTZ) IS NULL ORDER BY i LIMIT 3"
-    ).fetchall()
+    bad = _unreadable(con, col, "TIMESTAMPTZ")
     if bad:
         total = con.sql(f"SELECT count(*) FROM raw WHERE TRY_CAST({col} AS TIMESTAMPTZ) IS NULL").fetchall()[0][0]
         raise ValidationError(
@@ -298,3 +294,11 @@ def _localize(naive_ms: np.ndarray, tz: str, path: Path) -> np.ndarray:
 def _lines(lines: np.ndarray, rows: list[int]) -> str:
     shown = ", ".join(str(int(lines[i])) for i in rows[:3])
     return ("line " if len(rows) == 1 else "lines ") + shown + (f" and {len(rows) - 3} more" if len(rows) > 3 else "")
+
+
+def _unreadable(con, col: str, cast: str) -> list[tuple[int, str]]:
+    """The first three (row, value) of the time column that do not cast to ``cast``."""
+    return con.sql(
+        f"SELECT i, t FROM (SELECT row_number() OVER () - 1 AS i, {col} AS t FROM raw) "
+        f"WHERE TRY_CAST(t AS {cast}) IS NULL ORDER BY i LIMIT 3"
+    ).fetchall()
