@@ -9,9 +9,14 @@ at most ``page_limit`` candles per call (the still-open candle included) and 500
 Faults are queued per request type and consumed in order (:meth:`StandInHyperliquid.fail`):
 ``ok`` (no fault: to fail a later request), ``timeout`` (answers after ``timeout_delay`` seconds),
 ``429``, ``500``/``502``/``503``, ``empty``
-(an empty page), ``short`` (the first ``short_len`` items of the page). Every request is logged in
-``state.requests``. Extend it by adding entries to ``info_handlers`` or ``routes`` (the live stand-in
-adds ``/exchange``).
+(an empty page), ``short`` (the first ``short_len`` items of the page), ``drop`` (the connection is cut, no answer).
+Every request is logged in ``state.requests``. Extend it by adding entries to ``info_handlers`` or
+``routes`` (the live stand-in adds ``/exchange``).
+
+``GET /ws`` is the websocket (:mod:`gaorg.testing.hyperliquid_ws`): a test publishes candles with
+:meth:`StandInHyperliquid.publish_candle` (served by ``candleSnapshot`` and pushed to the subscribers),
+cuts the connections with :meth:`~StandInHyperliquid.drop_ws` and mutes them with
+:meth:`~StandInHyperliquid.silence_ws`.
 """
 
 from __future__ import annotations
@@ -28,14 +33,15 @@ from typing import Any
 import numpy as np
 
 from gaorg.data.bars import Bars
-from gaorg.data.timeframes import TIMEFRAMES, can_resample
+from gaorg.data.timeframes import TIMEFRAMES, can_resample, timeframe_ms
+from gaorg.testing.hyperliquid_ws import WsHub
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-FAULTS = ("ok", "timeout", "429", "500", "502", "503", "empty", "short")
+FAULTS = ("ok", "timeout", "429", "500", "502", "503", "empty", "short", "drop")
 
 
 @dataclass
@@ -68,6 +74,12 @@ class StandInState:
     def count(self, request_type: str) -> int:
         with self.lock:
             return sum(1 for r in self.requests if r.type == request_type)
+
+
+def candle_json(coin: str, interval: str, t: int, o: float, h: float, lo: float, c: float, v: float) -> dict[str, Any]:
+    """A candle as Hyperliquid sends it (``candleSnapshot`` rows and websocket pushes alike)."""
+    return {"t": t, "T": t + timeframe_ms(interval) - 1, "s": coin, "i": interval, "o": repr(o), "c": repr(c),
+            "h": repr(h), "l": repr(lo), "v": repr(v), "n": 10}
 
 
 class HttpFault(Exception):
@@ -110,6 +122,7 @@ class StandInHyperliquid:
             "exchangeStatus": lambda body: {"specialStatuses": None, "time": str(int(time.time() * 1000))},
         }
         self.routes: dict[str, Callable[[dict[str, Any]], Any]] = {"/info": self.info}
+        self.ws = WsHub(self.state)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -134,6 +147,37 @@ class StandInHyperliquid:
         with self.state.lock:
             self.state.faults[request_type].extend(faults)
 
+    def publish_candle(self, coin: str, interval: str, row: Any) -> int:
+        """Set the candle ``row`` = (open time ms, open, high, low, close, volume) of ``(coin, interval)``:
+        added, or replaced when that candle is there (an open candle's update); ``candleSnapshot`` serves
+        it and the websocket pushes it to the subscribers. How many subscribers got it."""
+        t = int(row[0])
+        o, h, lo, c, v = (float(x) for x in row[1:6])
+        with self.state.lock:
+            bars = self.state.candles.get((coin, interval))
+            if bars is None:
+                bars = Bars.from_arrays(np.zeros(0, np.int64), *(np.zeros(0),) * 5, exchange="hyperliquid",
+                                        symbol=f"{coin}/USDC:USDC", timeframe=interval)
+            cols = [np.array(getattr(bars, n)) for n in ("ts", "open", "high", "low", "close", "volume", "funding")]
+            i = int(np.searchsorted(cols[0], t))
+            values = (t, o, h, lo, c, v, 0.0)
+            if i < len(cols[0]) and cols[0][i] == t:
+                for col, x in zip(cols, values, strict=True):
+                    col[i] = x
+            else:
+                cols = [np.insert(col, i, x) for col, x in zip(cols, values, strict=True)]
+            self.state.candles[(coin, interval)] = Bars.from_arrays(
+                *cols, exchange=bars.exchange, symbol=bars.symbol, timeframe=interval)
+        return self.ws.push(coin, interval, candle_json(coin, interval, t, o, h, lo, c, v))
+
+    def drop_ws(self) -> int:
+        """Cut every websocket connection without a close frame (a network drop); how many were cut."""
+        return self.ws.drop()
+
+    def silence_ws(self, on: bool = True) -> None:
+        """The websocket stays open but sends nothing (no push, no pong) until ``silence_ws(False)``."""
+        self.ws.silence(on)
+
     # -- server ------------------------------------------------------------------------------
     @property
     def url(self) -> str:
@@ -148,6 +192,12 @@ class StandInHyperliquid:
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 stand_in._handle(self)
 
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                if self.path.split("?")[0] == "/ws":
+                    stand_in.ws.serve(self)
+                else:
+                    stand_in._send(self, 404, "not found", "text/plain")
+
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
 
@@ -160,6 +210,7 @@ class StandInHyperliquid:
 
     def stop(self) -> None:
         if self._server is not None:
+            self.ws.close_all()
             self._server.shutdown()
             self._server.server_close()
             self._server = None
@@ -190,6 +241,10 @@ class StandInHyperliquid:
                 raise HttpFault(404, "not found")
             if not isinstance(body, dict):
                 raise HttpFault(422, "Failed to deserialize the JSON body")
+            if fault == "drop":
+                http.close_connection = True
+                http.connection.shutdown(2)  # socket.SHUT_RDWR: the client sees the connection cut
+                return
             if fault == "timeout":
                 time.sleep(self.state.timeout_delay)
             elif fault in ("429", "500", "502", "503"):
@@ -283,13 +338,9 @@ class StandInHyperliquid:
         lo = int(np.searchsorted(bars.ts, start, side="left"))
         hi = int(np.searchsorted(bars.ts, end, side="right"))
         hi = min(hi, lo + self.state.page_limit)
-        tf = bars.timeframe_ms
-        return [
-            {"t": int(bars.ts[i]), "T": int(bars.ts[i]) + tf - 1, "s": coin, "i": interval,
-             "o": repr(float(bars.open[i])), "c": repr(float(bars.close[i])), "h": repr(float(bars.high[i])),
-             "l": repr(float(bars.low[i])), "v": repr(float(bars.volume[i])), "n": 10}
-            for i in range(lo, hi)
-        ]
+        return [candle_json(coin, interval, int(bars.ts[i]), float(bars.open[i]), float(bars.high[i]),
+                            float(bars.low[i]), float(bars.close[i]), float(bars.volume[i]))
+                for i in range(lo, hi)]
 
     def funding_history(self, body: dict[str, Any]) -> Any:
         coin = body.get("coin")
