@@ -1,9 +1,9 @@
 """The numba kernel of DESIGN.md's backtest contract: one pass from prices and targets to equity.
 
 One function, :func:`run`, serves both callers: ``simulate`` (records equity, units and the trade
-list) and the GA's fold statistics (only the sums in ``stats``, computed from the equity curve by
-:func:`equity_stats`). Compiled
-on first call and cached on disk (``cache=True``), never at import.
+list) and the GA's fold statistics (only the sums in ``stats``: the return power sums and the
+drawdown are kept as each bar is marked, so nothing is written per bar and flat stretches cost a
+comparison a bar). Compiled on first call and cached on disk (``cache=True``), never at import.
 
 Per bar ``i`` of ``[start, end)``, in time order:
 
@@ -89,8 +89,8 @@ def run(
     """Simulate bars ``[start, end)``; fill ``equity`` and ``stats`` (and, if ``record``, ``units_out``
     and ``trades``).
 
-    ``stop``/``take`` may be empty (no stops). ``equity`` (and ``units_out`` if recording) has
-    at least ``end - start`` slots,
+    ``stop``/``take`` may be empty (no stops). ``equity`` has at least ``end - start`` slots (written
+    where a position is held; every bar if ``record``), ``units_out`` too if recording;
     ``trades`` at least one row per target change plus one. Returns ``(status, bar)``: ``OK`` or
     the first invalid input (a target outside [-1, 1] or NaN, a negative stop or take distance).
     """
@@ -114,6 +114,12 @@ def run(
     take_lvl = np.nan
     exposed = 0.0
     funding_sum = 0.0
+    # the statistics of the equity curve, kept as it is marked (no second pass over it)
+    prev = np.nan  # equity at the previous close; NaN before the first bar: no return
+    s1 = s2 = s3 = s4 = sdown2 = eq_sum = 0.0
+    peak = -np.inf
+    floor = -np.inf
+    mdd = 0.0
     # Targets are validated where they change: one equal to the last (valid) one acted on is valid,
     # and NaN differs from everything. The last target, never an order, is checked here.
     if end > start and not (-1.0 <= target[end - 1] <= 1.0):
@@ -213,7 +219,7 @@ def run(
                 units = 0.0
                 stop_lvl = np.nan
                 take_lvl = np.nan
-        # 3. funding at the close, 4. mark to market
+        # 3. funding at the close, 4. mark to market, and the bar's return into the sums
         c = close[i]
         if units != 0.0:
             pay = units * c * funding[i]
@@ -221,75 +227,51 @@ def run(
             funding_sum += pay
             e_funding += pay
             exposed += 1.0
-        equity[i - start] = cash + units * c
+        eq = cash + units * c
         if record:
+            equity[i - start] = eq
             units_out[i - start] = units
+        s1, s2, s3, s4, sdown2 = _add_return(eq, prev, s1, s2, s3, s4, sdown2)
+        peak, floor, mdd = _drawdown(eq, peak, floor, mdd)
+        eq_sum += eq
+        prev = eq
         i += 1
-        # Fast path: the bars with no order at their open and no stop or take level to watch
-        # (most bars) need only funding and the mark; a tight loop with few live variables.
+        # Fast paths: the bars with no order at their open and no stop or take level to watch
+        # (most bars). Flat, the equity does not move: its returns are exactly 0 and add nothing to
+        # the sums or the drawdown, so the bars are only counted. Holding, funding and the mark.
         if units == 0.0:
+            j0 = i
             while i < end and target[i - 1] == acted:
-                equity[i - start] = cash
-                if record:
-                    units_out[i - start] = 0.0
                 i += 1
+            eq_sum += cash * (i - j0)
+            if record:
+                equity[j0 - start : i - start] = cash
+                units_out[j0 - start : i - start] = 0.0
         elif not (stop_lvl == stop_lvl or take_lvl == take_lvl):
+            j0 = i
             while i < end and target[i - 1] == acted:
                 c = close[i]
                 pay = units * c * funding[i]
                 cash -= pay
                 funding_sum += pay
                 e_funding += pay
-                exposed += 1.0
-                equity[i - start] = cash + units * c
+                eq = cash + units * c
+                equity[i - start] = eq
                 if record:
                     units_out[i - start] = units
+                peak, floor, mdd = _drawdown(eq, peak, floor, mdd)
                 i += 1
+            if i > j0:  # the segment's statistics in passes over what was just written (they vectorise)
+                exposed += i - j0
+                s1, s2, s3, s4, sdown2, eq_sum = _segment_sums(
+                    equity, j0 - start, i - start, prev, s1, s2, s3, s4, sdown2, eq_sum)  # fmt: skip
+                prev = equity[i - 1 - start]
     if units != 0.0 and end > start:  # the trade still open at the end, marked at the last close
         _close_trade(trades, k, record, e_idx, end - 1, e_price, close[end - 1], units,
                      e_fees, 0.0, e_funding, END, stats)  # fmt: skip
     stats[EXPOSED] = exposed
     stats[FUNDING] = funding_sum
-    equity_stats(equity[: end - start], stats)
-    return OK, -1
-
-
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
-def equity_stats(equity, stats):
-    """From the equity curve: the power sums of its per-bar returns, the downside sum, the mean's
-    sum, the max drawdown and the final value, into ``stats``.
-
-    A separate pass so that the sums vectorise (reassociation allowed: a different rounding of the
-    last bits, no NaN assumptions); the drawdown, a running max, is exact.
-    """
-    m = len(equity)
-    s1 = s2 = s3 = s4 = sdown2 = 0.0
-    eq_sum = equity[0] if m else 0.0
-    for j in range(1, m):
-        prev = equity[j - 1]
-        r = equity[j] / prev - 1.0 if prev > 0.0 else 0.0
-        r2 = r * r
-        s1 += r
-        s2 += r2
-        s3 += r2 * r
-        s4 += r2 * r2
-        neg = min(r, 0.0)
-        sdown2 += neg * neg
-        eq_sum += equity[j]
-    peak = equity[0] if m else 0.0
-    floor = peak  # equity below peak * (1 - mdd) is a new max drawdown: one division per new max
-    mdd = 0.0
-    for j in range(m):
-        eq = equity[j]
-        if eq > peak:
-            peak = eq
-            floor = peak * (1.0 - mdd)
-        elif eq < floor and peak > 0.0:
-            dd = 1.0 - eq / peak
-            if dd > mdd:
-                mdd = dd
-                floor = peak * (1.0 - mdd)
-    stats[N_RET] = max(m - 1, 0)
+    stats[N_RET] = max(end - start - 1, 0)
     stats[S1] = s1
     stats[S2] = s2
     stats[S3] = s3
@@ -297,7 +279,65 @@ def equity_stats(equity, stats):
     stats[SDOWN2] = sdown2
     stats[EQUITY_SUM] = eq_sum
     stats[MDD] = mdd
-    stats[FINAL_EQUITY] = equity[m - 1] if m else stats[INIT_CASH]
+    stats[FINAL_EQUITY] = prev if end > start else init_cash
+    return OK, -1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _add_return(eq, prev, s1, s2, s3, s4, sdown2):
+    """The power sums and the downside sum with the return ``eq / prev - 1`` (0 after a non-positive
+    equity, or at the first bar, where ``prev`` is NaN)."""
+    r = eq / prev - 1.0 if prev > 0.0 else 0.0
+    r2 = r * r
+    neg = min(r, 0.0)
+    return s1 + r, s2 + r2, s3 + r2 * r, s4 + r2 * r2, sdown2 + neg * neg
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
+def _segment_sums(equity, a, b, prev, s1, s2, s3, s4, sdown2, eq_sum):
+    """``_add_return`` over ``equity[a:b]`` (``prev`` the equity before ``a``), and their sum.
+
+    Reassociation lets the sums vectorise: the last bits round differently, nothing else."""
+    seg = equity[a:b]  # a view, so the loop starts at 1: indices provably >= 0, and it vectorises
+    r = seg[0] / prev - 1.0 if prev > 0.0 else 0.0  # the first return, from the bar before
+    neg = min(r, 0.0)
+    t1, t2, t3, t4, td, te = r, r * r, r * r * r, r * r * r * r, neg * neg, seg[0]
+    for j in range(1, len(seg)):
+        p = seg[j - 1]
+        r = seg[j] / p - 1.0 if p > 0.0 else 0.0
+        r2 = r * r
+        t1 += r
+        t2 += r2
+        t3 += r2 * r
+        t4 += r2 * r2
+        neg = min(r, 0.0)
+        td += neg * neg
+        te += seg[j]
+    return s1 + t1, s2 + t2, s3 + t3, s4 + t4, sdown2 + td, eq_sum + te
+
+
+@njit(cache=True, nogil=True)
+def _segment_drawdown(equity, a, b, peak, floor, mdd):
+    """``_drawdown`` over ``equity[a:b]``."""
+    seg = equity[a:b]
+    for j in range(len(seg)):
+        peak, floor, mdd = _drawdown(seg[j], peak, floor, mdd)
+    return peak, floor, mdd
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _drawdown(eq, peak, floor, mdd):
+    """The running peak and max drawdown (a positive fraction) with ``eq``. Below ``floor`` =
+    ``peak * (1 - mdd)`` lies a new max drawdown: one division per new max, not per bar."""
+    if eq > peak:
+        peak = eq
+        floor = peak * (1.0 - mdd)
+    elif eq < floor and peak > 0.0:
+        dd = 1.0 - eq / peak
+        if dd > mdd:
+            mdd = dd
+            floor = peak * (1.0 - mdd)
+    return peak, floor, mdd
 
 
 @njit(cache=True, nogil=True)
@@ -312,12 +352,12 @@ def run_folds(
     bad input like :func:`run`.
     """
     stats = np.zeros(NSTATS)
-    empty = np.empty(0)
-    empty2 = np.empty((0, TRADE_COLS))
     longest = 0
     for f in range(bounds.shape[0]):
         longest = max(longest, bounds[f, 1] - bounds[f, 0])
-    scratch = np.empty(longest)  # the equity curve of one fold
+    scratch = np.empty(longest)  # the equity of one fold where a position is held
+    empty = np.empty(0)
+    empty2 = np.empty((0, TRADE_COLS))
     ann = np.sqrt(periods_per_year)
     for f in range(bounds.shape[0]):
         status, bar = run(open_, high, low, close, funding, target, stop, take, fee, slippage,
