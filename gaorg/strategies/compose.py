@@ -23,7 +23,7 @@ from gaorg.strategies.spec import ModuleSpec
 class TargetPlan:
     """The engine's inputs: ``target`` in [-1, 1]; ``stop``/``take`` fractions of entry (NaN: none).
 
-    Without exit modules ``stop`` and ``take`` are one shared read-only all-NaN array.
+    Without exit modules ``stop`` and ``take`` are one read-only all-NaN array, shared across plans.
     """
 
     target: np.ndarray
@@ -45,7 +45,8 @@ def targets(genome: Genome, bars: Bars, catalogue: Mapping[str, ModuleSpec] = CA
     signal = np.array(entry.compute(bars, genome.entry.as_dict()), dtype=np.float64, copy=None)
     if not signal.flags.writeable:
         signal = signal.copy()
-    clean_signal(signal)  # in place: a compute function returns a fresh array (spec.py)
+    if not entry.exact:
+        clean_signal(signal)  # in place: a compute function returns a fresh array (spec.py)
     for slot in genome.filters:
         allow_long, allow_short = catalogue[slot.module].compute(bars, slot.as_dict())
         apply_filter(signal, np.asarray(allow_long, dtype=np.bool_), np.asarray(allow_short, dtype=np.bool_))
@@ -55,13 +56,27 @@ def targets(genome: Genome, bars: Bars, catalogue: Mapping[str, ModuleSpec] = CA
             s, t = (np.asarray(a, dtype=np.float64) for a in catalogue[slot.module].compute(bars, slot.as_dict()))
             stop = s if stop is None else np.fmin(stop, s)  # the tightest exit wins
             take = t if take is None else np.fmin(take, t)
-    else:  # no exits: one read-only NaN array serves as both (an allocation saved per evaluation)
-        stop = take = np.full(n, np.nan)
-        stop.flags.writeable = False
+    else:  # no exits: one shared read-only NaN array serves as both (an allocation saved per evaluation)
+        stop = take = _nans(n)
     if genome.sizing is not None:
         scale = np.asarray(catalogue[genome.sizing.module].compute(bars, genome.sizing.as_dict()))
         signal = hold_scale_from_entry(signal, np.clip(np.nan_to_num(scale), 0.0, 1.0))
     return TargetPlan(signal, stop, take)
+
+
+_NANS: dict[int, np.ndarray] = {}
+
+
+def _nans(n: int) -> np.ndarray:
+    """A read-only all-NaN float64[n], shared by every plan of that length (a few lengths kept)."""
+    arr = _NANS.get(n)
+    if arr is None:
+        if len(_NANS) >= 8:
+            _NANS.clear()
+        arr = np.full(n, np.nan)
+        arr.flags.writeable = False
+        _NANS[n] = arr
+    return arr
 
 
 @njit(cache=True, nogil=True)

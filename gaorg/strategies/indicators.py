@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath={"contract"})  # one FMA a bar on the recurrence's chain
 def ema(x: np.ndarray, period: int) -> np.ndarray:
     """Exponential moving average, alpha = 2 / (period + 1), seeded with the SMA of the first period."""
     n = len(x)

@@ -15,7 +15,7 @@ from numba import njit
 from gaorg.strategies.indicators import step_max, step_min
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath={"contract"})  # one FMA a bar on the recurrence's chain
 def ema_cross_signal(close: np.ndarray, fast: int, slow: int, allow_short: bool) -> np.ndarray:
     """sign(EMA_fast - EMA_slow) (``indicators.ema``'s definition), both EMAs in one pass; 0 in warm-up.
 
@@ -53,8 +53,9 @@ def donchian_signal(high: np.ndarray, low: np.ndarray, close: np.ndarray, period
     """Donchian's channel rule, fused into one pass over the channels of the bars *before* i.
 
     Long from the first close above max(high[i-period .. i-1]); out of it (short if allowed) at
-    the first close below min(low[i-period .. i-1]). 0 in warm-up. Two rolling extremes only: a
-    separate exit channel would double the cost, and the ATR exit module tightens exits instead.
+    the first close below min(low[i-period .. i-1]). 0 in warm-up. Once a channel has been broken
+    only one can change the state (long: the lower one; otherwise: the upper one), so only that one
+    is kept up to date, and the other is rebuilt from its window (``period`` bars) at a flip.
     """
     n = len(close)
     out = np.empty(n)
@@ -66,16 +67,68 @@ def donchian_signal(high: np.ndarray, low: np.ndarray, close: np.ndarray, period
     p1 = p2 = 0
     a1 = a2 = 0.0
     state = 0.0
+    flat = -1.0 if allow_short else 0.0
     for j in range(n - 1):  # channels end at j; the decision is at i = j + 1
-        up, p1, a1 = step_max(high, j, period, p1, a1, s1)
-        down, p2, a2 = step_min(low, j, period, p2, a2, s2)
         c = close[j + 1]
-        if c > up:
-            state = 1.0
-        elif c < down:
-            state = -1.0 if allow_short else 0.0
+        if state == 1.0:
+            down, p2, a2 = step_min(low, j, period, p2, a2, s2)
+            if c < down:
+                state = flat
+                p1, a1 = _rebuild_max(high, j, period, s1)
+        elif state == 0.0 and allow_short:  # before the first breakout either channel can act
+            up, p1, a1 = step_max(high, j, period, p1, a1, s1)
+            down, p2, a2 = step_min(low, j, period, p2, a2, s2)
+            if c > up:
+                state = 1.0
+            elif c < down:
+                state = -1.0
+        else:
+            up, p1, a1 = step_max(high, j, period, p1, a1, s1)
+            if c > up:
+                state = 1.0
+                p2, a2 = _rebuild_min(low, j, period, s2)
         out[j + 1] = state
     return out
+
+
+@njit(cache=True, nogil=True)
+def _rebuild_max(x: np.ndarray, j: int, period: int, scratch: np.ndarray):
+    """``step_max``'s ``(pos, acc)`` and ``scratch`` as if it had been called for every bar up to ``j``."""
+    pos = (j + 1) % period  # the offset of bar j + 1 in its block (blocks start at multiples of period)
+    if j + 1 - pos >= period:  # the suffix maxima of the last complete block
+        base = (j + 1 - pos) - period
+        a = x[base + period - 1]
+        scratch[period - 1] = a
+        for t in range(period - 2, -1, -1):
+            w = x[base + t]
+            if w > a:
+                a = w
+            scratch[t] = a
+    acc = 0.0
+    for t in range(j + 1 - pos, j + 1):  # the prefix maximum of the current block so far
+        if t == j + 1 - pos or x[t] > acc:
+            acc = x[t]
+    return pos, acc
+
+
+@njit(cache=True, nogil=True)
+def _rebuild_min(x: np.ndarray, j: int, period: int, scratch: np.ndarray):
+    """``_rebuild_max`` for ``step_min``."""
+    pos = (j + 1) % period
+    if j + 1 - pos >= period:
+        base = (j + 1 - pos) - period
+        a = x[base + period - 1]
+        scratch[period - 1] = a
+        for t in range(period - 2, -1, -1):
+            w = x[base + t]
+            if w < a:
+                a = w
+            scratch[t] = a
+    acc = 0.0
+    for t in range(j + 1 - pos, j + 1):
+        if t == j + 1 - pos or x[t] < acc:
+            acc = x[t]
+    return pos, acc
 
 
 @njit(cache=True, nogil=True)

@@ -47,6 +47,7 @@ class ModuleSpec:
     doc: str
     check: Callable[[Params], str | None] | None = None  # cross-gene rule: message or None
     learned: bool = False  # fits a model (only ever on bars before the one it predicts)
+    exact: bool = False  # an entry whose signal is already in {-1, 0, 1}, never NaN: not cleaned again
 
     def gene(self, name: str) -> Gene:
         for gene in self.genes:

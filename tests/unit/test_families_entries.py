@@ -7,6 +7,7 @@ import pytest
 
 from gaorg.strategies.catalogue import CATALOGUE
 from gaorg.strategies.indicators import ema
+from gaorg.strategies.signals import donchian_signal
 from tests.unit.strategy_kit import random_bars
 
 BARS = random_bars(3000, seed=11)
@@ -45,6 +46,35 @@ def test_donchian_goes_long_above_the_high_of_the_previous_n_bars_and_leaves_bel
     got = compute("donchian_breakout", period=period, direction=direction)
     assert np.array_equal(got, expected)
     assert np.any(got > 0) and (direction == "long" or np.any(got < 0))
+
+
+def test_donchian_matches_its_oracle_across_many_flips_and_periods():
+    """The kernel keeps only the channel that can act and rebuilds the other at a flip: random
+    short series with periods from 1 bar upwards flip often, at every offset within a block."""
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n, period = int(rng.integers(5, 300)), int(rng.integers(1, 40))
+        mid = np.cumsum(rng.normal(0, 1, n)) + 100
+        h, lo, c = mid + rng.random(n), mid - rng.random(n), mid + rng.normal(0, 0.8, n)
+        for allow_short in (False, True):
+            got = donchian_signal(h, lo, c, period, allow_short)
+            assert np.array_equal(got, donchian_oracle(h, lo, c, period, allow_short)), (n, period, allow_short)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, s in CATALOGUE.items() if s.exact))
+def test_an_exact_entry_returns_only_minus_one_zero_or_one(name):
+    """``exact`` entries skip the composer's cleaning: their signal must need none."""
+    import random
+
+    from gaorg.strategies.sampling import random_params
+
+    rng = random.Random(3)
+    for _ in range(10):
+        params = random_params(CATALOGUE[name], rng, max_lookback=500)
+        for direction in ("long", "both"):
+            got = np.asarray(CATALOGUE[name].compute(BARS, {**params, "direction": direction}))
+            assert got.dtype == np.float64 and got.flags.writeable
+            assert np.isin(got, (-1.0, 0.0, 1.0)).all(), (name, params)
 
 
 def test_donchian_does_not_count_bar_i_in_its_own_channel():

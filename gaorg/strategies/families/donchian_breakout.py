@@ -38,4 +38,5 @@ SPEC = ModuleSpec(
     compute=compute,
     lookback=lambda p: int(p["period"]),
     doc=__doc__.splitlines()[0],
+    exact=True,  # a fused pass: the signal is already in {-1, 0, 1}
 )

@@ -37,4 +37,5 @@ SPEC = ModuleSpec(
     lookback=lambda p: int(p["slow"]),
     doc=__doc__.splitlines()[0],
     check=check,
+    exact=True,  # a fused pass: the signal is already in {-1, 0, 1}
 )

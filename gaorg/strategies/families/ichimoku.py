@@ -53,4 +53,5 @@ SPEC = ModuleSpec(
     lookback=lambda p: int(p["senkou"]) + int(p["kijun"]) - 1,
     doc=__doc__.splitlines()[0],
     check=check,
+    exact=True,  # a fused pass: the signal is already in {-1, 0, 1}
 )

@@ -43,4 +43,5 @@ SPEC = ModuleSpec(
     compute=compute,
     lookback=lambda p: int(p["k_period"]) + int(p["d_period"]) - 1,
     doc=__doc__.splitlines()[0],
+    exact=True,  # a fused pass: the signal is already in {-1, 0, 1}
 )
