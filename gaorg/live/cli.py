@@ -16,7 +16,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     who.add_argument("--model", help="registered model NAME; the runner follows NAME@production")
     who.add_argument("--genome", help="a genome JSON file instead of the registry (paper trials)")
     p.add_argument("--alias", help="the alias to follow (default production)")
-    p.add_argument("--symbol", help="market symbol, e.g. BTC/USDC:USDC")
+    p.add_argument("--symbol", action="append",
+                   help="market symbol, e.g. BTC/USDC:USDC; several: repeat it or give a comma list (equal shares "
+                        "of the capital unless the config's weights say otherwise)")
     p.add_argument("--timeframe", help="bar timeframe, e.g. 1h")
     p.add_argument("--market-exchange", dest="market_exchange", help="the store's exchange of the series")
     mode = p.add_mutually_exclusive_group()
@@ -49,9 +51,10 @@ def _live(args: argparse.Namespace, settings):
     from gaorg.monitor.metrics import LiveMetrics
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    overrides = {k: getattr(args, k) for k in ("alias", "symbol", "timeframe", "feed", "start", "end", "max_bars",
+    overrides = {k: getattr(args, k) for k in ("alias", "timeframe", "feed", "start", "end", "max_bars",
                                                 "replay_speed", "switch_policy", "metrics_port", "api_port",
                                                 "api_url", "testnet")}
+    overrides["symbols"] = _symbols(args.symbol)
     overrides["model"] = args.model or Path(args.genome).stem
     overrides["exchange"] = args.market_exchange
     if args.exchange:
@@ -67,7 +70,30 @@ def _live(args: argparse.Namespace, settings):
     registry = FileRegistry(args.genome) if args.genome else MlflowRegistryReader(settings)
     summary = Runner(config, settings, registry).run(metrics=LiveMetrics())
     s = summary
-    text = (f"{s.model} v{s.version} on {config.symbol} {config.timeframe} ({s.broker}): {s.bars} bars this run, "
-            f"{s.total_bars} in this live state; {s.orders} orders, {s.refused} refused, {len(s.switches)} switches; "
-            f"equity {s.equity:.2f}, position {s.units:.6g}, risk {s.risk_state}; {s.stopped}")
+    if not config.multi:
+        text = (f"{s.model} v{s.version} on {config.symbol} {config.timeframe} ({s.broker}): {s.bars} bars this run, "
+                f"{s.total_bars} in this live state; {s.orders} orders, {s.refused} refused, {len(s.switches)} "
+                f"switches; equity {s.equity:.2f}, position {s.units:.6g}, risk {s.risk_state}; {s.stopped}")
+        return Outcome(text, s.to_dict())
+    each = "; ".join(f"{sym}: equity {_money(v['equity'])}, position {v['units']:.6g}, {v['orders']} orders, "
+                     f"risk {v['risk_state']}" for sym, v in s.symbols.items())
+    text = (f"{s.model} v{s.version} on {len(config.symbols)} symbols {config.timeframe} ({s.broker}): {s.bars} bars "
+            f"this run, {s.total_bars} in these live states; {s.orders} orders, {s.refused} refused, "
+            f"{len(s.switches)} switches; total equity {_money(s.equity)}, risk {s.risk_state}; {s.stopped}\n  {each}")
     return Outcome(text, s.to_dict())
+
+
+def _symbols(given: list[str] | None) -> list[str] | None:
+    """``--symbol A --symbol B`` or ``--symbol A,B`` as one list (None: not given)."""
+    if not given:
+        return None
+    from gaorg.errors import ConfigError
+
+    out = [part.strip() for item in given for part in item.split(",")]
+    if any(not part for part in out):
+        raise ConfigError(f"--symbol {','.join(given)!r} has an empty name")
+    return out
+
+
+def _money(x: float | None) -> str:
+    return "n/a" if x is None or x != x else f"{x:.2f}"

@@ -2,10 +2,13 @@
 
 A YAML/JSON file holds the same keys as :class:`LiveConfig` (``limits:`` and ``costs:`` nested);
 command-line flags override the file. Unknown keys and wrong types are refused with the fix.
+``symbol`` names one market; ``symbols`` (with optional ``weights``) several, traded by one runner
+on shares of the capital (see docs/live.md, "Several symbols").
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,6 +18,7 @@ from gaorg.config import parse_config
 from gaorg.errors import ConfigError
 
 SwitchPolicy = Literal["flatten", "handover"]
+DEFAULT_SYMBOL = "BTC/USDC:USDC"
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,10 @@ class LiveConfig:
     """One live run: which strategy, market, broker, feed; sizing, limits and intervals."""
 
     model: str = ""
-    symbol: str = "BTC/USDC:USDC"
+    symbol: str = ""  # one market (the shorthand of symbols: [X]); default BTC/USDC:USDC
+    symbols: tuple[str, ...] = ()  # several markets traded by one runner, each on its share of the capital
+    weights: dict[str, float] | None = None  # symbol -> share of the capital (sums to 1); None: equal shares
+    book: str = ""  # set by for_symbol(): the id of the several-symbol run a one-symbol config belongs to
     timeframe: str = "1h"
     exchange: str | None = None  # the market's exchange in the store (None: the one that has the symbol)
     broker: Literal["paper", "exchange"] = "paper"
@@ -92,6 +99,7 @@ class LiveConfig:
     costs: LiveCosts = field(default_factory=LiveCosts)
 
     def __post_init__(self) -> None:
+        self._settle_symbols()
         if self.window < 10:
             raise ValueError("window must be at least 10 bars")
         if self.max_bars is not None and self.max_bars < 1:
@@ -101,10 +109,79 @@ class LiveConfig:
         if not (0 < self.leverage_target <= 10):
             raise ValueError("leverage_target must be in (0, 10]")
 
+    def _settle_symbols(self) -> None:
+        """``symbol`` and ``symbols`` agree; one symbol fills both, several leave ``symbol`` empty."""
+        symbols = tuple(str(s).strip() for s in self.symbols)
+        if self.symbol and symbols and symbols != (self.symbol,):
+            raise ValueError(f"symbol {self.symbol!r} and symbols {list(symbols)} disagree: give symbol for one "
+                             "market or symbols for several, not both")
+        if not symbols:
+            symbols = (self.symbol or DEFAULT_SYMBOL,)
+        if any(not s for s in symbols):
+            raise ValueError("symbols has an empty name")
+        seen: set[str] = set()
+        for s in symbols:
+            if s in seen:
+                raise ValueError(f"symbols lists {s!r} twice; each market once")
+            seen.add(s)
+        object.__setattr__(self, "symbols", symbols)
+        object.__setattr__(self, "symbol", symbols[0] if len(symbols) == 1 else "")
+        if self.weights is None:
+            return
+        if not isinstance(self.weights, dict) or not self.weights:
+            raise ValueError(f"weights must map each symbol to its share of the capital, got {self.weights!r}")
+        weights: dict[str, float] = {}
+        for name, w in self.weights.items():
+            if name not in seen:
+                raise ValueError(f"weights names {name!r}, which is not traded (symbols: {', '.join(symbols)})")
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or not (math.isfinite(w) and w > 0):
+                raise ValueError(f"weights.{name}={w!r} must be a positive number")
+            weights[str(name)] = float(w)
+        missing = [s for s in symbols if s not in weights]
+        if missing:
+            raise ValueError(f"weights has no share for {', '.join(missing)}; give every traded symbol one")
+        total = sum(weights.values())
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"weights sum to {total:.6g}, not 1: each is a share of the capital")
+        object.__setattr__(self, "weights", weights)
+
+    @property
+    def multi(self) -> bool:
+        """True when the run trades several symbols."""
+        return len(self.symbols) > 1
+
+    def weight(self, symbol: str) -> float:
+        """``symbol``'s share of the capital (equal shares unless ``weights`` says otherwise)."""
+        if symbol not in self.symbols:
+            raise KeyError(symbol)
+        return self.weights[symbol] if self.weights else 1.0 / len(self.symbols)
+
+    def for_symbol(self, symbol: str) -> LiveConfig:
+        """The one-symbol config of ``symbol`` within this run (its executor's view).
+
+        For several symbols, the paper account starts with the symbol's share of ``init_cash`` and the
+        state key names the book (symbols and weights), so a share's account is never confused with a
+        whole-capital run of the same market.
+        """
+        if not self.multi:
+            return self
+        costs = replace(self.costs, init_cash=self.costs.init_cash * self.weight(symbol))
+        return replace(self, symbol=symbol, symbols=(), weights=None, costs=costs, book=self.book_id())
+
+    def book_id(self) -> str:
+        """A short id of the symbols and weights of a several-symbol run ('' for one symbol)."""
+        if not self.multi:
+            return self.book
+        text = ",".join(f"{s}={self.weight(s)!r}" for s in sorted(self.symbols))
+        return hashlib.sha256(text.encode()).hexdigest()[:10]
+
     @property
     def state_key(self) -> str:
-        """The live state this run continues: one per model, market and broker."""
-        return f"{self.model or '-'}|{self.exchange}|{self.symbol}|{self.timeframe}|{self.broker}"
+        """The live state this run continues: one per model, market and broker (and book, within several)."""
+        if self.multi:
+            raise ValueError("a run of several symbols has one live state per symbol: use for_symbol(s).state_key")
+        key = f"{self.model or '-'}|{self.exchange}|{self.symbol}|{self.timeframe}|{self.broker}"
+        return f"{key}|book={self.book}" if self.book else key
 
 
 def load_live_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> LiveConfig:
@@ -129,6 +206,12 @@ def load_live_config(path: str | Path | None, overrides: dict[str, Any] | None =
     clean = {k: v for k, v in (overrides or {}).items() if v is not None}
     if clean:
         merged = {**data, **clean}
+        if "symbol" in clean or "symbols" in clean:  # the flags' markets replace the file's
+            for key in ("symbol", "symbols"):
+                if key not in clean:
+                    merged.pop(key, None)
+            if "weights" not in clean and set(data.get("weights") or {}) != set(merged.get("symbols") or ()):
+                merged.pop("weights", None)  # the file's weights were for the file's markets
         config = parse_config(LiveConfig, merged, where)
     return config
 

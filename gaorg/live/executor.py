@@ -8,6 +8,11 @@ through the risk gate to the broker. The order cycle is written before and after
 :mod:`gaorg.live.state`); ``reconcile()`` runs first on every start and asks the broker about every
 order whose outcome is unknown, by client order id. ``GAORG_TEST_CRASH_AT`` (tests only) kills the
 process with SIGKILL at a named point of the cycle: ``before_submit``, ``after_submit``, ``after_fill``.
+
+Within a run of several symbols (:mod:`gaorg.live.portfolio`) each symbol has its executor; a shared
+``portfolio`` view gives the risk gate every symbol's exposure and the total equity, and owns the
+daily loss and drawdown limits; ``share`` is the symbol's part of the account equity used for sizing
+(on one exchange account; a paper account per symbol already holds only its share).
 """
 
 from __future__ import annotations
@@ -56,7 +61,8 @@ class Executor:
     """Runs one strategy on one market against one broker, resumable from its :class:`LiveState`."""
 
     def __init__(self, config: LiveConfig, state: LiveState, broker, strategy: Strategy, metrics=None,
-                 kill_file: str | Path | None = None, wall_clock=time.time) -> None:
+                 kill_file: str | Path | None = None, wall_clock=time.time, portfolio=None,
+                 share: float = 1.0) -> None:
         self.config = config
         self.symbol = config.symbol
         self.state = state
@@ -65,7 +71,10 @@ class Executor:
         self.metrics = metrics
         self.kill_file = Path(kill_file) if kill_file else None
         self.wall_clock = wall_clock
-        self.risk = RiskGate(config.limits)
+        self.portfolio = portfolio
+        self.share = float(share)
+        self.risk = RiskGate(config.limits, loss_limits=portfolio is None)
+        self.saved: dict | None = None  # the progress found at start (the portfolio restores its part)
         self.fee = config.costs.fee
         size = max(config.window, strategy.lookback + 2)
         self.window = BarWindow(size, config.exchange, config.symbol, config.timeframe)
@@ -75,6 +84,7 @@ class Executor:
         self.acted: float = prog["acted"] if prog else 0.0
         self.start_equity: float | None = None
         if prog:
+            self.saved = prog
             self.risk.restore(prog["risk"])
             if prog["broker"] is not None:
                 broker.restore(prog["broker"])
@@ -129,10 +139,10 @@ class Executor:
         self.window.extend(history)
 
     # -- operator ---------------------------------------------------------------------------------
-    def halt(self, reason: str = "operator") -> bool:
-        t = self.risk.halt("operator", reason)
+    def halt(self, reason: str = "operator", code: str = "operator", ts: int | None = None) -> bool:
+        t = self.risk.halt(code, reason)
         if t:
-            self._transition(self.last_ts, t)
+            self._transition(self.last_ts if ts is None else ts, t)
         return t is not None
 
     def resume(self) -> bool:
@@ -168,7 +178,11 @@ class Executor:
         if self.start_equity is None:
             self.start_equity = equity
         close_ms = bar.ts + self._tf_ms()
-        t = self.risk.on_equity(bar.ts, equity, {s: u * bar.close for s, u in acct.positions.items()})
+        if self.portfolio is not None:  # the total's loss limits may halt every symbol, this one too
+            self.portfolio.mark(self, bar.ts, equity, units * bar.close)
+            t = self.risk.on_equity(bar.ts, self.portfolio.equity(), self.portfolio.exposure(), sym)
+        else:
+            t = self.risk.on_equity(bar.ts, equity, {s: u * bar.close for s, u in acct.positions.items()})
         if t:
             self._transition(bar.ts, t)
         if self.kill_file is not None and self.kill_file.exists() and self.risk.state is not RiskState.HALTED:
@@ -205,8 +219,11 @@ class Executor:
         st.record_bar(sym, bar.ts, equity, units, bar.close)
         self.bars_done += 1
         self.last_ts = bar.ts
+        risk = self.risk.snapshot()
+        if self.portfolio is not None:
+            risk["portfolio"] = self.portfolio.snapshot()
         st.save_progress(bar.ts, self.bars_done, self.acted, self.strategy.model, self.strategy.version,
-                         self.strategy.genome_hash, self.risk.snapshot(), self.broker.snapshot())
+                         self.strategy.genome_hash, risk, self.broker.snapshot())
         if fills or report.order or self._events != events_before or st.flush_age() >= self.commit_seconds:
             st.flush()
         self.equity, self.units, self.last_bar = equity, units, bar
@@ -234,7 +251,7 @@ class Executor:
     def _order(self, bar: Bar, target: float, stop: float, take: float, equity: float, units: float,
                now_ms: int, reason: str, report: StepReport, t0: float) -> None:
         price = bar.close
-        want = equity * target / (price * (1.0 + self.fee)) if equity > 0 else 0.0
+        want = equity * self.share * target / (price * (1.0 + self.fee)) if equity > 0 else 0.0
         delta = want - units
         purpose = f"{reason}:{self.strategy.genome_hash[:12]}:{target!r}"
         order = Order(client_order_id(self.state.key, bar.ts, purpose), self.symbol, bar.ts, target, delta, price,
@@ -242,7 +259,11 @@ class Executor:
         if delta == 0.0 and target == 0.0:
             self.acted = 0.0
             return
-        decision = self.risk.check(order, now_ms, equity, {self.symbol: units * price}, units)
+        if self.portfolio is not None:
+            exposure = {**self.portfolio.exposure(), self.symbol: units * price}
+            decision = self.risk.check(order, now_ms, self.portfolio.equity(), exposure, units)
+        else:
+            decision = self.risk.check(order, now_ms, equity, {self.symbol: units * price}, units)
         report.decision = time.perf_counter() - t0
         if not decision.allowed:
             report.refused = decision.code
@@ -254,6 +275,9 @@ class Executor:
         result = self._send(order, report, t0)
         if result is not None and result.status not in ("rejected", "unknown"):
             self.acted = target
+            if self.portfolio is not None:  # the other symbols' checks count this position from now on
+                moved = result.filled if result.status in ("filled", "partial") else delta
+                self.portfolio.exposures[self.symbol] = (units + moved) * price
 
     def _send(self, order: Order, report: StepReport, t0: float) -> OrderResult | None:
         st = self.state
@@ -328,8 +352,9 @@ class Executor:
         if report is None:
             return
         m.bars.inc()
-        m.equity.set(report.equity)
-        m.pnl.set(report.equity - (self.start_equity or report.equity))
+        if self.portfolio is None:  # within several symbols the portfolio sets the total
+            m.equity.set(report.equity)
+            m.pnl.set(report.equity - (self.start_equity or report.equity))
         m.position.labels(self.symbol).set(report.units)
         m.latency.observe(report.latency)
         m.feed_lag.set(max(0.0, self.wall_clock() - (report.ts + self._tf_ms()) / 1000.0))

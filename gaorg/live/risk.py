@@ -51,11 +51,13 @@ class RiskGate:
     """Checks orders against :class:`RiskLimits`; tracks equity peak and the day's start for the halts.
 
     Its persistent part (``state``, ``peak``, ``day``, ``day_start``) is saved with the live state so
-    a restarted executor that was HALTED stays HALTED.
+    a restarted executor that was HALTED stays HALTED. ``loss_limits=False``: the daily loss and
+    drawdown limits are someone else's (a portfolio's, measured on the total equity).
     """
 
-    def __init__(self, limits: RiskLimits) -> None:
+    def __init__(self, limits: RiskLimits, loss_limits: bool = True) -> None:
         self.limits = limits
+        self.loss_limits = loss_limits
         self.state = RiskState.ACTIVE
         self.peak = 0.0
         self.day = -1
@@ -96,25 +98,24 @@ class RiskGate:
         self.day = -1
         return Transition(self.state, "resume", "resumed by the operator")
 
-    def on_equity(self, ts: int, equity: float, exposure: dict[str, float]) -> Transition | None:
+    def on_equity(self, ts: int, equity: float, exposure: dict[str, float], symbol: str | None = None
+                  ) -> Transition | None:
         """Update peak and day start with a marked equity; trip HALTED or REDUCING as the limits say.
 
-        ``exposure`` maps each symbol to its signed position notional at the mark.
+        ``exposure`` maps each symbol to its signed position notional at the mark. ``symbol``: the gate
+        guards that symbol only (its own position limit; the total and leverage over all of ``exposure``).
         """
-        lim = self.limits
         day = ts // DAY_MS
         if day != self.day:
             self.day, self.day_start = day, equity
         self.peak = max(self.peak, equity)
         if self.state is RiskState.HALTED:
             return None
-        if self.day_start > 0 and equity <= self.day_start * (1.0 - lim.daily_loss):
-            loss = 1.0 - equity / self.day_start
-            return self.halt("daily_loss", f"equity fell {loss:.2%} today, limit {lim.daily_loss:.2%}")
-        if self.peak > 0 and equity <= self.peak * (1.0 - lim.max_drawdown):
-            dd = 1.0 - equity / self.peak
-            return self.halt("max_drawdown", f"drawdown {dd:.2%} from the peak, limit {lim.max_drawdown:.2%}")
-        breach = self._exposure_breach(equity, exposure)
+        if self.loss_limits:
+            t = self.loss_breach(equity)
+            if t is not None:
+                return t
+        breach = self._exposure_breach(equity, exposure, symbol)
         if breach and self.state is RiskState.ACTIVE:
             self.state = RiskState.REDUCING
             return Transition(self.state, "reducing", breach)
@@ -123,11 +124,22 @@ class RiskGate:
             return Transition(self.state, "active", "positions back inside the limits")
         return None
 
-    def _exposure_breach(self, equity: float, exposure: dict[str, float]) -> str:
+    def loss_breach(self, equity: float) -> Transition | None:
+        """HALTED if ``equity`` is past the daily loss or the drawdown limit (peak and day already updated)."""
+        lim = self.limits
+        if self.day_start > 0 and equity <= self.day_start * (1.0 - lim.daily_loss):
+            loss = 1.0 - equity / self.day_start
+            return self.halt("daily_loss", f"equity fell {loss:.2%} today, limit {lim.daily_loss:.2%}")
+        if self.peak > 0 and equity <= self.peak * (1.0 - lim.max_drawdown):
+            dd = 1.0 - equity / self.peak
+            return self.halt("max_drawdown", f"drawdown {dd:.2%} from the peak, limit {lim.max_drawdown:.2%}")
+        return None
+
+    def _exposure_breach(self, equity: float, exposure: dict[str, float], own: str | None = None) -> str:
         lim = self.limits
         total = sum(abs(v) for v in exposure.values())
         for symbol, notional in exposure.items():
-            if abs(notional) > lim.max_position_notional:
+            if (own is None or symbol == own) and abs(notional) > lim.max_position_notional:
                 return f"{symbol} position {abs(notional):.2f} above max_position_notional {lim.max_position_notional:.2f}"
         if total > lim.max_total_notional:
             return f"total position {total:.2f} above max_total_notional {lim.max_total_notional:.2f}"

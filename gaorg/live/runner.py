@@ -6,6 +6,7 @@ the registry again; when the alias has moved (``gaorg promote``, rollback, or by
 UI), the executor switches at the next bar boundary by ``switch_policy``: ``flatten`` (close the
 position, the new strategy starts flat) or ``handover`` (the new strategy takes over the position).
 Each switch is logged, stored (``versions``) and counted (``gaorg_live_strategy_switches``).
+A config of several symbols runs one executor per symbol (:mod:`gaorg.live.portfolio`).
 """
 
 from __future__ import annotations
@@ -47,11 +48,13 @@ class RunSummary:
     stopped: str = "feed ended"
     metrics_port: int | None = None
     api_port: int | None = None
+    symbols: dict[str, dict[str, Any]] = field(default_factory=dict)  # per symbol: bars, orders, equity, ...
 
     def to_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
-        if out["equity"] != out["equity"]:  # NaN: no bar in this live state yet
-            out["equity"] = None
+        for key in ("equity", "units"):
+            if out[key] != out[key]:  # NaN: no bar in this live state yet / several symbols (see symbols)
+                out[key] = None
         return out
 
 
@@ -68,6 +71,8 @@ class Runner:
         self._broker, self._feed, self._exchange = broker, feed, exchange
         self.stop_event = threading.Event()
         self.executor: Executor | None = None
+        self.executors: dict[str, Executor] = {}  # every symbol's executor (one for a one-symbol run)
+        self.portfolio: Any = None  # the shared risk view of a several-symbol run
         self._last_poll = 0.0
         self.lock = threading.Lock()  # the operator API and the loop share the executor
 
@@ -120,6 +125,7 @@ class Runner:
         now = time.monotonic()
         if ex is None or (not force and now - self._last_poll < self.config.registry_poll_seconds):
             return
+        executors = list(self.executors.values()) or [ex]
         self._last_poll = now
         try:
             res = self.registry.resolve(self.config.model, self.config.alias)
@@ -128,17 +134,22 @@ class Runner:
             if ex.metrics is not None:
                 ex.metrics.errors.labels("registry").inc()
             return
-        current = ex.pending_switch[0] if ex.pending_switch else ex.strategy
-        if res.version != current.version or res.genome.canonical_hash() != current.genome_hash:
-            log.info("alias %s@%s moved: v%s -> v%s", self.config.model, self.config.alias, current.version,
-                     res.version)
-            ex.request_switch(_strategy(res), self.config.switch_policy)
+        for one in executors:  # every symbol switches at its next bar, under the same policy
+            current = one.pending_switch[0] if one.pending_switch else one.strategy
+            if res.version != current.version or res.genome.canonical_hash() != current.genome_hash:
+                log.info("alias %s@%s moved: v%s -> v%s (%s)", self.config.model, self.config.alias, current.version,
+                         res.version, one.symbol)
+                one.request_switch(_strategy(res), self.config.switch_policy)
 
     def run(self, on_step: Callable[[Runner, StepReport], None] | None = None, metrics: Any = None) -> RunSummary:
         """Run until the feed ends, ``max_bars`` is reached or :meth:`stop` is called."""
         from gaorg.live.state import LiveState
 
         c = self.config
+        if c.multi:
+            from gaorg.live.portfolio import run_book
+
+            return run_book(self, on_step, metrics)
         res = self.registry.resolve(c.model, c.alias)
         strategy = _strategy(res)
         self.settings.ensure_home()
@@ -150,6 +161,7 @@ class Runner:
             kill = c.kill_file or str(self.settings.home / "KILL")
             ex = Executor(c, state, broker, strategy, metrics=metrics, kill_file=kill)
             self.executor = ex
+            self.executors = {ex.symbol: ex}
             summary.reconciled = ex.reconcile()
             if c.max_bars is not None and ex.bars_done >= c.max_bars:
                 summary.stopped = f"max_bars {c.max_bars} already reached in this live state"
@@ -205,7 +217,33 @@ class Runner:
         summary.version = ex.strategy.version
         summary.equity, summary.units = ex.equity, ex.units
         summary.risk_state, summary.last_ts = ex.risk.state.value, ex.last_ts
+        summary.symbols = {ex.symbol: {"bars": done, "total_bars": ex.bars_done, "orders": summary.orders,
+                                       "refused": summary.refused, "equity": summary.to_dict()["equity"],
+                                       "units": ex.units, "risk_state": summary.risk_state, "last_ts": ex.last_ts,
+                                       "weight": 1.0}}
         return summary
+
+    # -- the operator API's view ------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """Totals and every symbol's state (one symbol: its executor's status, listed under ``symbols`` too)."""
+        if self.portfolio is not None:
+            return self.portfolio.status()
+        ex = self.executor
+        if ex is None:
+            return {}
+        one = ex.status()
+        return {**one, "symbols": [one]}
+
+    def halt(self, reason: str = "operator") -> bool:
+        """An operator's halt of every symbol (the caller holds ``lock``)."""
+        if self.portfolio is not None:
+            return self.portfolio.halt(reason)
+        return self.executor.halt(reason) if self.executor is not None else False
+
+    def resume(self) -> bool:
+        if self.portfolio is not None:
+            return self.portfolio.resume()
+        return self.executor.resume() if self.executor is not None else False
 
     def stop(self) -> None:
         self.stop_event.set()

@@ -157,6 +157,9 @@ class LiveState:
         line = json.dumps({"cloid": order.cloid, "state_key": self.key, "symbol": order.symbol,
                            "bar_ts": order.bar_ts, "reason": order.reason, "target": order.target,
                            "units": order.units, "price": order.price}) + "\n"
+        if self._journal_fd is not None and os.fstat(self._journal_fd).st_nlink == 0:
+            os.close(self._journal_fd)  # another state of this runner emptied the shared journal
+            self._journal_fd = None
         if self._journal_fd is None:
             self._journal_fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.write(self._journal_fd, line.encode())
@@ -164,21 +167,36 @@ class LiveState:
         self._journal_dirty = True
 
     def import_journal(self) -> int:
-        """Journalled intents of this run without a row become ``intent`` rows; returns how many."""
+        """Journalled intents of this run without a row become ``intent`` rows; returns how many.
+
+        The journal file is shared by the live states of one runner (several symbols): the other
+        states' lines are kept (rewritten atomically) for their own import.
+        """
         if not self.journal_path.exists():
             return 0
         added = 0
+        others: list[str] = []
         for raw in self.journal_path.read_text().splitlines():
             try:
                 o = json.loads(raw)
             except json.JSONDecodeError:  # a torn last line: that intent was never sent
                 continue
             if o.get("state_key") != self.key:
+                others.append(raw)
                 continue
             order = Order(o["cloid"], o["symbol"], int(o["bar_ts"]), float(o["target"]), float(o["units"]),
                           float(o["price"]), reason=o["reason"])
             added += self.record_intent(order)
         self._truncate_journal()
+        if others:
+            tmp = self.journal_path.with_name(self.journal_path.name + ".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, ("\n".join(others) + "\n").encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.journal_path)
         return added
 
     def _truncate_journal(self) -> None:
@@ -267,6 +285,12 @@ class LiveState:
         rows = self.con.execute("SELECT equity, units FROM equity WHERE state_key = ? ORDER BY ts DESC LIMIT 1",
                                 [self.key]).fetchall()
         return (float(rows[0][0]), float(rows[0][1])) if rows else None
+
+    def last_mark(self) -> tuple[float, float, float] | None:
+        """(equity, units, price) of the last bar stored, or None."""
+        rows = self.con.execute("SELECT equity, units, price FROM equity WHERE state_key = ? ORDER BY ts DESC LIMIT 1",
+                                [self.key]).fetchall()
+        return (float(rows[0][0]), float(rows[0][1]), float(rows[0][2])) if rows else None
 
     def positions(self) -> dict[str, float]:
         return {s: float(u) for s, u in self.con.execute(

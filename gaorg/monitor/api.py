@@ -3,7 +3,8 @@
 ``GET /health`` and ``GET /status`` are open (read-only); ``POST /halt`` and ``POST /resume`` need
 ``Authorization: Bearer <token>`` with the token from ``GAORG_OPERATOR_TOKEN`` (never from a file or
 a flag; without it set, halt and resume are refused). A halt moves the risk gate to HALTED: the
-executor flattens at the next bar and sends nothing else until a resume.
+executor flattens at the next bar and sends nothing else until a resume. In a run of several
+symbols, halt and resume act on every symbol and ``/status`` lists each (``symbols``) with totals.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ TOKEN_ENV = "GAORG_OPERATOR_TOKEN"
 
 
 def make_app(target: Any, token: str | None = None) -> Any:
-    """The FastAPI app over ``target`` (a Runner: ``.executor`` and ``.lock``)."""
+    """The FastAPI app over ``target`` (a Runner: ``.executor`` and ``.lock``; ``status``/``halt``/``resume``
+    for all of its symbols when it has them)."""
     from fastapi import FastAPI, Header, HTTPException
 
     app = FastAPI(title="gaorg live operator API", docs_url=None, redoc_url=None, openapi_url=None)
@@ -43,29 +45,44 @@ def make_app(target: Any, token: str | None = None) -> Any:
         ex = getattr(target, "executor", None)
         if ex is None:
             return {"status": "starting"}
-        bar = ex.last_bar
-        age = time.time() - (bar.ts / 1000.0) if bar is not None else None
-        return {"status": "ok", "risk_state": ex.risk.state.value, "last_bar_age_seconds": age}
+        every = all_executors(ex)
+        bars = [e.last_bar.ts for e in every if e.last_bar is not None]
+        age = time.time() - (max(bars) / 1000.0) if bars else None
+        return {"status": "ok", "risk_state": worst(every), "last_bar_age_seconds": age,
+                "symbols": [e.symbol for e in every]}
+
+    def all_executors(ex: Any) -> list[Any]:
+        return list((getattr(target, "executors", None) or {}).values()) or [ex]
+
+    def worst(every: list[Any]) -> str:
+        order = ("ACTIVE", "REDUCING", "HALTED")
+        return max((e.risk.state.value for e in every), key=order.index)
+
+    def act(name: str, *args: Any) -> dict[str, Any]:
+        ex = executor()
+        with target.lock:
+            if callable(getattr(target, name, None)):
+                changed = getattr(target, name)(*args)
+            else:
+                changed = getattr(ex, name)(*args)
+        return {"risk_state": worst(all_executors(ex)), "changed": changed}
 
     @app.get("/status")
     def status() -> dict[str, Any]:
-        return executor().status()
+        ex = executor()
+        if callable(getattr(target, "status", None)):
+            return target.status()
+        return ex.status()
 
     @app.post("/halt")
     def halt(reason: str = "operator halt", authorization: str | None = Header(default=None)) -> dict[str, Any]:
         authorize(authorization)
-        ex = executor()
-        with target.lock:
-            changed = ex.halt(reason)
-        return {"risk_state": ex.risk.state.value, "changed": changed}
+        return act("halt", reason)
 
     @app.post("/resume")
     def resume(authorization: str | None = Header(default=None)) -> dict[str, Any]:
         authorize(authorization)
-        ex = executor()
-        with target.lock:
-            changed = ex.resume()
-        return {"risk_state": ex.risk.state.value, "changed": changed}
+        return act("resume")
 
     return app
 

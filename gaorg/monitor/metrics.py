@@ -5,7 +5,8 @@ Names (all prefixed ``gaorg_live_``): equity, pnl, position_units, orders_sent_t
 orders_filled_total, orders_refused_total{reason}, risk_state (0 ACTIVE, 1 REDUCING, 2 HALTED),
 feed_lag_seconds, feed_stale, loop_latency_seconds (histogram), errors_total{kind},
 strategy_version{model,version} (1 for the version in force), strategy_switches_total{policy},
-bars_processed_total. docs/grafana-dashboard.json and docs/prometheus-alerts.yml use them.
+bars_processed_total, symbol_equity{symbol} (several symbols on paper: each symbol's account).
+Within several symbols, equity, pnl and risk_state are the totals (the worst state). docs/grafana-dashboard.json and docs/prometheus-alerts.yml use them.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class LiveMetrics:
                              ["model", "version"], registry=r)
         self.switches = Counter("gaorg_live_strategy_switches", "Strategy switches on an alias move",
                                 ["policy"], registry=r)
+        self.symbol_equity = Gauge("gaorg_live_symbol_equity", "Equity of one symbol's paper account (several "
+                                   "symbols)", ["symbol"], registry=r)
         self.bars = Counter("gaorg_live_bars_processed", "Closed bars processed", registry=r)
         self._version_labels: tuple[str, str] | None = None
         self._server: Any = None

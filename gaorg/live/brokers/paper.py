@@ -89,7 +89,7 @@ class PaperBroker:
                     side = 1.0 if units > 0.0 else -1.0
                     stop_lvl = fill * (1.0 - side * order.stop)  # NaN stays NaN: no stop
                     take_lvl = fill * (1.0 + side * order.take)
-                fills.append(self._fill(order.cloid, bar.ts, delta, fill, fee_paid, "order"))
+                fills.append(self._fill(symbol, order.cloid, bar.ts, delta, fill, fee_paid, "order"))
             status = "filled" if filled != 0.0 else "cancelled"
             self._remember(OrderResult(order.cloid, status, f"paper-{order.cloid[2:14]}", filled, fill, fee_paid,
                                        fills=tuple(fills)))
@@ -99,7 +99,7 @@ class PaperBroker:
                 fill = px * (sell_mult if units > 0.0 else buy_mult)
                 fee_paid = abs(units) * fill * fee
                 self.cash = self.cash + units * fill - fee_paid
-                fills.append(self._fill(None, bar.ts, -units, fill, fee_paid, kind))
+                fills.append(self._fill(symbol, None, bar.ts, -units, fill, fee_paid, kind))
                 units = 0.0
                 stop_lvl = take_lvl = NAN
         if units != 0.0:
@@ -135,9 +135,11 @@ class PaperBroker:
     def _others(self, symbol: str) -> float:
         return sum(u * self._marks.get(s, 0.0) for s, u in self.units.items() if s != symbol)
 
-    def _fill(self, cloid: str | None, ts: int, units: float, price: float, fee: float, kind: str) -> Fill:
+    def _fill(self, symbol: str, cloid: str | None, ts: int, units: float, price: float, fee: float, kind: str
+              ) -> Fill:
+        """A fill with an id unique across symbols (one live.duckdb holds the fills of every symbol)."""
         self._fill_seq += 1
-        return Fill(f"paper-{ts}-{self._fill_seq}", cloid, ts, units, price, fee, kind)
+        return Fill(f"paper-{symbol}-{ts}-{self._fill_seq}", cloid, ts, units, price, fee, kind)
 
     def _remember(self, result: OrderResult) -> None:
         self.done[result.cloid] = result

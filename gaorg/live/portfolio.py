@@ -1,0 +1,319 @@
+"""Several symbols in one run: one executor per symbol, a shared risk view, feeds merged in time order.
+
+A run of ``symbols: [A, B, ...]`` gives each symbol its own :class:`~gaorg.live.executor.Executor` and
+live state (``config.for_symbol(s).state_key``: the one-symbol key plus the book's id), so restarts,
+crash recovery and the order journal stay per symbol. Each symbol trades its share of the capital
+(``weights``, equal by default): on paper, an account per symbol holding ``init_cash * weight`` (so
+each symbol's fills and equity are those of ``gaorg backtest --init-cash init_cash*weight``); on an
+exchange, the one account's equity times the weight sizes the symbol's orders.
+
+:class:`Portfolio` is the shared view: every symbol's latest mark, the total equity (the sum of the
+paper accounts, or the exchange account's equity) and the total exposure. Each executor's risk gate
+checks its own position limit and, over every symbol, ``max_total_notional`` and ``max_leverage``;
+the daily loss and drawdown limits are the portfolio's, measured on the total, and halt (then
+flatten) every symbol. The kill switch, an operator's halt and resume, and an alias move act on all.
+
+Feeds: a replay's series are merged by bar time (a heap, deterministic); live exchange feeds run in
+one thread each and their closed bars are processed as they arrive.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from gaorg.errors import NotFoundError
+from gaorg.live.config import LiveConfig, RiskLimits
+from gaorg.live.executor import Executor
+from gaorg.live.risk import STATE_CODE, RiskGate, RiskState
+from gaorg.live.types import Bar
+
+log = logging.getLogger("gaorg.live.portfolio")
+NAN = float("nan")
+
+
+class Portfolio:
+    """The book of a several-symbol run: marks per symbol, the total equity and its loss limits.
+
+    ``shared``: the symbols trade one account (an exchange), whose equity every executor reports;
+    otherwise each has its own (paper) account and the total is their sum.
+    """
+
+    def __init__(self, limits: RiskLimits, shared: bool, metrics: Any = None) -> None:
+        self.gate = RiskGate(limits)  # only its daily loss and drawdown limits are used, on the total
+        self.shared = shared
+        self.metrics = metrics
+        self.executors: dict[str, Executor] = {}
+        self.equities: dict[str, float] = {}
+        self.exposures: dict[str, float] = {}
+        self.account_equity = NAN
+        self.start_equity: float | None = None
+
+    def add(self, ex: Executor, start_equity: float) -> None:
+        """Take ``ex`` into the book with its last stored mark (or ``start_equity`` when it has none)."""
+        self.executors[ex.symbol] = ex
+        mark = ex.state.last_mark()
+        equity, units, price = mark if mark else (start_equity, 0.0, 0.0)
+        self.equities[ex.symbol] = equity
+        self.exposures[ex.symbol] = units * price
+        if mark and self.shared:
+            self.account_equity = equity
+
+    def restore(self) -> None:
+        """The total's peak and day from the most recent progress any symbol saved."""
+        saved = [(ex.last_ts, ex.saved["risk"].get("portfolio")) for ex in self.executors.values()
+                 if ex.saved and ex.saved.get("risk")]
+        saved = [(ts, snap) for ts, snap in saved if snap and ts is not None]
+        if saved:
+            self.gate.restore(max(saved, key=lambda x: x[0])[1])
+
+    # -- the shared view ---------------------------------------------------------------------------
+    def equity(self) -> float:
+        if self.shared:
+            return self.account_equity
+        return sum(self.equities.values())
+
+    def exposure(self) -> dict[str, float]:
+        return dict(self.exposures)
+
+    def mark(self, ex: Executor, ts: int, equity: float, notional: float) -> None:
+        """A symbol's new mark; the total's daily loss or drawdown halts every symbol."""
+        self.equities[ex.symbol] = equity
+        self.exposures[ex.symbol] = notional
+        self.account_equity = equity
+        total = self.equity()
+        if self.start_equity is None:
+            self.start_equity = total
+        t = self.gate.on_equity(ts, total, {})
+        if t is not None and t.state is RiskState.HALTED:
+            log.warning("total equity %.2f: %s; halting every symbol", total, t.reason)
+            for other in self.executors.values():
+                other.halt(f"total equity: {t.reason}", t.code, ts)
+
+    def snapshot(self) -> dict:
+        return self.gate.snapshot()
+
+    # -- operator ----------------------------------------------------------------------------------
+    def halt(self, reason: str) -> bool:
+        return any([ex.halt(reason) for ex in self.executors.values()])
+
+    def resume(self) -> bool:
+        self.gate.resume()  # the total's peak and day restart from now
+        return any([ex.resume() for ex in self.executors.values()])
+
+    def risk_state(self) -> str:
+        worst = max((ex.risk.state for ex in self.executors.values()), key=STATE_CODE.__getitem__)
+        return worst.value
+
+    def status(self) -> dict[str, Any]:
+        """The operator API's view: totals and one entry per symbol."""
+        each = [ex.status() for ex in self.executors.values()]
+        first = each[0]
+        return {"model": first["model"], "version": first["version"], "broker": first["broker"],
+                "symbols": each, "risk_state": self.risk_state(),
+                "halt_reason": next((e["halt_reason"] for e in each if e["halt_reason"]), ""),
+                "equity": self.equity(), "bars": sum(e["bars"] for e in each),
+                "last_ts": max((e["last_ts"] for e in each if e["last_ts"] is not None), default=None)}
+
+    def sync_metrics(self) -> None:
+        m = self.metrics
+        if m is None:
+            return
+        total = self.equity()
+        if total == total:
+            m.equity.set(total)
+            m.pnl.set(total - (self.start_equity if self.start_equity is not None else total))
+        m.risk_state.set(STATE_CODE[RiskState(self.risk_state())])
+        if not self.shared:
+            for sym, eq in self.equities.items():
+                m.symbol_equity.labels(sym).set(eq)
+
+
+# -- feeds ---------------------------------------------------------------------------------------
+def merge_by_time(feeds: dict[str, Any]) -> Iterator[tuple[str, Bar, bool]]:
+    """Finite feeds merged by bar time (ties in the order of ``feeds``): ``(symbol, bar, stale)``."""
+    order = {s: i for i, s in enumerate(feeds)}
+
+    def tagged(sym: str, feed: Any) -> Iterator[tuple[int, int, str, Bar, bool]]:
+        for bar, stale in feed:
+            yield bar.ts, order[sym], sym, bar, stale
+
+    for _, _, sym, bar, stale in heapq.merge(*(tagged(s, f) for s, f in feeds.items())):
+        yield sym, bar, stale
+
+
+def merge_as_they_come(feeds: dict[str, Any], stop: threading.Event, wait: float = 0.25
+                       ) -> Iterator[tuple[str, Bar, bool]]:
+    """Endless (live) feeds, one thread each; bars in the order they arrive, each feed's in its own order."""
+    q: queue.Queue = queue.Queue(maxsize=10_000)
+    done = threading.Event()
+
+    def pump(sym: str, feed: Any) -> None:
+        try:
+            for bar, stale in feed:
+                if done.is_set():
+                    return
+                q.put((sym, bar, stale))
+        except BaseException as exc:  # noqa: BLE001 - handed to the loop, which raises it
+            q.put((sym, exc, False))
+            return
+        q.put((sym, None, False))
+
+    for sym, feed in feeds.items():
+        threading.Thread(target=pump, args=(sym, feed), daemon=True, name=f"gaorg-feed-{sym}").start()
+    ended = 0
+    try:
+        while ended < len(feeds) and not stop.is_set():
+            try:
+                sym, bar, stale = q.get(timeout=wait)
+            except queue.Empty:
+                continue
+            if isinstance(bar, BaseException):
+                raise bar
+            if bar is None:
+                ended += 1
+                continue
+            yield sym, bar, stale
+    finally:
+        done.set()
+
+
+def check_store(settings: Any, config: LiveConfig) -> None:
+    """Every symbol of a replay is in the market store (before any live state is touched)."""
+    from gaorg.data.store import MarketStore
+
+    if not settings.market_db.exists():
+        raise NotFoundError(f"no market store at {settings.market_db}; add bars first "
+                            "(gaorg data synth / import / fetch)")
+    with MarketStore(settings.market_db, read_only=True) as store:
+        for sym in config.symbols:
+            exchange = store.resolve_exchange(sym, config.exchange, config.timeframe)
+            if store.first_ts(exchange, sym, config.timeframe) is None:
+                raise NotFoundError(store._unknown_series(exchange, sym, config.timeframe))
+
+
+# -- the run -------------------------------------------------------------------------------------
+def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, metrics: Any = None) -> Any:
+    """:meth:`Runner.run` for several symbols (see the module's docstring)."""
+    from gaorg.live.runner import Runner, RunSummary, _strategy
+    from gaorg.live.state import LiveState
+
+    c, settings = runner.config, runner.settings
+    if c.feed == "replay" and runner._feed is None:
+        check_store(settings, c)
+    res = runner.registry.resolve(c.model, c.alias)
+    settings.ensure_home()
+    shared = c.broker == "exchange"
+    book = Portfolio(c.limits, shared, metrics)
+    runner.portfolio = book
+    kill = c.kill_file or str(settings.home / "KILL")
+    parts: dict[str, Runner] = {}
+    states: list[Any] = []
+    brokers: list[Any] = []
+    servers: list[Any] = []
+    summary = RunSummary(res.name, res.version, "")
+    try:
+        for sym in c.symbols:
+            cfg = c.for_symbol(sym)
+            injected = runner._broker.get(sym) if isinstance(runner._broker, dict) else None
+            exchange = runner.exchange() if shared else None  # one account: one client for the orders
+            part = parts[sym] = Runner(cfg, settings, runner.registry, broker=injected, exchange=exchange)
+            state = LiveState(settings.live_db, cfg.state_key)
+            states.append(state)
+            broker = part.broker()
+            brokers.append(broker)
+            ex = Executor(cfg, state, broker, _strategy(res), metrics=metrics, kill_file=kill, portfolio=book,
+                          share=c.weight(sym) if shared else 1.0)
+            book.add(ex, cfg.costs.init_cash)
+        runner.executors = book.executors
+        runner.executor = next(iter(book.executors.values()))
+        summary.broker = brokers[0].name
+        for sym, ex in book.executors.items():
+            summary.reconciled += [{**r, "symbol": sym} for r in ex.reconcile()]
+        book.restore()
+        per = {s: {"bars": 0, "orders": 0, "refused": 0} for s in c.symbols}
+        if c.max_bars is not None and all(ex.bars_done >= c.max_bars for ex in book.executors.values()):
+            summary.stopped = f"max_bars {c.max_bars} already reached in this live state"
+            return finish(summary, book, per, c)
+        feeds = {}
+        for sym, ex in book.executors.items():
+            feed = _feed(runner, parts[sym], sym, ex)
+            ex.warm(feed.history if c.feed == "replay" or runner._feed is not None else feed.load_history())
+            feeds[sym] = feed
+        servers = runner._serve(metrics, summary)
+        runner._last_poll = time.monotonic()
+        stream = merge_by_time(feeds) if c.feed == "replay" else merge_as_they_come(feeds, runner.stop_event)
+        for sym, bar, stale in stream:
+            if runner.stop_event.is_set():
+                summary.stopped = "stopped"
+                break
+            ex = book.executors[sym]
+            if c.max_bars is not None and ex.bars_done >= c.max_bars:
+                continue
+            runner.poll_registry()
+            with runner.lock:
+                switch = ex.pending_switch
+                report = ex.step(bar, stale)
+                book.sync_metrics()
+            if report is None:
+                continue
+            per[sym]["bars"] += 1
+            if switch is not None:
+                summary.switches.append({"ts": bar.ts, "version": switch[0].version, "policy": switch[1],
+                                         "symbol": sym})
+            per[sym]["orders"] += report.order is not None
+            per[sym]["refused"] += report.refused is not None
+            if on_step is not None:
+                on_step(runner, report)
+            if c.max_bars is not None and all(e.bars_done >= c.max_bars for e in book.executors.values()):
+                summary.stopped = f"max_bars {c.max_bars} reached"
+                break
+        return finish(summary, book, per, c)
+    finally:
+        for server in servers:
+            server.stop()
+        for state in states:
+            state.close()
+        for broker in brokers:
+            broker.close()
+
+
+def _feed(runner: Any, part: Any, sym: str, ex: Executor) -> Any:
+    if isinstance(runner._feed, dict):
+        return runner._feed[sym]
+    if runner._feed is not None:
+        raise ValueError("a run of several symbols takes injected feeds as a mapping of symbol to feed")
+    if part.config.feed == "exchange":  # its own client: the feed polls in its own thread
+        from gaorg.live.runner import Runner
+
+        part = Runner(part.config, part.settings, part.registry)
+    return part.feed(ex.last_ts, ex.window.size)
+
+
+def finish(summary: Any, book: Portfolio, per: dict[str, dict[str, int]], config: LiveConfig) -> Any:
+    """Totals and the per-symbol breakdown of a several-symbol run."""
+    c0 = next(iter(book.executors.values()))
+    for sym, ex in book.executors.items():
+        summary.symbols[sym] = {**per[sym], "total_bars": ex.bars_done, "equity": _num(ex.equity),
+                                "units": ex.units, "risk_state": ex.risk.state.value, "last_ts": ex.last_ts,
+                                "weight": config.weight(sym)}
+    summary.bars = sum(p["bars"] for p in per.values())
+    summary.total_bars = sum(ex.bars_done for ex in book.executors.values())
+    summary.orders = sum(p["orders"] for p in per.values())
+    summary.refused = sum(p["refused"] for p in per.values())
+    summary.version = c0.strategy.version
+    summary.equity = book.equity()
+    summary.units = NAN  # several markets: see symbols
+    summary.risk_state = book.risk_state()
+    done = [ex.last_ts for ex in book.executors.values() if ex.last_ts is not None]
+    summary.last_ts = max(done) if done else None
+    return summary
+
+
+def _num(x: float) -> float | None:
+    return None if x != x else x
