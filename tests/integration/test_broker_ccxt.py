@@ -136,7 +136,7 @@ def test_the_exchange_feed_yields_closed_bars_only_and_flags_the_stale_ones(stan
     ex = make_exchange("hyperliquid", api_url=stand_in.url, rate_limit_ms=1)
     now = (int(b.ts[-1]) + 30 * 60_000) / 1000  # half-way through the last bar: it is not closed
     feed = ExchangeFeed(ex, SYMBOL, "1h", after_ts=int(b.ts[40]), clock=lambda: now, sleep=lambda s: None,
-                        max_polls=1)
+                        max_polls=1, transport="poll")  # the websocket feed: tests/integration/test_live_ws.py
     got = list(feed)
     assert [bar.ts for bar, _ in got] == b.ts[41:49].tolist()
     assert [stale for _, stale in got] == [True] * 6 + [False, False]
