@@ -72,13 +72,19 @@ class SimResult:
     end: int
     costs: Costs
     equity: np.ndarray
-    units: np.ndarray
     raw_trades: np.ndarray
     stats: np.ndarray
 
     @cached_property
     def trades(self) -> np.ndarray:
         return _trade_records(self.raw_trades)
+
+    @cached_property
+    def units(self) -> np.ndarray:
+        """Units held after each bar, rebuilt from the trades on first access (not written per bar)."""
+        units = K.units_from_trades(self.raw_trades, self.start, self.end)
+        units.flags.writeable = False
+        return units
 
     @property
     def fees_paid(self) -> float:
@@ -157,17 +163,16 @@ def simulate(
     m = end - start
     capacity = m + 1  # at most one new trade per bar; untouched rows of np.empty cost no memory
     equity = np.empty(m)
-    units = np.empty(m)
     raw = np.empty((capacity, K.TRADE_COLS))
     stats = np.zeros(K.NSTATS)
     status, bar = K.run(
         np.asarray(bars.open), np.asarray(bars.high), np.asarray(bars.low), np.asarray(bars.close),
         np.asarray(bars.funding), t, s, k, float(costs.fee), float(costs.slippage), float(costs.init_cash),
-        start, end, True, equity, units, raw, stats,
+        start, end, True, equity, raw, stats,
     )  # fmt: skip
     if status != K.OK:
         _raise_bad(status, bar, bars, t, s, k)
-    return SimResult(start, end, costs, equity, units, raw[: int(stats[K.TRADES])].copy(), stats)
+    return SimResult(start, end, costs, equity, raw[: int(stats[K.TRADES])].copy(), stats)
 
 
 def _trade_records(raw: np.ndarray) -> np.ndarray:

@@ -84,13 +84,13 @@ def _close_trade(
 def run(
     open_, high, low, close, funding, target, stop, take,
     fee, slippage, init_cash, start, end,
-    record, equity, units_out, trades, stats,
+    record, equity, trades, stats,
 ):  # fmt: skip
-    """Simulate bars ``[start, end)``; fill ``equity`` and ``stats`` (and, if ``record``, ``units_out``
-    and ``trades``).
+    """Simulate bars ``[start, end)``; fill ``equity`` and ``stats`` (and, if ``record``, ``trades``;
+    the units held after each bar follow from them: :func:`units_from_trades`).
 
     ``stop``/``take`` may be empty (no stops). ``equity`` has at least ``end - start`` slots (written
-    where a position is held; every bar if ``record``), ``units_out`` too if recording;
+    where a position is held; every bar if ``record``);
     ``trades`` at least one row per target change plus one. Returns ``(status, bar)``: ``OK`` or
     the first invalid input (a target outside [-1, 1] or NaN, a negative stop or take distance).
     """
@@ -230,7 +230,6 @@ def run(
         eq = cash + units * c
         if record:
             equity[i - start] = eq
-            units_out[i - start] = units
         s1, s2, s3, s4, sdown2 = _add_return(eq, prev, s1, s2, s3, s4, sdown2)
         peak, floor, mdd = _drawdown(eq, peak, floor, mdd)
         eq_sum += eq
@@ -246,7 +245,6 @@ def run(
             eq_sum += cash * (i - j0)
             if record:
                 equity[j0 - start : i - start] = cash
-                units_out[j0 - start : i - start] = 0.0
         elif not (stop_lvl == stop_lvl or take_lvl == take_lvl):
             j0 = i
             while i < end and target[i - 1] == acted:
@@ -257,8 +255,6 @@ def run(
                 e_funding += pay
                 eq = cash + units * c
                 equity[i - start] = eq
-                if record:
-                    units_out[i - start] = units
                 peak, floor, mdd = _drawdown(eq, peak, floor, mdd)
                 i += 1
             if i > j0:  # the segment's statistics in passes over what was just written (they vectorise)
@@ -356,12 +352,11 @@ def run_folds(
     for f in range(bounds.shape[0]):
         longest = max(longest, bounds[f, 1] - bounds[f, 0])
     scratch = np.empty(longest)  # the equity of one fold where a position is held
-    empty = np.empty(0)
     empty2 = np.empty((0, TRADE_COLS))
     ann = np.sqrt(periods_per_year)
     for f in range(bounds.shape[0]):
         status, bar = run(open_, high, low, close, funding, target, stop, take, fee, slippage,
-                          init_cash, bounds[f, 0], bounds[f, 1], False, scratch, empty, empty2, stats)  # fmt: skip
+                          init_cash, bounds[f, 0], bounds[f, 1], False, scratch, empty2, stats)  # fmt: skip
         if status != OK:
             return status, bar
         out[f, 0] = stats[FINAL_EQUITY] / init_cash - 1.0
@@ -375,6 +370,21 @@ def run_folds(
             out[f, 7] = stats[S3]
             out[f, 8] = stats[S4]
     return OK, -1
+
+
+@njit(cache=True, nogil=True)
+def units_from_trades(trades, start, end):
+    """The signed units held after each bar of ``[start, end)``, from the trade table of :func:`run`.
+
+    A trade holds its units from its entry bar up to its exit bar, which fills at its open (a
+    signal) or inside it (a stop, a take: flat after it); one still open holds them to the end.
+    """
+    out = np.zeros(end - start)
+    for t in range(trades.shape[0]):
+        a = int(trades[t, T_ENTRY_IDX]) - start
+        b = end - start if trades[t, T_REASON] == END else int(trades[t, T_EXIT_IDX]) - start
+        out[a:b] = trades[t, T_UNITS]
+    return out
 
 
 @njit(cache=True, nogil=True)

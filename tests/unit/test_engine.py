@@ -216,6 +216,34 @@ def test_equity_up_to_a_bar_ignores_every_later_price():
     assert np.array_equal(base[:200], other[:200]) and not np.array_equal(base, other)
 
 
+@pytest.mark.parametrize("start", [0, 37])
+def test_the_units_after_each_bar_explain_the_equity_between_trades(start):
+    """``units`` is rebuilt from the trade table (not written per bar): between fills the equity
+    moves by exactly units x the close's move, and units change only on a bar where a trade fills."""
+    rng = np.random.default_rng(7 + start)
+    n = 600
+    c = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    o = np.r_[100, c[:-1]] * (1 + rng.normal(0, 0.002, n))
+    bars = make_bars(o, np.maximum(o, c) * 1.004, np.minimum(o, c) * 0.996, c)
+    target = np.repeat(rng.choice([-1.0, 0.0, 0.5, 1.0], n // 6), 6)
+    stop, take = np.full(n, 0.01), np.where(rng.random(n) < 0.5, 0.015, NAN)
+    sim = simulate(bars, target, stop, take, costs=Costs(slippage=0.001), start=start)
+    units, equity = sim.units, sim.equity
+    assert len(units) == n - start and not units.flags.writeable
+    fill_bars = set(sim.trades["entry_idx"]) | set(sim.trades["exit_idx"])
+    assert {"stop", "take", "signal"} <= set(sim.trades["reason"])
+    for i in range(1, n - start):
+        if start + i in fill_bars:
+            continue
+        assert units[i] == units[i - 1], i
+        assert equity[i] - equity[i - 1] == pytest.approx(units[i] * (c[start + i] - c[start + i - 1]), abs=1e-7)
+    for t in sim.trades:  # flat after a stop or take, holding the trade's units before its exit
+        if t["reason"] in ("stop", "take"):
+            assert units[t["exit_idx"] - start] == 0.0
+        if t["exit_idx"] > t["entry_idx"]:
+            assert units[t["entry_idx"] - start] == t["units"]
+
+
 @pytest.mark.parametrize("bad", [NAN, 1.5, -1.01, np.inf])
 def test_a_target_outside_minus_one_to_one_or_nan_is_refused_with_its_bar(bad):
     target = np.zeros(5)
