@@ -73,6 +73,7 @@ class Runner:
         self.executor: Executor | None = None
         self.executors: dict[str, Executor] = {}  # every symbol's executor (one for a one-symbol run)
         self.portfolio: Any = None  # the shared risk view of a several-symbol run
+        self.api_port: int | None = None  # the operator API's port while it is served
         self._last_poll = 0.0
         self.lock = threading.Lock()  # the operator API and the loop share the executor
 
@@ -208,7 +209,7 @@ class Runner:
             from gaorg.monitor.api import OperatorServer
 
             api = OperatorServer(self, port=self.config.api_port)
-            summary.api_port = api.start()
+            summary.api_port = self.api_port = api.start()
             servers.append(api)
         return servers
 

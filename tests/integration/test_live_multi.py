@@ -193,3 +193,59 @@ def test_bad_symbols_or_weights_exit_2_with_the_fix(cli, gaorg_home, args, confi
     assert bad.code == 2, (bad.stdout, bad.stderr)
     assert message in bad.stderr
     assert not (gaorg_home / "live.duckdb").exists()  # refused before any live state was touched
+
+
+def test_the_operator_halts_and_resumes_every_symbol_and_status_lists_them(tmp_path, monkeypatch):
+    import httpx
+
+    monkeypatch.setenv("GAORG_OPERATOR_TOKEN", "tok")
+    auth = {"Authorization": "Bearer tok"}
+    series = two(200)
+    seen: list[dict] = []
+
+    def on_step(runner, report):
+        url = f"http://127.0.0.1:{runner.api_port}"
+        seen.append(report)
+        if len(seen) == 40:
+            assert httpx.post(f"{url}/halt", headers=auth).json() == {"risk_state": "HALTED", "changed": True}
+        if len(seen) == 60:
+            status = httpx.get(f"{url}/status").json()
+            assert [s["symbol"] for s in status["symbols"]] == [BTC, ETH]
+            assert status["risk_state"] == "HALTED" and all(s["units"] == 0.0 for s in status["symbols"])
+            assert httpx.get(f"{url}/health").json()["symbols"] == [BTC, ETH]
+            assert httpx.post(f"{url}/resume", headers=auth).json()["risk_state"] == "ACTIVE"
+
+    cfg = book_config(series, api_port=0)
+    settings = Settings(home=tmp_path / "home", tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runner = Runner(cfg, settings, FileRegistry(save_genome(genome(stops=False), tmp_path / "g.json")),
+                    feed={s: ReplayFeed(b, warmup=5000, first=START) for s, b in series.items()})
+    summary = runner.run(on_step=on_step)
+    assert summary.risk_state == "ACTIVE" and len(seen) == 2 * (200 - START)
+    for sym in series:
+        events = [e["code"] for e in stored(settings, cfg, sym)[3] if e["kind"] == "state"]
+        assert events == ["operator", "resume"]
+        orders = stored(settings, cfg, sym)[2]
+        assert [o["reason"] for o in orders].count("halt") == 1
+
+
+def test_an_alias_move_switches_every_symbol_at_its_next_bar(tmp_path):
+    series = two(160)
+    path = save_genome(genome(5, 20, stops=False), tmp_path / "g.json")
+    cfg = book_config(series, registry_poll_seconds=0.01, switch_policy="flatten")
+    settings = Settings(home=tmp_path / "home", tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    seen = []
+
+    def on_step(runner, report):
+        seen.append(report)
+        if len(seen) == 61:  # after BTC's bar 30 of the replay: the genome file now names another strategy
+            save_genome(genome(8, 40, stops=False), path)
+            runner._last_poll = 0.0
+
+    summary = Runner(cfg, settings, FileRegistry(path),
+                     feed={s: ReplayFeed(b, warmup=5000, first=START) for s, b in series.items()}).run(on_step=on_step)
+    eth_ts, btc_ts = int(series[ETH].ts[START + 30]), int(series[BTC].ts[START + 31])
+    assert [(s["symbol"], s["ts"], s["policy"]) for s in summary.switches] == [(ETH, eth_ts, "flatten"),
+                                                                                 (BTC, btc_ts, "flatten")]
+    for sym in series:
+        with LiveState(settings.live_db, cfg.for_symbol(sym).state_key) as st:
+            assert [v["policy"] for v in st.versions()] == ["start", "flatten"]
