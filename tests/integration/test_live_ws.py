@@ -310,3 +310,29 @@ def test_the_stand_in_speaks_rfc_6455_to_a_raw_client(stand_in):
     with socket.create_connection((host, int(port)), timeout=5) as sock:  # not an upgrade: refused
         sock.sendall(f"GET /ws HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
         assert sock.recv(100).startswith(b"HTTP/1.0 400")
+
+
+def test_a_cut_http_connection_is_a_transient_fault_the_poll_retries(stand_in):
+    s, clock = stand_in, Clock(t(2) + 60_000)
+    s.publish_candle("BTC", "1h", candle(1, 100.0))
+    s.fail("candleSnapshot", "drop")
+    feed = feed_of(s, clock, transport="poll", max_polls=1, sleep=lambda _: None)
+    feed.ex.timeout = 2000
+    assert [b.ts for b, _ in feed] == [t(1)]
+    assert s.state.count("candleSnapshot") >= 2  # cut, then answered
+
+
+def test_the_websocket_client_is_built_from_the_runners_client():
+    from gaorg.live.feed_ws import pro_exchange
+
+    stand_in = pro_exchange(make_exchange("hyperliquid", api_url="http://127.0.0.1:8123", timeout_ms=700,
+                                          rate_limit_ms=3))
+    assert stand_in.urls["api"]["ws"]["public"] == "ws://127.0.0.1:8123/ws"
+    assert stand_in.urls["api"]["public"] == "http://127.0.0.1:8123" and stand_in.urls["api"]["private"] == stand_in.urls["api"]["public"]
+    assert (stand_in.timeout, stand_in.rateLimit) == (700, 3)
+    assert stand_in.options["builderFee"] is False and stand_in.options["refSet"] is True
+    assert not stand_in.apiKey and not stand_in.privateKey  # candles are public: no key travels
+    testnet = pro_exchange(make_exchange("hyperliquid", testnet=True))
+    assert testnet.urls["api"]["ws"]["public"] == "wss://api.hyperliquid-testnet.xyz/ws"
+    real = pro_exchange(make_exchange("hyperliquid"))
+    assert real.urls["api"]["ws"]["public"] == "wss://api.hyperliquid.xyz/ws"
