@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     mode.add_argument("--paper", action="store_true", help="simulated fills (the default)")
     mode.add_argument("--exchange", choices=["hyperliquid"], help="send orders to this exchange")
     p.add_argument("--feed", choices=["replay", "exchange"], help="stored bars (replay) or the exchange's")
+    p.add_argument("--transport", choices=["auto", "poll", "watch"], dest="feed_transport",
+                   help="exchange feed: websocket (watch_ohlcv) where the exchange has it (auto, the default), "
+                        "polling only, or websocket only")
     p.add_argument("--start", help="replay: first bar (ISO date or ms)")
     p.add_argument("--end", help="replay: end of the range (exclusive)")
     p.add_argument("--max-bars", type=int, dest="max_bars", help="stop after N bars in this live state")
@@ -53,7 +56,7 @@ def _live(args: argparse.Namespace, settings):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     overrides = {k: getattr(args, k) for k in ("alias", "timeframe", "feed", "start", "end", "max_bars",
                                                 "replay_speed", "switch_policy", "metrics_port", "api_port",
-                                                "api_url", "testnet")}
+                                                "api_url", "testnet", "feed_transport")}
     overrides["symbols"] = _symbols(args.symbol)
     overrides["model"] = args.model or Path(args.genome).stem
     overrides["exchange"] = args.market_exchange

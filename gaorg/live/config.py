@@ -85,6 +85,7 @@ class LiveConfig:
     window: int = 1000  # trailing bars given to the strategy (raised to the genome's lookback + 2)
     replay_speed: float = 0.0  # bars per second of a replay; 0: as fast as possible
     poll_seconds: float = 5.0  # exchange feed: seconds between polls for a new closed bar
+    feed_transport: Literal["auto", "poll", "watch"] = "auto"  # exchange feed: websocket where ccxt.pro has it
     stale_bars: float = 1.5  # a feed whose newest closed bar is older than this many bars is stale
     registry_poll_seconds: float = 30.0  # how often the runner asks the registry where the alias points
     switch_policy: SwitchPolicy = "flatten"

@@ -181,6 +181,8 @@ def merge_as_they_come(feeds: dict[str, Any], stop: threading.Event, wait: float
             yield sym, bar, stale
     finally:
         done.set()
+        for feed in feeds.values():  # wakes a pump blocked in its feed; a websocket's thread and client end
+            getattr(feed, "close", lambda: None)()
 
 
 def check_store(settings: Any, config: LiveConfig) -> None:

@@ -117,7 +117,7 @@ class Runner:
         from gaorg.live.feed import ExchangeFeed
 
         return ExchangeFeed(self.exchange(), c.symbol, c.timeframe, after_ts, c.poll_seconds, c.stale_bars,
-                            history=warmup)
+                            history=warmup, transport=c.feed_transport)
 
     # -- the loop ---------------------------------------------------------------------------------
     def poll_registry(self, force: bool = False) -> None:
@@ -158,6 +158,7 @@ class Runner:
         broker = self.broker()
         summary = RunSummary(res.name, res.version, broker.name)
         servers: list[Any] = []
+        feed: Any = None
         try:
             kill = c.kill_file or str(self.settings.home / "KILL")
             ex = Executor(c, state, broker, strategy, metrics=metrics, kill_file=kill)
@@ -197,6 +198,8 @@ class Runner:
         finally:
             for server in servers:
                 server.stop()
+            if feed is not None and feed is not self._feed:  # a websocket feed's thread and client
+                getattr(feed, "close", lambda: None)()
             state.close()
             broker.close()
 

@@ -79,3 +79,46 @@ def test_gaorg_live_trades_on_bars_pushed_over_the_websocket(gaorg_home, tmp_pat
     assert snapshots_after == seen["snapshots"]  # after the history, nothing was polled
     assert "websocket feed" not in err  # no reconnection, no fallback
     assert "Unclosed" not in err and "release all resources" not in err  # the client was closed
+
+
+def test_transport_poll_keeps_the_cli_off_the_websocket(gaorg_home, tmp_path):
+    """`--transport poll`: the same run takes its bars by polling and never opens the websocket."""
+    last = (int(time.time() * 1000) // M - 30) * M
+    hist = recent_minutes(300, last)
+    g = save_genome(genome(), tmp_path / "g.json")
+    cfg = tmp_path / "live.yaml"
+    cfg.write_text("poll_seconds: 0.2\nstale_bars: 60\n")
+    with StandInExchange([hist]) as s:
+        cmd = [sys.executable, "-m", "gaorg.cli", "live", "--genome", str(g), "--symbol", SYMBOL, "--timeframe", "1m",
+               "--exchange", "hyperliquid", "--feed", "exchange", "--transport", "poll", "--api-url", s.url,
+               "--max-bars", "3", "--config", str(cfg), "--json"]
+        env = {**os.environ, "GAORG_HOME": str(gaorg_home), "GAORG_HYPERLIQUID_WALLET": WALLET,
+               "GAORG_HYPERLIQUID_PRIVATE_KEY": KEY}
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                cwd=tmp_path)
+
+        def publish() -> None:  # once the history is read: closed minutes, one after another
+            deadline = time.monotonic() + 90
+            while s.state.count("candleSnapshot") < 2:  # the history, then the first poll
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    return
+                time.sleep(0.05)
+            px = float(hist.close[-1])
+            for k in range(1, 6):
+                s.publish_candle("BTC", "1m", (last + k * M, px, px * 1.001, px * 0.999, px, 50.0))
+                time.sleep(0.3)
+
+        pusher = threading.Thread(target=publish, daemon=True)
+        pusher.start()
+        try:
+            out, err = proc.communicate(timeout=120)
+        finally:
+            proc.kill()
+        pusher.join(30)
+        opened = s.state.count("ws")
+        polls = s.state.count("candleSnapshot")
+    done = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["bars"] == 3 and summary["last_ts"] == last + 3 * M, summary
+    assert opened == 0 and polls >= 4  # the history, then the polls that brought the bars
