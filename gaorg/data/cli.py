@@ -114,15 +114,14 @@ def _frame(b) -> dict[str, Any]:
 
 def import_file(args: argparse.Namespace, settings) -> Any:
     from gaorg.cli import Outcome
-    from gaorg.data.importer import parse_mapping, read_table
-    from gaorg.data.store import open_store
+    from gaorg.data.importer import import_into, parse_mapping
     from gaorg.data.timeframes import timeframe_ms
 
     timeframe_ms(args.timeframe)
-    table = read_table(args.file, parse_mapping(args.columns), tz=args.tz)
-    with open_store(settings) as store:
-        report = store.write_bars(args.exchange, args.symbol, args.timeframe, table.columns,
-                                  repair=args.repair, origin=table.lines, label="line")
+    columns = parse_mapping(args.columns)
+    settings.ensure_home()
+    report, table = import_into(settings.market_db, args.file, args.exchange, args.symbol, args.timeframe,
+                                columns=columns, tz=args.tz, repair=args.repair)
     lines = [f"imported {args.file} as {args.exchange} {args.symbol} {args.timeframe}: "
              f"{report.inserted} new, {report.replaced} replaced bars", *table.notes]
     if args.repair:

@@ -183,9 +183,9 @@ def validate_bars(
 
 def _order(cols, origin, label, repair, dropped):
     ts = cols["ts"]
-    d = np.diff(ts)
-    if d.size == 0 or np.all(d > 0):
+    if len(ts) < 2 or bool((ts[1:] > ts[:-1]).all()):  # in order: no n-sized difference array
         return cols, False
+    d = np.diff(ts)
     back = np.flatnonzero(d < 0) + 1
     dup = np.flatnonzero(d == 0) + 1
     if not repair:

@@ -94,6 +94,15 @@ def test_a_bad_file_exits_2_with_a_clear_message_and_the_store_unchanged(cli, se
     assert snapshot(seeded) == before
 
 
+@pytest.mark.parametrize("case", ["empty file", "unparseable timestamp"])
+def test_a_file_that_cannot_be_read_creates_no_store(cli, gaorg_home, tmp_path, case):
+    """The store is opened while the file is parsed: when the parse fails, a store made for it goes."""
+    make, header, words = BAD_FILES[case]
+    res = cli("data", "import", csv(tmp_path, make(), header), "--symbol", "BTC", "--timeframe", "1h", "--json")
+    assert res.code == 2 and words in res.json["error"], res.stderr
+    assert sorted(p.name for p in gaorg_home.glob("market.duckdb*")) == []
+
+
 def test_repair_drops_and_dedupes_with_a_report(cli, seeded, tmp_path):
     lines = swap(rows(6), 2, 2, "50") + [rows(6)[4]]
     res = cli("data", "import", csv(tmp_path, lines), "--symbol", "ETH", "--timeframe", "1h", "--repair", "--json")

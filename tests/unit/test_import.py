@@ -99,3 +99,28 @@ def test_a_missing_file_and_a_bad_mapping_are_named():
         read_table("/nonexistent/bars.csv")
     with pytest.raises(InputError, match="TARGET=SOURCE"):
         parse_mapping("price=close")
+
+
+def _epoch_file(tmp_path: Path, rows: int, bad_line: int | None = None, bad: str = "") -> Path:
+    """A banner, a mixed-case semicolon header with an extra column, epoch-ms rows (one cell bad)."""
+    lines = ["exported by some exchange", "Extra;TimeStamp;Open;High;Low;Close;Volume"]
+    rng = np.random.default_rng(1)
+    for i in range(rows):
+        o = 100 + rng.random()
+        lines.append(f"x{i};{T0 + i * H};{o!r};{o + 1!r};{o - 1!r};{o + 0.5!r};{rng.random() * 10!r}")
+    if bad_line is not None:
+        fields = lines[bad_line - 1].split(";")
+        fields[5] = bad
+        lines[bad_line - 1] = ";".join(fields)
+    return write(tmp_path, "\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("bad", ["", "n/a", "1e5x"])
+def test_a_bad_cell_deep_in_an_epoch_file_is_still_named_by_its_line(tmp_path, bad):
+    """A number that cannot be read, thousands of rows in, is named by its file line (banner included)."""
+    from gaorg.data.store import MarketStore
+
+    table = read_table(_epoch_file(tmp_path, 3000, bad_line=2900, bad=bad))
+    with MarketStore(tmp_path / "m.duckdb") as store, pytest.raises(ValidationError) as err:
+        store.write_bars("local", "X", "1h", table.columns, origin=table.lines, label="line")
+    assert "line 2900" in str(err.value)
