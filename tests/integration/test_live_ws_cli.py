@@ -30,28 +30,45 @@ def recent_minutes(n: int, last_ts: int) -> Bars:
                             timeframe="1m")
 
 
+def run_live(s: StandInExchange, home, tmp_path, cfg_text: str, extra: list[str], max_bars: int,
+             ready, publish) -> tuple[int, str, str]:
+    """`gaorg live` as a real process against the stand-in; ``publish()`` runs in a thread once
+    ``ready()`` (or the process ended); returns (exit status, stdout, stderr)."""
+    g = save_genome(genome(), tmp_path / "g.json")
+    cfg = tmp_path / "live.yaml"
+    cfg.write_text(cfg_text)
+    cmd = [sys.executable, "-m", "gaorg.cli", "live", "--genome", str(g), "--symbol", SYMBOL, "--timeframe", "1m",
+           "--exchange", "hyperliquid", "--feed", "exchange", "--api-url", s.url, "--max-bars", str(max_bars),
+           "--config", str(cfg), "--json", *extra]
+    env = {**os.environ, "GAORG_HOME": str(home), "GAORG_HYPERLIQUID_WALLET": WALLET,
+           "GAORG_HYPERLIQUID_PRIVATE_KEY": KEY}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+
+    def when_ready() -> None:
+        deadline = time.monotonic() + 90
+        while not ready():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+        publish()
+
+    pusher = threading.Thread(target=when_ready, daemon=True)
+    pusher.start()
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    pusher.join(30)
+    return proc.returncode, out, err
+
+
 def test_gaorg_live_trades_on_bars_pushed_over_the_websocket(gaorg_home, tmp_path):
     last = (int(time.time() * 1000) // M - 30) * M  # the history ends 30 minutes ago
     hist = recent_minutes(300, last)
-    g = save_genome(genome(), tmp_path / "g.json")
-    cfg = tmp_path / "live.yaml"
-    cfg.write_text("poll_seconds: 120\nstale_bars: 60\n")  # polls would come too late: bars must be pushed
+    seen: dict[str, int] = {}
     with StandInExchange([hist]) as s:
-        cmd = [sys.executable, "-m", "gaorg.cli", "live", "--genome", str(g), "--symbol", SYMBOL, "--timeframe", "1m",
-               "--exchange", "hyperliquid", "--feed", "exchange", "--api-url", s.url, "--max-bars", "8",
-               "--config", str(cfg), "--json"]
-        env = {**os.environ, "GAORG_HOME": str(gaorg_home), "GAORG_HYPERLIQUID_WALLET": WALLET,
-               "GAORG_HYPERLIQUID_PRIVATE_KEY": KEY}
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                                cwd=tmp_path)
-        seen: dict[str, int] = {}
 
         def publish() -> None:  # once subscribed: a sharp rally, one closed minute after another
-            deadline = time.monotonic() + 90
-            while s.ws.subscribers("BTC", "1m") == 0:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    return
-                time.sleep(0.05)
             seen["snapshots"] = s.state.count("candleSnapshot")
             px = float(hist.close[-1])
             for k in range(1, 10):
@@ -61,16 +78,12 @@ def test_gaorg_live_trades_on_bars_pushed_over_the_websocket(gaorg_home, tmp_pat
                     "BTC", "1m", (last + k * M, px / 1.03, px * 1.001, px / 1.031, px, 50.0))
                 time.sleep(0.3)
 
-        pusher = threading.Thread(target=publish, daemon=True)
-        pusher.start()
-        try:
-            out, err = proc.communicate(timeout=120)
-        finally:
-            proc.kill()
-        pusher.join(30)
+        # polls would come too late: bars must be pushed
+        code, out, err = run_live(s, gaorg_home, tmp_path, "poll_seconds: 120\nstale_bars: 60\n", [], 8,
+                                  lambda: s.ws.subscribers("BTC", "1m") > 0, publish)
         snapshots_after = s.state.count("candleSnapshot")
         actions = s.actions()
-    assert proc.returncode == 0, err
+    assert code == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["bars"] == 8 and summary["stopped"] == "max_bars 8 reached", summary
     assert summary["last_ts"] == last + 8 * M  # every pushed minute once, in order
@@ -85,40 +98,19 @@ def test_transport_poll_keeps_the_cli_off_the_websocket(gaorg_home, tmp_path):
     """`--transport poll`: the same run takes its bars by polling and never opens the websocket."""
     last = (int(time.time() * 1000) // M - 30) * M
     hist = recent_minutes(300, last)
-    g = save_genome(genome(), tmp_path / "g.json")
-    cfg = tmp_path / "live.yaml"
-    cfg.write_text("poll_seconds: 0.2\nstale_bars: 60\n")
     with StandInExchange([hist]) as s:
-        cmd = [sys.executable, "-m", "gaorg.cli", "live", "--genome", str(g), "--symbol", SYMBOL, "--timeframe", "1m",
-               "--exchange", "hyperliquid", "--feed", "exchange", "--transport", "poll", "--api-url", s.url,
-               "--max-bars", "3", "--config", str(cfg), "--json"]
-        env = {**os.environ, "GAORG_HOME": str(gaorg_home), "GAORG_HYPERLIQUID_WALLET": WALLET,
-               "GAORG_HYPERLIQUID_PRIVATE_KEY": KEY}
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                                cwd=tmp_path)
 
         def publish() -> None:  # once the history is read: closed minutes, one after another
-            deadline = time.monotonic() + 90
-            while s.state.count("candleSnapshot") < 2:  # the history, then the first poll
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    return
-                time.sleep(0.05)
             px = float(hist.close[-1])
             for k in range(1, 6):
                 s.publish_candle("BTC", "1m", (last + k * M, px, px * 1.001, px * 0.999, px, 50.0))
                 time.sleep(0.3)
 
-        pusher = threading.Thread(target=publish, daemon=True)
-        pusher.start()
-        try:
-            out, err = proc.communicate(timeout=120)
-        finally:
-            proc.kill()
-        pusher.join(30)
+        code, out, err = run_live(s, gaorg_home, tmp_path, "poll_seconds: 0.2\nstale_bars: 60\n",
+                                  ["--transport", "poll"], 3, lambda: s.state.count("candleSnapshot") >= 2, publish)
         opened = s.state.count("ws")
         polls = s.state.count("candleSnapshot")
-    done = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
-    assert done.returncode == 0, done.stderr
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert code == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
     assert summary["bars"] == 3 and summary["last_ts"] == last + 3 * M, summary
     assert opened == 0 and polls >= 4  # the history, then the polls that brought the bars
