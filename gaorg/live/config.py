@@ -77,6 +77,7 @@ class LiveConfig:
     exchange: str | None = None  # the market's exchange in the store (None: the one that has the symbol)
     broker: Literal["paper", "exchange"] = "paper"
     venue: str = "hyperliquid"  # the ccxt exchange of the exchange broker and feed
+    exchange_stops: bool = True  # exchange broker: stop/take as reduce-only trigger orders (False: bar-close checks)
     feed: Literal["replay", "exchange"] = "replay"
     alias: str = "production"
     start: str | None = None  # replay range (ISO date or ms); None: the whole stored series

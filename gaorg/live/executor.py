@@ -7,7 +7,8 @@ is computed on the trailing window and, if it differs from the last target acted
 through the risk gate to the broker. The order cycle is written before and after each step (see
 :mod:`gaorg.live.state`); ``reconcile()`` runs first on every start and asks the broker about every
 order whose outcome is unknown, by client order id. ``GAORG_TEST_CRASH_AT`` (tests only) kills the
-process with SIGKILL at a named point of the cycle: ``before_submit``, ``after_submit``, ``after_fill``.
+process with SIGKILL at a named point of the cycle: ``before_submit``, ``after_submit``, ``after_fill``
+(and ``before_triggers``, in the exchange broker: an entry filled, its protective triggers not placed).
 
 Within a run of several symbols (:mod:`gaorg.live.portfolio`) each symbol has its executor; a shared
 ``portfolio`` view gives the risk gate every symbol's exposure and the total equity, and owns the
@@ -75,6 +76,8 @@ class Executor:
         self.share = float(share)
         self.risk = RiskGate(config.limits, loss_limits=portfolio is None)
         self.saved: dict | None = None  # the progress found at start (the portfolio restores its part)
+        if hasattr(broker, "exchange_stops"):  # the exchange broker: stops as trigger orders or bar-close checks
+            broker.exchange_stops = config.exchange_stops
         self.fee = config.costs.fee
         size = max(config.window, strategy.lookback + 2)
         self.window = BarWindow(size, config.exchange, config.symbol, config.timeframe)
@@ -132,6 +135,8 @@ class Executor:
             self._event(row["bar_ts"], "reconcile", outcome, f"order {row['cloid']} was {row['status']}",
                                   row["cloid"])
             log.info("reconciled order %s: %s -> %s", row["cloid"], row["status"], outcome)
+        if hasattr(self.broker, "reconcile"):  # the exchange broker's protective triggers against the position
+            self.broker.reconcile()
         return report
 
     def warm(self, history) -> None:
@@ -284,10 +289,12 @@ class Executor:
         if order.cloid in self.known:  # decided again after a restart: never sent twice
             existing = st.order(order.cloid) or {}
             if existing.get("status") not in ("intent", "submitted"):
+                self._settle(order, existing["status"])
                 return OrderResult(order.cloid, existing["status"], existing["exchange_id"], existing["filled"] or 0.0)
             found = self.broker.find(order.cloid)
             if found.status != "unknown":  # it did reach the broker: adopt, never send twice
                 self._store_result(found)
+                self._settle(order, found.status)
                 return found
         else:
             st.journal_intent(order)  # durable (fsync) before anything is sent
@@ -319,6 +326,11 @@ class Executor:
             if self.metrics is not None:
                 self.metrics.errors.labels("rejected").inc()
         return result
+
+    def _settle(self, order: Order, status: str) -> None:
+        """An order met again after a restart, done on the exchange: the broker protects what it left."""
+        if status in ("filled", "partial") and hasattr(self.broker, "settle"):
+            self.broker.settle(order)
 
     def _store_result(self, result: OrderResult) -> None:
         self.state.record_result(result)

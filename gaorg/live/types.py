@@ -96,3 +96,10 @@ def client_order_id(state_key: str, bar_ts: int, purpose: str) -> str:
     same bar always gets the same id, so a retried or re-decided submission can never double it."""
     digest = hashlib.sha256(f"{state_key}|{bar_ts}|{purpose}".encode()).hexdigest()
     return "0x" + digest[:32]
+
+
+def trigger_cloid(entry_cloid: str, kind: str, attempt: int = 0) -> str:
+    """The cloid of the exchange-side ``stop``/``take`` trigger protecting the position the order
+    ``entry_cloid`` opened or resized: derived from it, so a retry or a restart finds the trigger by
+    cloid and never places it twice. ``attempt`` > 0: a replacement after the exchange dropped one."""
+    return client_order_id(entry_cloid, attempt, f"trigger:{kind}")

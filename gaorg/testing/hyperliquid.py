@@ -122,6 +122,8 @@ class StandInHyperliquid:
             "exchangeStatus": lambda body: {"specialStatuses": None, "time": str(int(time.time() * 1000))},
         }
         self.routes: dict[str, Callable[[dict[str, Any]], Any]] = {"/info": self.info}
+        # called by publish_candle with (coin, interval, row, the candle before this update or None)
+        self.candle_hooks: list[Callable[[str, str, tuple, tuple | None], Any]] = []
         self.ws = WsHub(self.state)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -150,7 +152,8 @@ class StandInHyperliquid:
     def publish_candle(self, coin: str, interval: str, row: Any) -> int:
         """Set the candle ``row`` = (open time ms, open, high, low, close, volume) of ``(coin, interval)``:
         added, or replaced when that candle is there (an open candle's update); ``candleSnapshot`` serves
-        it and the websocket pushes it to the subscribers. How many subscribers got it."""
+        it, the ``candle_hooks`` see it (the exchange stand-in fires its trigger orders) and the websocket
+        pushes it to the subscribers. How many subscribers got it."""
         t = int(row[0])
         o, h, lo, c, v = (float(x) for x in row[1:6])
         with self.state.lock:
@@ -161,13 +164,17 @@ class StandInHyperliquid:
             cols = [np.array(getattr(bars, n)) for n in ("ts", "open", "high", "low", "close", "volume", "funding")]
             i = int(np.searchsorted(cols[0], t))
             values = (t, o, h, lo, c, v, 0.0)
+            prev = None
             if i < len(cols[0]) and cols[0][i] == t:
+                prev = tuple(float(col[i]) for col in cols[:6])
                 for col, x in zip(cols, values, strict=True):
                     col[i] = x
             else:
                 cols = [np.insert(col, i, x) for col, x in zip(cols, values, strict=True)]
             self.state.candles[(coin, interval)] = Bars.from_arrays(
                 *cols, exchange=bars.exchange, symbol=bars.symbol, timeframe=interval)
+        for hook in self.candle_hooks:  # e.g. the exchange stand-in's trigger orders, before the push
+            hook(coin, interval, (t, o, h, lo, c, v), prev)
         return self.ws.push(coin, interval, candle_json(coin, interval, t, o, h, lo, c, v))
 
     def drop_ws(self) -> int:

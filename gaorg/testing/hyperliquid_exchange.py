@@ -11,6 +11,17 @@ Order faults, queued with :meth:`StandInExchange.fail_order`, consumed one per o
 ``lost`` (the order is executed, then the reply is lost: HTTP 502). The data stand-in's faults
 (``timeout``, ``429``, ``5xx``) work too, with ``fail("order", ...)``: a ``timeout`` executes the
 order and answers too late.
+
+A reduce-only order that would increase a position is rejected (one larger than the position fills
+only the position). Trigger orders (``t: {trigger: {isMarket, triggerPx, tpsl}}``) rest as open orders
+(listed with their trigger fields by ``frontendOpenOrders``, as Hyperliquid does) until a candle
+published for their coin (:meth:`~gaorg.testing.hyperliquid.StandInHyperliquid.publish_candle`) crosses
+the trigger price: like the backtest, a candle that opens beyond it fills at the open, one whose
+low/high touches it fills at the trigger price (an update of a candle counts only its move since the
+last publish); within one candle a stop fires before a take-profit. A market trigger fills at that
+price (no slippage) if its limit price allows it, else it is cancelled; a reduce-only trigger with no
+position left to reduce is cancelled (``reduceOnlyCanceled``). Cancels (by oid or cloid) work on
+open orders only.
 """
 
 from __future__ import annotations
@@ -48,10 +59,11 @@ class StandInExchange(StandInHyperliquid):
         self.prices: dict[str, float] = {}
         self.order_faults: deque[str] = deque()
         self.routes["/exchange"] = self.exchange
+        self.candle_hooks.append(self.fire_triggers)
         self.info_handlers.update({
             "clearinghouseState": self.clearinghouse_state,
             "openOrders": self.open_orders,
-            "frontendOpenOrders": self.open_orders,
+            "frontendOpenOrders": self.frontend_open_orders,
             "orderStatus": self.order_status,
             "userFills": self.user_fills,
         })
@@ -83,8 +95,19 @@ class StandInExchange(StandInHyperliquid):
                 raise HttpFault(502, "stand-in: the reply was lost")
             return {"status": "ok", "response": {"type": "order", "data": {"statuses": statuses}}}
         if kind in ("cancel", "cancelByCloid"):
-            return {"status": "ok", "response": {"type": "cancel", "data": {"statuses": ["success"]}}}
+            with self.state.lock:
+                statuses = [self._cancel(c, kind == "cancelByCloid") for c in action.get("cancels", [])]
+            return {"status": "ok", "response": {"type": "cancel", "data": {"statuses": statuses}}}
         return {"status": "err", "response": f"stand-in: unsupported action {kind!r}"}
+
+    def _cancel(self, c: dict[str, Any], by_cloid: bool) -> Any:
+        acct = self.account
+        oid = acct.by_cloid.get(c.get("cloid")) if by_cloid else c.get("o")
+        rec = acct.orders.get(oid) if oid is not None else None
+        if rec is None or rec["status"] != "open":
+            return {"error": f"Order was never placed, already canceled, or filled. asset={c.get('asset', c.get('a'))}"}
+        rec["status"] = "canceled"
+        return "success"
 
     def _place(self, o: dict[str, Any], fault: str) -> dict[str, Any]:
         acct = self.account
@@ -101,31 +124,99 @@ class StandInExchange(StandInHyperliquid):
         now = int(time.time() * 1000)
         rec = {"coin": coin, "side": "B" if is_buy else "A", "limitPx": o["p"], "origSz": o["s"], "sz": o["s"],
                "oid": oid, "cloid": cloid, "timestamp": now, "status": "open", "reduceOnly": bool(o.get("r")),
-               "orderType": "Limit", "tif": "Ioc"}
+               "orderType": "Limit", "tif": "Ioc", "isTrigger": False, "triggerPx": "0.0",
+               "triggerCondition": "N/A", "isPositionTpsl": False, "children": []}
+        trigger = (o.get("t") or {}).get("trigger")
+        if trigger is not None:
+            is_tp = trigger.get("tpsl") == "tp"
+            below = is_tp == is_buy  # a sell stop and a buy take-profit fire when the price falls to them
+            rec.update(orderType=("Take Profit" if is_tp else "Stop") + (" Market" if trigger.get("isMarket") else " Limit"),
+                       tif=None, isTrigger=True, triggerPx=str(trigger["triggerPx"]),
+                       triggerCondition=f"Price {'below' if below else 'above'} {trigger['triggerPx']}")
         acct.orders[oid] = rec
         if cloid is not None:
             acct.by_cloid[cloid] = oid
         if fault == "reject":
             rec["status"] = "rejected"
             return {"error": f"Insufficient margin to place order. asset={asset}"}
+        if trigger is not None:
+            return {"resting": {"oid": oid}}
         px = self.price(coin)
         if (is_buy and px > limit) or (not is_buy and px < limit) or size <= 0:
             rec["status"] = "canceled"
             return {"error": "Order could not immediately match against any resting orders."}
-        filled = size / 2 if fault == "partial" else size
+        filled = self._reducible(rec, size)
+        if filled <= 0:
+            rec["status"] = "reduceOnlyRejected"
+            return {"error": f"Reduce only order would increase position. asset={asset}"}
+        filled = filled / 2 if fault == "partial" else filled
+        self._fill(rec, px, filled, now)
+        rec["status"] = "filled" if fault != "partial" else "canceled"
+        return {"filled": {"totalSz": repr(filled), "avgPx": repr(px), "oid": oid}}
+
+    def _reducible(self, rec: dict[str, Any], size: float) -> float:
+        """How much of ``size`` the order may fill: all of it, or for a reduce-only order at most the
+        position it reduces (0: it would increase the position)."""
+        if not rec["reduceOnly"]:
+            return size
+        pos = self.account.positions.get(rec["coin"], 0.0)
+        if pos == 0.0 or (pos > 0) == (rec["side"] == "B"):
+            return 0.0
+        return min(size, abs(pos))
+
+    def _fill(self, rec: dict[str, Any], px: float, filled: float, now: int) -> None:
+        acct, coin, is_buy = self.account, rec["coin"], rec["side"] == "B"
         signed = filled if is_buy else -filled
         fee = abs(signed) * px * self.fee
         acct.cash -= signed * px + fee
         old = acct.positions.get(coin, 0.0)
         acct.positions[coin] = old + signed
-        acct.entry[coin] = px
+        closing = old != 0.0 and (old > 0) != is_buy
+        if not closing:
+            acct.entry[coin] = px
+        side = "Long" if (old > 0 if closing else is_buy) else "Short"
         acct.fills.append({"coin": coin, "px": repr(px), "sz": repr(filled), "side": rec["side"], "time": now,
-                           "oid": oid, "cloid": cloid, "fee": repr(fee), "tid": len(acct.fills) + 1,
-                           "startPosition": repr(old), "dir": "Open Long" if is_buy else "Open Short",
+                           "oid": rec["oid"], "cloid": rec["cloid"], "fee": repr(fee), "tid": len(acct.fills) + 1,
+                           "startPosition": repr(old), "dir": f"{'Close' if closing else 'Open'} {side}",
                            "closedPnl": "0.0", "hash": "0x0", "crossed": True, "feeToken": "USDC"})
-        rec["sz"] = repr(size - filled)
-        rec["status"] = "filled" if fault != "partial" else "canceled"
-        return {"filled": {"totalSz": repr(filled), "avgPx": repr(px), "oid": oid}}
+        rec["sz"] = repr(float(rec["origSz"]) - filled)
+
+    # -- trigger orders ------------------------------------------------------------------------------
+    def fire_triggers(self, coin: str, interval: str, row: tuple, prev: tuple | None) -> list[int]:
+        """Fire the open trigger orders of ``coin`` that the candle ``row`` = (t, o, h, l, c, v) crossed
+        (``prev``: that candle as it was before this update, or None); the oids that filled."""
+        _, op, high, low, close = (float(x) for x in row[:5])
+        if prev is not None:  # an update: only the move since the last publish
+            ref = float(prev[4])
+            low = low if low < float(prev[3]) else min(ref, close)
+            high = high if high > float(prev[2]) else max(ref, close)
+        else:
+            ref = op
+        fired: list[tuple[tuple[int, int, int], dict[str, Any], float]] = []
+        with self.state.lock:
+            for rec in self.account.orders.values():
+                if rec["coin"] != coin or rec["status"] != "open" or not rec["isTrigger"]:
+                    continue
+                level, below = float(rec["triggerPx"]), "below" in rec["triggerCondition"]
+                gap = ref <= level if below else ref >= level
+                touched = low <= level if below else high >= level
+                if gap or touched:
+                    stop = rec["orderType"].startswith("Stop")
+                    fired.append(((0 if gap else 1, 0 if stop else 1, rec["oid"]), rec, ref if gap else level))
+            filled = []
+            now = int(time.time() * 1000)
+            for _, rec, px in sorted(fired, key=lambda f: f[0]):
+                limit = float(rec["limitPx"])
+                size = self._reducible(rec, float(rec["sz"]))
+                if size <= 0:
+                    rec["status"] = "reduceOnlyCanceled"
+                elif (rec["side"] == "B" and px > limit) or (rec["side"] == "A" and px < limit):
+                    rec["status"] = "canceled"  # the market order's limit (its slippage) did not allow it
+                else:
+                    self._fill(rec, px, size, now)
+                    rec["status"] = "filled"
+                    filled.append(rec["oid"])
+        return filled
 
     # -- the account's /info -----------------------------------------------------------------------
     def account_value(self) -> float:
@@ -150,7 +241,13 @@ class StandInExchange(StandInHyperliquid):
                 "crossMaintenanceMarginUsed": "0.0", "withdrawable": repr(value), "time": int(time.time() * 1000)}
 
     def open_orders(self, body: dict[str, Any]) -> Any:
-        return [dict(r) for r in self.account.orders.values() if r["status"] == "open"]
+        keys = ("coin", "side", "limitPx", "sz", "oid", "timestamp", "origSz", "cloid", "reduceOnly")
+        return [{k: r[k] for k in keys} for r in self.account.orders.values() if r["status"] == "open"]
+
+    def frontend_open_orders(self, body: dict[str, Any]) -> Any:
+        """The open orders with their trigger fields (orderType, isTrigger, triggerPx, triggerCondition)."""
+        return [{k: v for k, v in r.items() if k != "status"} for r in self.account.orders.values()
+                if r["status"] == "open"]
 
     def order_status(self, body: dict[str, Any]) -> Any:
         oid = body.get("oid")

@@ -143,11 +143,13 @@ def test_the_exchange_feed_yields_closed_bars_only_and_flags_the_stale_ones(stan
     assert not any(bar.gap for bar, _ in got)
 
 
-def test_a_touched_stop_closes_the_position_with_a_reduce_only_order(broker, stand_in):
+def test_without_exchange_stops_a_touched_stop_closes_the_position_at_the_bar_close(broker, stand_in):
     from gaorg.live.types import Bar
 
+    broker.exchange_stops = False  # LiveConfig.exchange_stops: false (trigger orders: test_live_triggers.py)
     entry = Order(client_order_id("test", 1, "signal"), SYMBOL, 0, 0.5, 2.0, 100.0, stop=0.05, take=0.2)
     assert broker.submit(entry).status == "filled"
+    assert stand_in.actions() == ["order"]  # no trigger order on the exchange
     assert broker.on_bar(SYMBOL, Bar(3_600_000, 100.0, 104.0, 96.0, 101.0)) == []  # inside both levels
     stand_in.prices["BTC"] = 94.0
     fills = broker.on_bar(SYMBOL, Bar(7_200_000, 99.0, 100.0, 94.5, 94.0))  # the low went through 95

@@ -9,9 +9,10 @@ are off (:func:`gaorg.data.exchange.make_exchange`).
 
 Keys: ``GAORG_HYPERLIQUID_WALLET`` and ``GAORG_HYPERLIQUID_PRIVATE_KEY`` (never in a config file, a log,
 an error message or MLflow). The strategy's stop-loss and take-profit levels (fixed at the entry fill,
-as in the backtest) are watched on each closed bar: when the bar touched one, a reduce-only market
-order closes the position at once (the backtest fills at the level inside the bar; here the exit is
-at the next price after the bar closed). They are not placed on the exchange as trigger orders.
+as in the backtest) are placed on the exchange as reduce-only trigger orders after each entry or resize
+(:mod:`gaorg.live.brokers.triggers`), so they fill inside the bar at the level and protect the position
+while the process is down; with ``exchange_stops`` off (``LiveConfig.exchange_stops``) they are only
+watched on each closed bar and a touched level is closed by a reduce-only market order at the close.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ class CcxtBroker:
     """Market (IOC) orders on one ccxt exchange account; the exchange is the source of truth."""
 
     def __init__(self, exchange: Any, symbol: str, retry: RetryPolicy = LIVE_RETRY,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, exchange_stops: bool = True) -> None:
+        from gaorg.live.brokers.triggers import Triggers
+
         self.ex, self.symbol, self.retry, self.sleep = exchange, symbol, retry, sleep
         self.name = str(getattr(exchange, "id", "exchange"))
         call(exchange.load_markets, retry=retry, where=f"{self.name} load_markets", sleep=sleep)
@@ -64,6 +67,9 @@ class CcxtBroker:
         self.coin = market.get("baseName") or market.get("base") or symbol.split("/")[0]
         self.user = getattr(exchange, "walletAddress", None)
         self.levels: tuple[float, float] = (math.nan, math.nan)  # stop, take of the open position
+        self.exchange_stops = exchange_stops  # the levels as trigger orders on the exchange (else bar-close checks)
+        self.triggers = Triggers(self)
+        self.exits: dict[str, str] = {}  # cloid -> stop|take of the bar-close exits this broker sent itself
 
     # -- orders -----------------------------------------------------------------------------------
     def submit(self, order: Order) -> OrderResult:
@@ -76,37 +82,44 @@ class CcxtBroker:
         if amount <= 0:
             return OrderResult(order.cloid, "rejected", error="size below the exchange's precision")
         params = {"clientOrderId": order.cloid, "reduceOnly": bool(order.reduce_only)}
+        resp, found = self.create(order.cloid, "market", order.side, amount, order.price, params)
+        result = found if found is not None else self._result(order, resp, amount)
+        self._set_levels(order, result)
+        if self.exchange_stops and result.status in ("filled", "partial"):
+            self.triggers.after_fill(order, result)
+        return result
+
+    def create(self, cloid: str, kind: str, side: str, amount: float, price: float, params: dict
+               ) -> tuple[dict | None, OrderResult | None]:
+        """``create_order`` once; after a transient fault the order is looked up by cloid before any
+        resend. ``(response, None)``, or ``(None, the exchange's record)`` when it was found or refused."""
         last: Exception | None = None
         for attempt in range(self.retry.attempts):
             if attempt:
-                found = self.find(order.cloid)
+                found = self.find(cloid)
                 if found.status != "unknown":
-                    log.info("order %s found by cloid after a lost reply: %s", order.cloid, found.status)
-                    return found
+                    log.info("order %s found by cloid after a lost reply: %s", cloid, found.status)
+                    return None, found
             try:
-                resp = self.ex.create_order(self.symbol, "market", order.side, amount, order.price, params)
+                return self.ex.create_order(self.symbol, kind, side, amount, price, params), None
             except Exception as exc:  # noqa: BLE001 - translated once, below
                 error = translate_error(exc, f"{self.name} create_order")
                 if isinstance(error, PermanentExchangeError):
                     if "duplicate" in str(error).lower():  # the exchange has this cloid: report that order
-                        found = self.find(order.cloid)
+                        found = self.find(cloid)
                         if found.status != "unknown":
-                            return found
-                    return OrderResult(order.cloid, "rejected", error=str(error))
+                            return None, found
+                    return None, OrderResult(cloid, "rejected", error=str(error))
                 if not isinstance(error, TransientExchangeError):
                     raise error from exc
                 last = error
                 wait = self.retry.delay(attempt, error)
-                log.warning("order %s: %s; looking it up by cloid in %.2fs", order.cloid, error, wait)
+                log.warning("order %s: %s; looking it up by cloid in %.2fs", cloid, error, wait)
                 self.sleep(wait)
-                continue
-            result = self._result(order, resp, amount)
-            self._set_levels(order, result)
-            return result
-        found = self.find(order.cloid)
+        found = self.find(cloid)
         if found.status != "unknown":
-            return found
-        raise TransientExchangeError(f"order {order.cloid} not placed after {self.retry.attempts} attempts: {last}")
+            return None, found
+        raise TransientExchangeError(f"order {cloid} not placed after {self.retry.attempts} attempts: {last}")
 
     def _result(self, order: Order, resp: dict, amount: float) -> OrderResult:
         status = resp.get("status")
@@ -119,8 +132,8 @@ class CcxtBroker:
             return OrderResult(order.cloid, "open" if status == "open" else "cancelled", oid)
         return self._filled(order.cloid, oid, filled if order.units > 0 else -filled, amount)
 
-    def _filled(self, cloid: str, oid: str | None, signed: float, amount: float) -> OrderResult:
-        fills = self._fills_of(cloid, oid)
+    def _filled(self, cloid: str, oid: str | None, signed: float, amount: float, kind: str = "") -> OrderResult:
+        fills = self._fills_of(cloid, oid, kind or self.exits.get(cloid, "order"))
         fee = sum(f.fee for f in fills)
         avg = (sum(abs(f.units) * f.price for f in fills) / sum(abs(f.units) for f in fills)) if fills else 0.0
         status = "filled" if abs(signed) >= amount * (1 - 1e-9) else "partial"
@@ -150,10 +163,12 @@ class CcxtBroker:
         if state.endswith("ejected"):
             return OrderResult(cloid, "rejected", oid, error=state)
         if filled > 0:
-            return self._filled(cloid, oid, sign * filled, orig)
+            order_type = str(rec.get("orderType", ""))  # a trigger's fill is an exit of its kind
+            kind = "take" if order_type.startswith("Take Profit") else "stop" if order_type.startswith("Stop") else ""
+            return self._filled(cloid, oid, sign * filled, orig, kind)
         return OrderResult(cloid, "cancelled", oid)
 
-    def _fills_of(self, cloid: str, oid: str | None) -> list[Fill]:
+    def _fills_of(self, cloid: str, oid: str | None, kind: str = "order") -> list[Fill]:
         rows = call(self.ex.publicPostInfo, {"type": "userFills", "user": self.user}, retry=self.retry,
                     where=f"{self.name} userFills", sleep=self.sleep)
         out = []
@@ -161,7 +176,7 @@ class CcxtBroker:
             if r.get("cloid") == cloid or (oid is not None and str(r.get("oid")) == oid):
                 sign = 1.0 if r.get("side") == "B" else -1.0
                 out.append(Fill(f"{self.name}-{r.get('tid')}", cloid, int(r.get("time", 0)),
-                                sign * float(r["sz"]), float(r["px"]), float(r.get("fee", 0.0))))
+                                sign * float(r["sz"]), float(r["px"]), float(r.get("fee", 0.0)), kind))
         return out
 
     def open_orders(self) -> list[OrderResult]:
@@ -192,8 +207,14 @@ class CcxtBroker:
         self.levels = (px * (1.0 - side * order.stop), px * (1.0 + side * order.take))  # NaN stays NaN: none
 
     def on_bar(self, symbol: str, bar: Bar) -> list[Fill]:
+        """What the bar did to the position: a trigger that filled on the exchange (its sibling is then
+        cancelled), or, without exchange stops, a reduce-only market exit if the bar touched a level."""
+        if self.exchange_stops:
+            return self.triggers.check(symbol, bar)
+        return self.close_if_touched(symbol, bar, *self.levels)
+
+    def close_if_touched(self, symbol: str, bar: Bar, stop: float, take: float) -> list[Fill]:
         """Close the position with a reduce-only market order if the bar touched its stop or take level."""
-        stop, take = self.levels
         if math.isnan(stop) and math.isnan(take):
             return []
         units = self.account(symbol, bar.close).units(symbol)
@@ -208,18 +229,31 @@ class CcxtBroker:
             return []
         cloid = client_order_id(f"{self.name}|{self.user}|{symbol}", bar.ts, kind)
         exit_order = Order(cloid, symbol, bar.ts, 0.0, -units, bar.close, reduce_only=True, reason=kind)
+        self.exits = {**dict(list(self.exits.items())[-31:]), cloid: kind}
         result = self.submit(exit_order)
         log.info("%s level touched at bar %s: closing %s units (%s)", kind, bar.ts, units, result.status)
         self.levels = (math.nan, math.nan)
         return [Fill(f.fill_id, cloid, f.ts, f.units, f.price, f.fee, kind) for f in result.fills]
 
+    # -- restart ----------------------------------------------------------------------------------
+    def reconcile(self) -> None:
+        """At start, after the executor resolved its orders: adopt the triggers still open on the
+        exchange, place those of the position that never arrived, cancel those of a position gone."""
+        self.triggers.reconcile()
+
+    def settle(self, order: Order) -> None:
+        """``order`` was found done after a restart (not sent again): make sure its triggers are placed."""
+        if self.exchange_stops:
+            self.triggers.settle(order)
+
     def snapshot(self) -> dict | None:
-        """Only the stop/take levels: positions and orders are the exchange's."""
-        return {"levels": [None if math.isnan(x) else x for x in self.levels]}
+        """The stop/take levels and the triggers' cloids: positions and orders are the exchange's."""
+        return {"levels": [None if math.isnan(x) else x for x in self.levels], "triggers": self.triggers.snapshot()}
 
     def restore(self, snap: dict | None) -> None:
         if snap and "levels" in snap:
             self.levels = tuple(math.nan if x is None else float(x) for x in snap["levels"])  # type: ignore[assignment]
+        self.triggers.restore((snap or {}).get("triggers"))
 
     def close(self) -> None:
         pass
