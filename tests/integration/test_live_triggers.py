@@ -113,6 +113,18 @@ def test_a_gap_through_the_stop_fills_at_the_open(broker, stand_in):
     assert [(f.kind, f.price) for f in fills] == [("stop", pytest.approx(93.0))]
 
 
+def test_a_gap_beyond_the_triggers_slippage_bound_is_closed_at_the_bar_close(broker, stand_in):
+    e = entry(0.5, 2.0)
+    broker.submit(e)
+    t = publish(stand_in, 85.0, 86.0, 84.0, 85.5)  # opens 10% below the stop: beyond ccxt's 5% bound
+    stop = stand_in.account.orders[stand_in.account.by_cloid[trigger_cloid(e.cloid, "stop")]]
+    assert stop["status"] == "canceled" and stand_in.account.positions["BTC"] == pytest.approx(2.0)
+    stand_in.prices["BTC"] = 85.5
+    fills = broker.on_bar(SYMBOL, Bar(t, 85.0, 86.0, 84.0, 85.5))
+    assert [(f.kind, f.units, f.price) for f in fills] == [("stop", pytest.approx(-2.0), pytest.approx(85.5))]
+    assert stand_in.account.positions["BTC"] == 0.0 and triggers(stand_in) == {}
+
+
 def test_a_short_is_protected_by_buy_triggers_and_its_take_fills_at_the_level(broker, stand_in):
     e = entry(-0.5, -2.0)
     broker.submit(e)

@@ -69,6 +69,9 @@ class Triggers:
 
         crash_point("before_triggers")  # tests: the entry filled, its triggers not placed yet
         old = self.p
+        if old is None and (order.reduce_only or order.target == 0.0 or (math.isnan(order.stop)
+                                                                        and math.isnan(order.take))):
+            return  # nothing placed, nothing to place
         units = self._position()
         side = math.copysign(1.0, units) if units else 0.0
         if order.reduce_only or order.target == 0.0 or not units:
