@@ -312,15 +312,6 @@ def _segment_sums(equity, a, b, prev, s1, s2, s3, s4, sdown2, eq_sum):
     return s1 + t1, s2 + t2, s3 + t3, s4 + t4, sdown2 + td, eq_sum + te
 
 
-@njit(cache=True, nogil=True)
-def _segment_drawdown(equity, a, b, peak, floor, mdd):
-    """``_drawdown`` over ``equity[a:b]``."""
-    seg = equity[a:b]
-    for j in range(len(seg)):
-        peak, floor, mdd = _drawdown(seg[j], peak, floor, mdd)
-    return peak, floor, mdd
-
-
 @njit(cache=True, nogil=True, inline="always")
 def _drawdown(eq, peak, floor, mdd):
     """The running peak and max drawdown (a positive fraction) with ``eq``. Below ``floor`` =
