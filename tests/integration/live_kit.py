@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from gaorg.data.synth import synth_bars
@@ -35,3 +36,24 @@ def executor(path: Path, cfg: LiveConfig, g=None, broker=None, metrics=None, kil
     c = cfg.costs
     broker = broker or PaperBroker(c.fee, c.slippage, c.init_cash)
     return Executor(cfg, state, broker, Strategy(g or genome(), "m", "1"), metrics=metrics, kill_file=kill_file)
+
+
+def run_forked(cfg: LiveConfig, registry_path: Path, crash: str | None = None) -> int:
+    """The live runner in a forked process, optionally killed (SIGKILL) at the crash point ``crash``;
+    its exit status (negative: killed by that signal)."""
+    from gaorg.config import Settings
+    from gaorg.live.registry import FileRegistry
+    from gaorg.live.runner import Runner
+
+    pid = os.fork()
+    if pid == 0:  # the executor process
+        code = 1
+        try:
+            if crash:
+                os.environ["GAORG_TEST_CRASH_AT"] = crash
+            Runner(cfg, Settings.from_env(), FileRegistry(registry_path)).run()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)

@@ -6,7 +6,6 @@ order cycle and restarted continues both symbols with nothing sent twice and not
 
 from __future__ import annotations
 
-import os
 import signal
 
 import duckdb
@@ -20,7 +19,7 @@ from gaorg.live.registry import FileRegistry
 from gaorg.live.runner import Runner
 from gaorg.strategies.genome import save_genome
 from gaorg.testing.hyperliquid_exchange import StandInExchange
-from tests.integration.live_kit import genome
+from tests.integration.live_kit import genome, run_forked
 
 pytestmark = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 
@@ -100,19 +99,8 @@ def test_two_symbols_trade_one_exchange_account_each_on_its_weight(market, gaorg
 
 
 def run_child(path, url, crash: str | None) -> int:
-    """The runner in a forked process; its exit status (negative: killed by that signal)."""
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            if crash:
-                os.environ["GAORG_TEST_CRASH_AT"] = crash
-            Runner(config(url), Settings.from_env(), FileRegistry(path)).run()
-            code = 0
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    """The runner in a forked process (see ``live_kit.run_forked``)."""
+    return run_forked(config(url), path, crash)
 
 
 def test_kills_at_each_point_of_the_order_cycle_continue_both_symbols_with_nothing_doubled(market, gaorg_home):

@@ -4,27 +4,23 @@
 from __future__ import annotations
 
 import math
-import os
 import signal
 
 import numpy as np
 import pytest
 
 from gaorg.backtest.engine import Costs, simulate
-from gaorg.config import Settings
 from gaorg.data.bars import Bars
 from gaorg.data.exchange import RetryPolicy, make_exchange
 from gaorg.data.store import MarketStore
 from gaorg.live.brokers.ccxt_broker import CcxtBroker
 from gaorg.live.config import LiveConfig, LiveCosts
 from gaorg.live.feed import ReplayFeed
-from gaorg.live.registry import FileRegistry
-from gaorg.live.runner import Runner
 from gaorg.live.types import Bar, Order, client_order_id, trigger_cloid
 from gaorg.strategies.compose import targets
 from gaorg.strategies.genome import save_genome
 from gaorg.testing.hyperliquid_exchange import StandInExchange
-from tests.integration.live_kit import SYMBOL, bars, config, executor, genome
+from tests.integration.live_kit import SYMBOL, bars, config, executor, genome, run_forked
 
 pytestmark = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 
@@ -250,20 +246,9 @@ N, BARS = 110, 30
 
 
 def run_child(path, url, crash: str | None) -> int:
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            if crash:
-                os.environ["GAORG_TEST_CRASH_AT"] = crash
-            config = LiveConfig(model="g", symbol=SYMBOL, timeframe="1h", broker="exchange", feed="replay",
-                                api_url=url, rate_limit_ms=1.0, start="2023-01-03", max_bars=BARS)
-            Runner(config, Settings.from_env(), FileRegistry(path)).run()
-            code = 0
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    """The runner on the stand-in exchange in a forked process (see ``live_kit.run_forked``)."""
+    return run_forked(LiveConfig(model="g", symbol=SYMBOL, timeframe="1h", broker="exchange", feed="replay",
+                                 api_url=url, rate_limit_ms=1.0, start="2023-01-03", max_bars=BARS), path, crash)
 
 
 def test_a_kill_after_the_entry_filled_before_its_triggers_places_them_once_at_restart(gaorg_home, monkeypatch):

@@ -8,20 +8,16 @@ The executor runs in a forked child process (the modules are already imported: f
 from __future__ import annotations
 
 import json
-import os
 import signal
 
 import duckdb
 import pytest
 
-from gaorg.config import Settings
 from gaorg.data.store import MarketStore
 from gaorg.live.config import LiveConfig
-from gaorg.live.registry import FileRegistry
-from gaorg.live.runner import Runner
 from gaorg.strategies.genome import save_genome
 from gaorg.testing.hyperliquid_exchange import StandInExchange
-from tests.integration.live_kit import SYMBOL, bars, genome
+from tests.integration.live_kit import SYMBOL, bars, genome, run_forked
 
 pytestmark = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 
@@ -44,21 +40,9 @@ def market(gaorg_home, monkeypatch):
 
 
 def run_child(path, url, crash: str | None) -> int:
-    """Run the live CLI's runner in a forked process; its exit status (negative: killed by that signal)."""
-    pid = os.fork()
-    if pid == 0:  # the executor process
-        code = 1
-        try:
-            if crash:
-                os.environ["GAORG_TEST_CRASH_AT"] = crash
-            config = LiveConfig(model="g", symbol=SYMBOL, timeframe="1h", broker="exchange", feed="replay",
-                                api_url=url, rate_limit_ms=1.0, start="2023-01-03", max_bars=BARS)
-            Runner(config, Settings.from_env(), FileRegistry(path)).run()
-            code = 0
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    """The runner on the stand-in exchange in a forked process (see ``live_kit.run_forked``)."""
+    return run_forked(LiveConfig(model="g", symbol=SYMBOL, timeframe="1h", broker="exchange", feed="replay",
+                                 api_url=url, rate_limit_ms=1.0, start="2023-01-03", max_bars=BARS), path, crash)
 
 
 def stored(home):
