@@ -25,6 +25,17 @@ def bars(n: int = 400, seed: int = 3):
     return synth_bars(SYMBOL, "1h", n, seed=seed)
 
 
+def store_bars(home: Path, *series) -> None:
+    """Write each synthetic series (``Bars``) into the market store of the GAORG_HOME ``home``."""
+    from gaorg.data.store import MarketStore
+
+    home.mkdir(parents=True, exist_ok=True)
+    with MarketStore(home / "market.duckdb") as store:
+        for b in series:
+            cols = {"ts": b.ts, "open": b.open, "high": b.high, "low": b.low, "close": b.close, "volume": b.volume}
+            store.write_bars(b.exchange, b.symbol, b.timeframe, cols)
+
+
 def config(b, **kw) -> LiveConfig:
     costs = kw.pop("costs", LiveCosts(0.0005, 0.001, 10_000.0))
     return LiveConfig(symbol=b.symbol, timeframe=b.timeframe, exchange=b.exchange, costs=costs,

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from gaorg.data.store import MarketStore
 from gaorg.strategies.genome import save_genome
-from tests.integration.live_kit import SYMBOL, bars, genome
+from tests.integration.live_kit import SYMBOL, bars, genome, store_bars
 
 
 def seed(home):
     b = bars(200, seed=9)
-    home.mkdir(parents=True, exist_ok=True)
-    frame = b.to_frame().reset_index(drop=True).drop(columns=["funding"]).assign(ts=b.ts)
-    with MarketStore(home / "market.duckdb") as store:
-        store.write_bars(b.exchange, SYMBOL, "1h", frame)
+    store_bars(home, b)
     return b, save_genome(genome(), home / "g.json")
 
 

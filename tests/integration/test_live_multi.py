@@ -9,7 +9,6 @@ import pytest
 
 from gaorg.backtest.engine import Costs, simulate
 from gaorg.config import Settings
-from gaorg.data.store import MarketStore
 from gaorg.data.synth import synth_bars
 from gaorg.live.config import LiveConfig, LiveCosts, RiskLimits
 from gaorg.live.feed import ReplayFeed
@@ -19,7 +18,7 @@ from gaorg.live.state import LiveState
 from gaorg.monitor.metrics import LiveMetrics
 from gaorg.strategies.compose import targets
 from gaorg.strategies.genome import save_genome
-from tests.integration.live_kit import genome
+from tests.integration.live_kit import genome, store_bars
 
 BTC, ETH = "BTC/USDC:USDC", "ETH/USDC:USDC"
 START = 60
@@ -126,12 +125,8 @@ def test_a_drawdown_of_the_total_halts_and_flattens_every_symbol(tmp_path):
 
 # -- the CLI --------------------------------------------------------------------------------------
 def seed_store(home, n=200):
-    home.mkdir(parents=True, exist_ok=True)
     series = two(n)
-    with MarketStore(home / "market.duckdb") as store:
-        for sym, b in series.items():
-            frame = b.to_frame().reset_index(drop=True).drop(columns=["funding"]).assign(ts=b.ts)
-            store.write_bars(b.exchange, sym, "1h", frame)
+    store_bars(home, *series.values())
     return series, save_genome(genome(), home / "g.json")
 
 

@@ -12,14 +12,13 @@ import duckdb
 import pytest
 
 from gaorg.config import Settings
-from gaorg.data.store import MarketStore
 from gaorg.data.synth import synth_bars
 from gaorg.live.config import LiveConfig
 from gaorg.live.registry import FileRegistry
 from gaorg.live.runner import Runner
 from gaorg.strategies.genome import save_genome
 from gaorg.testing.hyperliquid_exchange import StandInExchange
-from tests.integration.live_kit import genome, run_forked
+from tests.integration.live_kit import genome, run_forked, store_bars
 
 pytestmark = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 
@@ -34,11 +33,7 @@ WEIGHTS = {BTC: 0.6, ETH: 0.4}
 @pytest.fixture
 def market(gaorg_home, monkeypatch):
     series = {BTC: synth_bars(BTC, "1h", N, seed=5), ETH: synth_bars(ETH, "1h", N, seed=11)}
-    gaorg_home.mkdir(parents=True, exist_ok=True)
-    with MarketStore(gaorg_home / "market.duckdb") as store:
-        for sym, b in series.items():
-            frame = b.to_frame().reset_index(drop=True).drop(columns=["funding"]).assign(ts=b.ts)
-            store.write_bars(b.exchange, sym, "1h", frame)
+    store_bars(gaorg_home, *series.values())
     monkeypatch.setenv("GAORG_HYPERLIQUID_WALLET", WALLET)
     monkeypatch.setenv("GAORG_HYPERLIQUID_PRIVATE_KEY", KEY)
     return series, save_genome(genome(stops=False), gaorg_home / "g.json")

@@ -12,7 +12,6 @@ import pytest
 from gaorg.backtest.engine import Costs, simulate
 from gaorg.data.bars import Bars
 from gaorg.data.exchange import RetryPolicy, make_exchange
-from gaorg.data.store import MarketStore
 from gaorg.live.brokers.ccxt_broker import CcxtBroker
 from gaorg.live.config import LiveConfig, LiveCosts
 from gaorg.live.feed import ReplayFeed
@@ -20,7 +19,7 @@ from gaorg.live.types import Bar, Order, client_order_id, trigger_cloid
 from gaorg.strategies.compose import targets
 from gaorg.strategies.genome import save_genome
 from gaorg.testing.hyperliquid_exchange import StandInExchange
-from tests.integration.live_kit import SYMBOL, bars, config, executor, genome, run_forked
+from tests.integration.live_kit import SYMBOL, bars, config, executor, genome, run_forked, store_bars
 
 pytestmark = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 
@@ -253,10 +252,7 @@ def run_child(path, url, crash: str | None) -> int:
 
 def test_a_kill_after_the_entry_filled_before_its_triggers_places_them_once_at_restart(gaorg_home, monkeypatch):
     b = bars(N, seed=5)
-    gaorg_home.mkdir(parents=True, exist_ok=True)
-    frame = b.to_frame().reset_index(drop=True).drop(columns=["funding"]).assign(ts=b.ts)
-    with MarketStore(gaorg_home / "market.duckdb") as store:
-        store.write_bars(b.exchange, SYMBOL, "1h", frame)
+    store_bars(gaorg_home, b)
     monkeypatch.setenv("GAORG_HYPERLIQUID_WALLET", WALLET)
     monkeypatch.setenv("GAORG_HYPERLIQUID_PRIVATE_KEY", KEY)
     path = save_genome(genome(stops=True), gaorg_home / "g.json")

@@ -13,11 +13,10 @@ import signal
 import duckdb
 import pytest
 
-from gaorg.data.store import MarketStore
 from gaorg.live.config import LiveConfig
 from gaorg.strategies.genome import save_genome
 from gaorg.testing.hyperliquid_exchange import StandInExchange
-from tests.integration.live_kit import SYMBOL, bars, genome, run_forked
+from tests.integration.live_kit import SYMBOL, bars, genome, run_forked, store_bars
 
 pytestmark = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 
@@ -30,10 +29,7 @@ BARS = 30
 @pytest.fixture
 def market(gaorg_home, monkeypatch):
     b = bars(N, seed=5)
-    gaorg_home.mkdir(parents=True, exist_ok=True)
-    frame = b.to_frame().reset_index(drop=True).drop(columns=["funding"]).assign(ts=b.ts)
-    with MarketStore(gaorg_home / "market.duckdb") as store:
-        store.write_bars(b.exchange, SYMBOL, "1h", frame)
+    store_bars(gaorg_home, b)
     monkeypatch.setenv("GAORG_HYPERLIQUID_WALLET", WALLET)
     monkeypatch.setenv("GAORG_HYPERLIQUID_PRIVATE_KEY", KEY)
     return b, save_genome(genome(stops=False), gaorg_home / "g.json")
