@@ -53,8 +53,7 @@ def synthetic_market(run: DemoRun) -> None:
         for i, symbol in enumerate(SYNTH_SYMBOLS):
             m = synth_market(symbol, run.timeframe, run.bars, run.seed, price=100.0 * (i + 1))
             b = m.bars
-            frame = {"ts": b.ts, "open": b.open, "high": b.high, "low": b.low, "close": b.close, "volume": b.volume}
-            report = store.write_bars(b.exchange, b.symbol, b.timeframe, frame)
+            report = store.write_bars(b.exchange, b.symbol, b.timeframe, b.columns())
             store.write_funding(b.exchange, b.symbol, m.funding_ts, m.funding_rate)
             written.append(report.to_dict())
     run.say(f"synthetic market: {len(written)} symbols x {run.bars} {run.timeframe} bars (seed {run.seed})")
@@ -95,8 +94,7 @@ def planted_market(run: DemoRun) -> None:
     with open_store(run.settings) as store:
         for i, symbol in enumerate(PLANTED_SYMBOLS):
             b = planted_ema_market(symbol, run.bars, seed=run.seed + i, **PLANTED)
-            store.write_bars("synthetic", symbol, "1h", {"ts": b.ts, "open": b.open, "high": b.high, "low": b.low,
-                                                         "close": b.close, "volume": b.volume})
+            store.write_bars("synthetic", symbol, "1h", b.columns())
     run.say(f"planted market: {', '.join(PLANTED_SYMBOLS)} x {run.bars} 1h bars whose next return leans "
             f"{PLANTED['edge']:.2%} with EMA {PLANTED['fast']}/{PLANTED['slow']} (hidden in {PLANTED['sigma']:.0%} noise)")
 

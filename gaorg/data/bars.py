@@ -68,6 +68,11 @@ class Bars:
             *(getattr(self, name)[start:stop] for name in ("ts", *FIELDS)),
         )
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """The columns a store write takes (``ts`` and OHLCV; funding is stored apart), as views."""
+        return {"ts": self.ts, "open": self.open, "high": self.high, "low": self.low, "close": self.close,
+                "volume": self.volume}
+
     def to_frame(self):  # -> pandas.DataFrame (pandas imported lazily)
         """A DataFrame indexed by a tz-naive UTC ``DatetimeIndex`` named ``time``.
 

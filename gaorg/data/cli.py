@@ -100,16 +100,12 @@ def synth(args: argparse.Namespace, settings) -> Any:
     with open_store(settings) as store:
         for m in markets:
             b = m.bars
-            report = store.write_bars(b.exchange, b.symbol, b.timeframe, _frame(b))
+            report = store.write_bars(b.exchange, b.symbol, b.timeframe, b.columns())
             store.write_funding(b.exchange, b.symbol, m.funding_ts, m.funding_rate)
             written.append(report.to_dict())
     text = "\n".join(f"{w['exchange']} {w['symbol']} {w['timeframe']}: {w['inserted'] + w['replaced']} bars "
                      f"{w['first']} .. {w['last']}" for w in written)
     return Outcome(text, {"series": written})
-
-
-def _frame(b) -> dict[str, Any]:
-    return {"ts": b.ts, "open": b.open, "high": b.high, "low": b.low, "close": b.close, "volume": b.volume}
 
 
 def import_file(args: argparse.Namespace, settings) -> Any:

@@ -81,7 +81,6 @@ def hand_made_result(
 def store_synthetic(settings: Any, symbols: Sequence[str], timeframe: str = "1h", n_bars: int = 1500,
                     seed: int = 0, start_ms: int | None = None) -> dict[tuple[str, str], Bars]:
     """Write seeded synthetic series (bars and funding) to the market store; returns them as read back."""
-    import pandas as pd
 
     from gaorg.data.store import open_store
     from gaorg.data.synth import synth_market
@@ -92,9 +91,7 @@ def store_synthetic(settings: Any, symbols: Sequence[str], timeframe: str = "1h"
             kw = {} if start_ms is None else {"start_ms": start_ms}
             m = synth_market(symbol, timeframe, n_bars, seed + i, **kw)
             b = m.bars
-            frame = pd.DataFrame({"ts": b.ts, "open": b.open, "high": b.high, "low": b.low,
-                                  "close": b.close, "volume": b.volume})
-            store.write_bars(b.exchange, symbol, timeframe, frame)
+            store.write_bars(b.exchange, symbol, timeframe, b.columns())
             store.write_funding(b.exchange, symbol, m.funding_ts, m.funding_rate)
             out[(symbol, timeframe)] = store.read_bars(b.exchange, symbol, timeframe)
     return out

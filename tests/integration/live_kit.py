@@ -32,8 +32,7 @@ def store_bars(home: Path, *series) -> None:
     home.mkdir(parents=True, exist_ok=True)
     with MarketStore(home / "market.duckdb") as store:
         for b in series:
-            cols = {"ts": b.ts, "open": b.open, "high": b.high, "low": b.low, "close": b.close, "volume": b.volume}
-            store.write_bars(b.exchange, b.symbol, b.timeframe, cols)
+            store.write_bars(b.exchange, b.symbol, b.timeframe, b.columns())
 
 
 def config(b, **kw) -> LiveConfig:

@@ -31,8 +31,7 @@ def store_bars(home: Path, symbols=("A", "B"), timeframe: str = "1h", n: int = 2
     with MarketStore(Settings.from_env({"GAORG_HOME": str(home)}).market_db) as store:
         for i, s in enumerate(symbols):
             b = planted_ema_market(s, n, edge=0.0015, seed=i, revert=0.005, timeframe=timeframe)
-            frame = {"ts": b.ts, "open": b.open, "high": b.high, "low": b.low, "close": b.close, "volume": b.volume}
-            store.write_bars("synthetic", s, timeframe, frame)
+            store.write_bars("synthetic", s, timeframe, b.columns())
 
 
 def run_id_of(stderr: str) -> str:

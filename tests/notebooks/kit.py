@@ -28,8 +28,7 @@ def seed_store(home: Path, symbols: tuple[str, ...] = ("SYNTH-BTC", "SYNTH-ETH")
         for i, symbol in enumerate(symbols):
             m = synth_market(symbol, timeframe, n_bars, seed, price=100.0 * (i + 1), exchange=exchange, **kw)
             b = m.bars
-            store.write_bars(exchange, symbol, timeframe, {"ts": b.ts, "open": b.open, "high": b.high, "low": b.low,
-                                                           "close": b.close, "volume": b.volume})
+            store.write_bars(exchange, symbol, timeframe, b.columns())
             store.write_funding(exchange, symbol, m.funding_ts, m.funding_rate)
 
 

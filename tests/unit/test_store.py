@@ -54,6 +54,18 @@ def test_bars_written_are_read_back_as_numpy(db):
     assert not bars.close.flags.writeable
 
 
+def test_bars_read_back_write_again_through_their_columns(db, tmp_path):
+    with MarketStore(db) as store:
+        store.write_bars("ex", "BTC", "1h", frame())
+        bars = store.read_bars("ex", "BTC", "1h")
+    cols = bars.columns()
+    assert list(cols) == ["ts", "open", "high", "low", "close", "volume"]  # funding is stored apart
+    assert all(np.shares_memory(cols[k], getattr(bars, k)) for k in cols)  # views, no copy
+    with MarketStore(tmp_path / "copy.duckdb") as store:
+        store.write_bars("ex", "BTC", "1h", cols)
+    assert snapshot(tmp_path / "copy.duckdb") == snapshot(db)
+
+
 def test_writing_the_same_bars_twice_gives_the_same_store(db):
     with MarketStore(db) as store:
         store.write_bars("ex", "BTC", "1h", frame())
