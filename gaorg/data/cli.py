@@ -116,13 +116,13 @@ def import_file(args: argparse.Namespace, settings) -> Any:
     timeframe_ms(args.timeframe)
     columns = parse_mapping(args.columns)
     settings.ensure_home()
-    report, table = import_into(settings.market_db, args.file, args.exchange, args.symbol, args.timeframe,
+    report, notes = import_into(settings.market_db, args.file, args.exchange, args.symbol, args.timeframe,
                                 columns=columns, tz=args.tz, repair=args.repair)
     lines = [f"imported {args.file} as {args.exchange} {args.symbol} {args.timeframe}: "
-             f"{report.inserted} new, {report.replaced} replaced bars", *table.notes]
+             f"{report.inserted} new, {report.replaced} replaced bars", *notes]
     if args.repair:
         lines.append(report.repair.describe())
-    payload = {**report.to_dict(), "notes": table.notes}
+    payload = {**report.to_dict(), "notes": notes}
     return Outcome("\n".join(lines), payload)
 
 

@@ -97,36 +97,49 @@ def read_table(path: str | Path, columns: Mapping[str, str] | None = None, tz: s
 
 def import_into(store_path: str | Path, path: str | Path, exchange: str, symbol: str, timeframe: str, *,
                 columns: Mapping[str, str] | None = None, tz: str = "UTC", repair: bool = False):
-    """Read ``path`` and upsert its bars into the store at ``store_path``: ``(WriteReport, ImportedTable)``.
+    """Read ``path`` and upsert its bars into the store at ``store_path``: ``(WriteReport, notes)``.
 
     The store is opened (DuckDB's start-up, the file's catalogue) in a thread while pyarrow parses
-    the file, so the two overlap. A file that cannot be read writes nothing: a store this call
-    created for it is removed again.
+    the file, so the two overlap; a large epoch-timed CSV is written piece by piece while the next
+    piece is parsed (:mod:`gaorg.data.bulk`). A file that cannot be read writes nothing: a store
+    this call created for it is removed again.
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    from gaorg.data import bulk
     from gaorg.data.store import MarketStore
 
-    store_path = Path(store_path)
+    store_path, path = Path(store_path), Path(path)
     existed = store_path.exists()
-    with ThreadPoolExecutor(1, thread_name_prefix="gaorg-store-open") as pool:
+    with ThreadPoolExecutor(1, thread_name_prefix="gaorg-store") as pool:
         opening = pool.submit(MarketStore, store_path)
         try:
-            table = read_table(path, columns, tz)
+            plan = None
+            if not repair and path.is_file():
+                plan = bulk.plan(path, {t: (columns or {}).get(t, t) for t in TARGETS})
+            done = None if plan is None else bulk.import_pieces(plan, opening, pool, exchange, symbol, timeframe)
+            table = None if done is not None else read_table(path, columns, tz)
         except BaseException:
-            try:
-                opening.result().close()
-            except Exception:  # noqa: BLE001 - the file's error is the one to report
-                pass
-            if not existed:
-                for leftover in (store_path, store_path.with_name(store_path.name + ".wal")):
-                    leftover.unlink(missing_ok=True)
+            _discard(opening, store_path, existed)
             raise
         store = opening.result()
     with store:
+        if done is not None:
+            return done
         report = store.write_bars(exchange, symbol, timeframe, table.columns, repair=repair, origin=table.lines,
                                   label="line")
-    return report, table
+    return report, table.notes
+
+
+def _discard(opening, store_path: Path, existed: bool) -> None:
+    """Close the store opened for a failed import; remove it when this import created it."""
+    try:
+        opening.result().close()
+    except Exception:  # noqa: BLE001 - the file's error is the one to report
+        pass
+    if not existed:
+        for leftover in (store_path, store_path.with_name(store_path.name + ".wal")):
+            leftover.unlink(missing_ok=True)
 
 
 def _oldest_first(ts: np.ndarray, cols: dict[str, np.ndarray], lines: np.ndarray, notes: list[str]) -> ImportedTable:
@@ -196,47 +209,52 @@ def _split(line: str, delim: str) -> list[str]:
     return [f.strip().strip('"').strip("'").strip() for f in line.split(delim)]
 
 
-def _read_csv(path: Path, mapping: dict[str, str]):
-    """The file as an Arrow table, the 1-based line of its header, and a re-reader of one column as text."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
+def _layout(path: Path, mapping: dict[str, str]) -> tuple[int, str, list[str]]:
+    """Where the header is (0-based row, after any banner), its delimiter, and the mapped columns in it."""
     with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
         head = [fh.readline() for _ in range(HEAD_LINES)]
     head = [h.rstrip("\r\n") for h in head]
     if not any(h.strip() for h in head):
         raise ValidationError(f"{path.name} is empty; give a file with a header line and rows of bars")
     wanted = {v.lower() for v in mapping.values()}
-    guess: tuple[int, list[str]] | None = None
+    guess: list[str] | None = None
     for i, line in enumerate(head):
         for delim in DELIMITERS:
             fields = _split(line, delim)
             if len(fields) < 2:
                 continue
             if wanted <= {f.lower() for f in fields}:
-                used = [f for f in fields if f.lower() in wanted]  # parse only the mapped columns
-
-                def read(text_column: str | None = None, skip: int = i, delim: str = delim, used=used):
-                    convert = pacsv.ConvertOptions(
-                        include_columns=[text_column] if text_column else used,
-                        column_types={text_column: pa.string()} if text_column else None,
-                        strings_can_be_null=True)
-                    try:
-                        return pacsv.read_csv(path, read_options=pacsv.ReadOptions(skip_rows=skip, block_size=BLOCK_BYTES),
-                                              parse_options=pacsv.ParseOptions(delimiter=delim), convert_options=convert)
-                    except pa.ArrowException as exc:
-                        text = " ".join(str(exc).split())[:300]
-                        raise ValidationError(f"cannot read {path.name}: {text}") from None
-
-                return read(), i + 1, read
+                return i, delim, [f for f in fields if f.lower() in wanted]  # parse only the mapped columns
             if guess is None:
-                guess = (i, fields)
-    header = ", ".join(guess[1]) if guess else "(no header found)"
-    missing = sorted(wanted - {f.lower() for f in (guess[1] if guess else [])})
+                guess = fields
+    header = ", ".join(guess) if guess else "(no header found)"
+    missing = sorted(wanted - {f.lower() for f in (guess or [])})
     raise ValidationError(
         f"{path.name}: missing column(s) {', '.join(missing)}; its header is: {header}. "
         f"Map your names with --columns, e.g. --columns timestamp=date,volume=vol"
     )
+
+
+def _read_csv(path: Path, mapping: dict[str, str]):
+    """The file as an Arrow table, the 1-based line of its header, and a re-reader of one column as text."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    skip, delim, used = _layout(path, mapping)
+
+    def read(text_column: str | None = None):
+        convert = pacsv.ConvertOptions(
+            include_columns=[text_column] if text_column else used,
+            column_types={text_column: pa.string()} if text_column else None,
+            strings_can_be_null=True)
+        try:
+            return pacsv.read_csv(path, read_options=pacsv.ReadOptions(skip_rows=skip, block_size=BLOCK_BYTES),
+                                  parse_options=pacsv.ParseOptions(delimiter=delim), convert_options=convert)
+        except pa.ArrowException as exc:
+            text = " ".join(str(exc).split())[:300]
+            raise ValidationError(f"cannot read {path.name}: {text}") from None
+
+    return read(), skip + 1, read
 
 
 def _match_columns(path: Path, names: list[str], mapping: dict[str, str]) -> dict[str, str]:
@@ -303,14 +321,19 @@ def _fetch_ts(con, expr: str) -> np.ndarray:
 
 def _epoch(raw: np.ndarray, notes: list[str]) -> np.ndarray:
     """Epoch numbers to ms; the unit is read from the magnitude (s, ms, us, ns)."""
-    top = max(int(raw.max()), -int(raw.min())) if len(raw) else 0  # no |raw| temporary
-    units = ((10**11, "seconds", 1000), (10**14, "milliseconds", 1), (10**17, "microseconds", -1000))
-    unit, factor = next(((u, f) for limit, u, f in units if top < limit), ("nanoseconds", -1_000_000))
+    unit, factor = _epoch_unit(raw)
     if unit != "milliseconds":
         notes.append(f"epoch times read as {unit}")
     if factor == 1:
         return raw
     return raw * factor if factor > 0 else raw // -factor
+
+
+def _epoch_unit(raw: np.ndarray) -> tuple[str, int]:
+    """(unit, factor to ms: a multiplier, or a divisor when negative) from the largest magnitude."""
+    top = max(int(raw.max()), -int(raw.min())) if len(raw) else 0  # no |raw| temporary
+    units = ((10**11, "seconds", 1000), (10**14, "milliseconds", 1), (10**17, "microseconds", -1000))
+    return next(((u, f) for limit, u, f in units if top < limit), ("nanoseconds", -1_000_000))
 
 
 def _localize(naive_ms: np.ndarray, tz: str, path: Path) -> np.ndarray:

@@ -21,7 +21,7 @@ import numpy as np
 from gaorg.config import Settings, did_you_mean
 from gaorg.data.bars import Bars, align_funding
 from gaorg.data.timeframes import timeframe_ms
-from gaorg.data.validate import RepairReport, validate_bars
+from gaorg.data.writer import BarsWriter, WriteReport
 from gaorg.errors import InputError, NotFoundError, StoreLockedError, ValidationError
 
 SCHEMA_VERSION = "1"
@@ -110,46 +110,6 @@ class Gap:
         return {"start": iso(self.start), "end": iso(self.end), "bars": self.bars}
 
 
-@dataclass(frozen=True)
-class WriteReport:
-    """The outcome of one write: rows added, rows replaced, and what validation repaired."""
-
-    exchange: str
-    symbol: str
-    timeframe: str
-    inserted: int
-    replaced: int
-    first: int
-    last: int
-    repair: RepairReport
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "exchange": self.exchange,
-            "symbol": self.symbol,
-            "timeframe": self.timeframe,
-            "inserted": self.inserted,
-            "replaced": self.replaced,
-            "first": iso(self.first),
-            "last": iso(self.last),
-            "repair": {"rows_in": self.repair.rows_in, "rows_out": self.repair.rows_out,
-                       "dropped": self.repair.dropped, "sorted": self.repair.sorted},
-        }
-
-
-ARROW_ROWS = 100_000
-
-
-def _scannable(cols: dict[str, np.ndarray]) -> Any:
-    """What DuckDB inserts from: an Arrow table for large writes (faster), else the numpy arrays
-    themselves (no pyarrow import for small writes)."""
-    if len(cols["ts"]) < ARROW_ROWS:
-        return cols
-    import pyarrow as pa
-
-    return pa.Table.from_arrays([pa.array(v) for v in cols.values()], names=list(cols))
-
-
 def open_store(settings: Settings, read_only: bool = False) -> MarketStore:
     """The store at ``settings.market_db`` (created on first write)."""
     if not read_only:
@@ -215,37 +175,14 @@ class MarketStore:
         label: str = "row",
     ) -> WriteReport:
         """Validate ``frame`` (ts, open, high, low, close, volume) and upsert it in one transaction."""
-        cols, report = validate_bars(frame, timeframe, repair=repair, origin=origin, label=label)
-        self._check_key(exchange, symbol)
-        table = _scannable(cols)
-        lo, hi = int(cols["ts"][0]), int(cols["ts"][-1])
-        con = self.con
-        con.execute("BEGIN TRANSACTION")
-        try:
-            sid = self._series_id(exchange, symbol, timeframe, create=True)
-            con.register("_new_bars", table)
-            span = "FROM bars WHERE series_id = ? AND ts BETWEEN ? AND ?"
-            overlap = con.execute(f"SELECT count(*) {span}", [sid, lo, hi]).fetchall()[0][0]
-            if overlap:  # only then match timestamps (a new span skips the join)
-                overlap = con.execute(
-                    f"SELECT count(*) {span} AND ts IN (SELECT ts FROM _new_bars)", [sid, lo, hi]
-                ).fetchall()[0][0]
-            if overlap:
-                con.execute(
-                    "DELETE FROM bars WHERE series_id = ? AND ts BETWEEN ? AND ? "
-                    "AND ts IN (SELECT ts FROM _new_bars)", [sid, lo, hi]
-                )
-            con.execute(
-                "INSERT INTO bars SELECT ?, ts, open, high, low, close, volume FROM _new_bars", [sid]
-            )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        finally:
-            con.unregister("_new_bars")
-        n = len(cols["ts"])
-        return WriteReport(exchange, symbol, timeframe, n - overlap, overlap, lo, hi, report)
+        with self.bars_writer(exchange, symbol, timeframe, repair=repair, label=label) as writer:
+            writer.add(frame, origin)
+        return writer.report()
+
+    def bars_writer(self, exchange: str, symbol: str, timeframe: str, *, repair: bool = False,
+                    label: str = "row") -> BarsWriter:
+        """One transaction that upserts a series' bars piece by piece (see :mod:`gaorg.data.writer`)."""
+        return BarsWriter(self, exchange, symbol, timeframe, repair=repair, label=label)
 
     def write_funding(self, exchange: str, symbol: str, ts_ms: Any, rates: Any) -> int:
         """Upsert funding events (time in epoch ms, rate per event); returns the rows written."""

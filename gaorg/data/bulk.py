@@ -1,0 +1,176 @@
+"""Large CSV imports in pieces: the store validates and writes one piece while pyarrow parses the next.
+
+A file of at least two ``PIECE_BYTES`` whose times are epoch integers is cut at line ends into
+pieces of about ``PIECE_BYTES``. While pyarrow parses piece k+1 (on every core), the store's thread
+validates piece k and upserts it into the import's one transaction
+(:class:`~gaorg.data.writer.BarsWriter`), and the commit follows the last piece. Whatever needs the
+whole file - times as text, an empty or unreadable cell, newest-first rows, a bar that fails
+validation (its message counts the whole file) - rolls that transaction back and the file goes
+through :func:`gaorg.data.importer.read_table` instead, so the outcome and every message are the
+same either way; only the time differs (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gaorg.data.importer import BLOCK_BYTES, TARGETS, _epoch_unit, _layout, _match_columns, _plain
+from gaorg.errors import ValidationError
+
+PIECE_BYTES = 32 << 20  # about a third of a 1M-bar file: parse and write overlap, each piece stays large
+PROBE_BYTES = 1 << 16  # the header and first rows are read from this much; a cut finds a line end within it
+
+
+class Unfit(Exception):
+    """The file needs the whole-file reader (internal: caught in this module)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a file is cut: its delimiter, every column name (as pyarrow reads the header), the column
+    of each target, the byte offsets of the cuts (data start, ..., file size) and the first row's line."""
+
+    path: Path
+    delim: str
+    names: list[str]
+    chosen: dict[str, str]
+    cuts: list[int]
+    first_line: int
+
+
+def plan(path: Path, mapping: dict[str, str]) -> Plan | None:
+    """How to import ``path`` in pieces, or None when it is small, Parquet, or not epoch-timed.
+
+    Raises the same ValidationError as the whole-file reader for a missing header or column.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    size = path.stat().st_size
+    if path.suffix.lower() in (".parquet", ".pq") or size < 2 * PIECE_BYTES:
+        return None
+    skip, delim, _ = _layout(path, mapping)
+    with path.open("rb") as fh:
+        head = fh.read(PROBE_BYTES)
+        ends, pos = [], -1  # the line ends of the header and the first row
+        while len(ends) < skip + 2 and (pos := head.find(b"\n", pos + 1)) >= 0:
+            ends.append(pos)
+        last = head.rfind(b"\n")
+        if len(ends) < skip + 2:
+            return None
+        try:
+            probe = pacsv.read_csv(pa.BufferReader(head[: last + 1]), read_options=pacsv.ReadOptions(skip_rows=skip),
+                                   parse_options=pacsv.ParseOptions(delimiter=delim))
+        except pa.ArrowException:
+            return None  # let the whole-file reader say what is wrong
+        chosen = _match_columns(path, probe.column_names, mapping)
+        kinds = [probe.column(chosen[t]).type for t in TARGETS]
+        if not pa.types.is_integer(kinds[0]) or not all(pa.types.is_integer(k) or pa.types.is_floating(k)
+                                                        for k in kinds[1:]):
+            return None
+        start = ends[skip] + 1
+        count = max(2, round((size - start) / PIECE_BYTES))
+        cuts = [start]
+        for j in range(1, count):
+            fh.seek(start + (size - start) * j // count)
+            window = fh.read(PROBE_BYTES)
+            end = window.find(b"\n")
+            if end < 0:
+                return None
+            cuts.append(fh.tell() - len(window) + end + 1)
+    cuts.append(size)
+    if any(b <= a for a, b in pairwise(cuts)):
+        return None
+    return Plan(path, delim, probe.column_names, chosen, cuts, skip + 2)
+
+
+def pieces(plan: Plan, notes: list[str]) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
+    """The file's rows piece by piece: bar columns (ts in UTC ms) and each row's file line.
+
+    Raises Unfit for what the whole-file reader must handle; adds the epoch unit to ``notes``.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    types = {name: pa.int64() if t == "timestamp" else pa.float64() for t, name in plan.chosen.items()}
+    options = {"read_options": pacsv.ReadOptions(column_names=plan.names, block_size=BLOCK_BYTES),
+               "parse_options": pacsv.ParseOptions(delimiter=plan.delim),
+               "convert_options": pacsv.ConvertOptions(include_columns=list(types), column_types=types)}
+    line, unit = plan.first_line, None
+    with pa.memory_map(str(plan.path)) as mapped:
+        data = mapped.read_buffer()
+        for a, b in pairwise(plan.cuts):
+            try:
+                table = pacsv.read_csv(pa.BufferReader(data.slice(a, b - a)), **options)
+            except pa.ArrowException:
+                raise Unfit from None
+            n = table.num_rows
+            if n == 0:
+                continue
+            if any(table.column(name).null_count for name in types):
+                raise Unfit  # an empty or NaN cell: the whole-file reader names it
+            raw = np.asarray(_plain(table.column(plan.chosen["timestamp"])), dtype=np.int64)
+            if unit is None:
+                unit = _epoch_unit(raw)
+                if raw[-1] < raw[0]:
+                    raise Unfit  # newest first: the whole-file reader turns it around
+                if unit[0] != "milliseconds":
+                    notes.append(f"epoch times read as {unit[0]}")
+            elif _epoch_unit(raw) != unit:
+                raise Unfit
+            factor = unit[1]
+            ts = raw if factor == 1 else raw * factor if factor > 0 else raw // -factor
+            cols = {"ts": ts, **{t: np.asarray(_plain(table.column(plan.chosen[t])), dtype=np.float64)
+                                 for t in TARGETS[1:]}}
+            yield cols, np.arange(line, line + n, dtype=np.int64)
+            line += n
+
+
+_ABORT = object()
+
+
+def import_pieces(plan: Plan, opening: Future, pool: ThreadPoolExecutor, exchange: str, symbol: str,
+                  timeframe: str) -> tuple[Any, list[str]] | None:
+    """Import ``plan``'s file piece by piece: ``(WriteReport, notes)``, or None when it needs the
+    whole-file reader (the transaction was rolled back). ``opening`` is the store being opened on
+    ``pool``'s one thread, where the writer then runs."""
+    feed: queue.Queue = queue.Queue()
+    writing = pool.submit(_write, opening, feed, exchange, symbol, timeframe)
+    notes: list[str] = []
+    try:
+        for piece in pieces(plan, notes):
+            if writing.done():
+                break  # the writer stopped (a bar failed validation): no use parsing on
+            feed.put(piece)
+        feed.put(None)
+    except Unfit:
+        feed.put(_ABORT)
+    except BaseException:
+        feed.put(_ABORT)
+        try:
+            writing.result()
+        except BaseException:  # noqa: BLE001 - the parse's own error is the one to raise
+            pass
+        raise
+    try:
+        return writing.result(), notes
+    except (Unfit, ValidationError):
+        return None
+
+
+def _write(opening: Future, feed: queue.Queue, exchange: str, symbol: str, timeframe: str) -> Any:
+    store = opening.result()
+    with store.bars_writer(exchange, symbol, timeframe, label="line") as writer:
+        while (piece := feed.get()) is not None:
+            if piece is _ABORT:
+                raise Unfit
+            writer.add(*piece)
+    return writer.report()
