@@ -1,4 +1,4 @@
-"""Validation of OHLCV bars before they reach the store: one compiled pass, clear messages, repair.
+"""Validation of OHLCV bars before they reach the store: a few vectorised passes, clear messages, repair.
 
 Every write goes through :func:`validate_bars`. A bar is valid when its timestamp is on the
 timeframe's grid, timestamps are sorted and unique, prices are positive and finite,
@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
 
 from gaorg.data.timeframes import timeframe_ms
 from gaorg.errors import ValidationError
@@ -100,39 +99,44 @@ CHECKS = (  # (reason, fix), in the order they are reported; bit k of a row's fl
 )
 
 
-@njit(cache=True, nogil=True)
-def _row_flags(o, h, lo, c, v, ts, tf_ms):  # pragma: no cover - compiled
-    """One pass over the rows: bit k set where check k of CHECKS fails (0 for a valid row).
+def _all_valid(o, h, lo, c, v, ts, tf_ms: int) -> bool:
+    """The common case, every row valid, in a few vectorised passes (~12 ms per million rows).
+
+    NaN fails every comparison; ``lo <= open, close <= high`` with ``min(low) > 0`` and
+    ``max(high) < inf`` bound every price in a finite positive range. numpy rather than numba: a
+    ``gaorg data`` command would otherwise spend ~0.5 s starting numba for a few milliseconds of checks.
+    """
+    if not ((lo <= o).all() and (lo <= c).all() and (o <= h).all() and (c <= h).all()):
+        return False
+    if not (0 < lo.min() and h.max() < np.inf and 0 <= v.min() and v.max() < np.inf):
+        return False
+    return not (ts // tf_ms * tf_ms != ts).any()
+
+
+def _row_flags(o, h, lo, c, v, ts, tf_ms: int) -> np.ndarray:
+    """Bit k set where check k of CHECKS fails (0 for a valid row).
 
     A row with NaN is not also reported for its prices, one with a non-positive price not for its
     high/low, one with high < low not for its body: each row under its first, clearest reason.
     """
-    n = len(ts)
-    out = np.zeros(n, dtype=np.uint8)
-    for i in range(n):
-        f = 0
-        if not (np.isfinite(o[i]) and np.isfinite(h[i]) and np.isfinite(lo[i])
-                and np.isfinite(c[i]) and np.isfinite(v[i])):
-            f = 1
-        else:
-            if o[i] <= 0 or h[i] <= 0 or lo[i] <= 0 or c[i] <= 0:
-                f |= 2
-            elif h[i] < lo[i]:
-                f |= 8
-            elif lo[i] > min(o[i], c[i]) or h[i] < max(o[i], c[i]):
-                f |= 16
-            if v[i] < 0:
-                f |= 4
-        if ts[i] % tf_ms != 0:
-            f |= 32
-        out[i] = f
-    return out
+    finite = np.isfinite(o) & np.isfinite(h) & np.isfinite(lo) & np.isfinite(c) & np.isfinite(v)
+    nonpos = finite & ((o <= 0) | (h <= 0) | (lo <= 0) | (c <= 0))
+    inverted = finite & ~nonpos & (h < lo)
+    body = finite & ~nonpos & ~inverted & ((lo > np.minimum(o, c)) | (h < np.maximum(o, c)))
+    bits = (~finite, nonpos, finite & (v < 0), inverted, body, ts % tf_ms != 0)
+    flags = np.zeros(len(ts), dtype=np.uint8)
+    for k, bad in enumerate(bits):
+        flags |= bad.astype(np.uint8) << k
+    return flags
 
 
 def _value_checks(cols: dict[str, np.ndarray], tf_ms: int) -> list[tuple[str, np.ndarray, str]]:
     """(reason, boolean mask of bad rows, fix) per failing row-wise check, in the order they are reported."""
-    flags = _row_flags(*(cols[k] for k in ("open", "high", "low", "close", "volume", "ts")), tf_ms)
-    if not flags.any():  # the common case: one pass, no masks
+    args = [cols[k] for k in ("open", "high", "low", "close", "volume", "ts")]
+    if _all_valid(*args, tf_ms):  # the common case: no masks
+        return []
+    flags = _row_flags(*args, tf_ms)
+    if not flags.any():
         return []
     return [(reason, (flags & (1 << k)) != 0, fix) for k, (reason, fix) in enumerate(CHECKS)]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -114,3 +116,53 @@ def test_a_dataframe_with_datetime_times_in_any_zone_is_read_as_utc_ms():
     np.testing.assert_array_equal(cols["ts"], f["ts"])
     naive = pd.DataFrame({**f, "ts": pd.to_datetime(f["ts"], unit="ms")})
     np.testing.assert_array_equal(validate_bars(naive, "1h")[0]["ts"], f["ts"])
+
+
+def _reference_flags(o, h, lo, c, v, ts, tf):
+    """CHECKS row by row, in plain Python: the definition the vectorised checks must match."""
+    out = []
+    for i in range(len(ts)):
+        f = 0
+        if not all(math.isfinite(x[i]) for x in (o, h, lo, c, v)):
+            f = 1
+        else:
+            if min(o[i], h[i], lo[i], c[i]) <= 0:
+                f |= 2
+            elif h[i] < lo[i]:
+                f |= 8
+            elif lo[i] > min(o[i], c[i]) or h[i] < max(o[i], c[i]):
+                f |= 16
+            if v[i] < 0:
+                f |= 4
+        if int(ts[i]) % tf:
+            f |= 32
+        out.append(f)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_vectorised_checks_flag_exactly_the_rows_the_rules_reject(seed):
+    from gaorg.data.validate import _all_valid, _row_flags
+
+    rng = np.random.default_rng(seed)
+    n, tf = 400, 60_000
+    o = 100 + rng.random(n)
+    c = 100 + rng.random(n)
+    h, lo, v = np.maximum(o, c) + rng.random(n), np.minimum(o, c) - rng.random(n), rng.random(n) * 5
+    ts = (np.arange(n, dtype=np.int64) + 1_000) * tf
+    assert _all_valid(o, h, lo, c, v, ts, tf) and not _row_flags(o, h, lo, c, v, ts, tf).any()
+    cols = [o, h, lo, c, v]
+    for i in rng.choice(n, 60, replace=False):  # one fault per chosen row, of every kind
+        kind = rng.integers(7)
+        if kind < 5:
+            cols[kind][i] = rng.choice([np.nan, np.inf, -np.inf, 0.0, -1.0, 1e6, 50.0])
+        elif kind == 5:
+            ts[i] += rng.integers(1, tf)
+        else:
+            h[i], lo[i] = lo[i], h[i]
+    flags = _row_flags(o, h, lo, c, v, ts, tf)
+    assert flags.tolist() == _reference_flags(o, h, lo, c, v, ts, tf)
+    assert flags.any() and not _all_valid(o, h, lo, c, v, ts, tf)
+    for i in np.flatnonzero(flags):  # each bad row alone still fails the fast check
+        one = [x[i:i + 1] for x in (o, h, lo, c, v, ts)]
+        assert not _all_valid(*one, tf)
