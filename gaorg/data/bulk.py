@@ -1,7 +1,7 @@
 """Large CSV imports in pieces: the store validates and writes one piece while pyarrow parses the next.
 
-A file of at least two ``PIECE_BYTES`` whose times are epoch integers is cut at line ends into
-pieces of about ``PIECE_BYTES``. While pyarrow parses piece k+1 (on every core), the store's thread
+A file of at least ``MIN_BYTES`` whose times are epoch integers is cut at line ends into pieces of
+about ``PIECE_BYTES`` (two at least). While pyarrow parses piece k+1 (on every core), the store's thread
 validates piece k and upserts it into the import's one transaction
 (:class:`~gaorg.data.writer.BarsWriter`), and the commit follows the last piece. Whatever needs the
 whole file - times as text, an empty or unreadable cell, newest-first rows, a bar that fails
@@ -12,7 +12,9 @@ same either way; only the time differs (docs/benchmarks.md).
 
 from __future__ import annotations
 
+import os
 import queue
+import sys
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,7 +27,8 @@ import numpy as np
 from gaorg.data.importer import BLOCK_BYTES, TARGETS, _epoch_unit, _layout, _match_columns, _plain
 from gaorg.errors import ValidationError
 
-PIECE_BYTES = 32 << 20  # about a third of a 1M-bar file: parse and write overlap, each piece stays large
+MIN_BYTES = 64 << 20  # smaller files go whole: two pieces of a 400k-bar file (42 MB) gained nothing
+PIECE_BYTES = 64 << 20  # a 1M-bar file (105 MB) in two pieces measured faster than in three or four
 PROBE_BYTES = 1 << 16  # the header and first rows are read from this much; a cut finds a line end within it
 
 
@@ -36,14 +39,13 @@ class Unfit(Exception):
 @dataclass(frozen=True)
 class Plan:
     """How a file is cut: its delimiter, every column name (as pyarrow reads the header), the column
-    of each target, the byte offsets of the cuts (data start, ..., file size) and the first row's line."""
+    of each target, and the byte offsets of the cuts (data start, ..., file size)."""
 
     path: Path
     delim: str
     names: list[str]
     chosen: dict[str, str]
     cuts: list[int]
-    first_line: int
 
 
 def plan(path: Path, mapping: dict[str, str]) -> Plan | None:
@@ -55,7 +57,7 @@ def plan(path: Path, mapping: dict[str, str]) -> Plan | None:
     import pyarrow.csv as pacsv
 
     size = path.stat().st_size
-    if path.suffix.lower() in (".parquet", ".pq") or size < 2 * PIECE_BYTES:
+    if path.suffix.lower() in (".parquet", ".pq") or size < MIN_BYTES:
         return None
     skip, delim, _ = _layout(path, mapping)
     with path.open("rb") as fh:
@@ -77,10 +79,9 @@ def plan(path: Path, mapping: dict[str, str]) -> Plan | None:
                                                         for k in kinds[1:]):
             return None
         start = ends[skip] + 1
-        count = max(2, round((size - start) / PIECE_BYTES))
         cuts = [start]
-        for j in range(1, count):
-            fh.seek(start + (size - start) * j // count)
+        for share in _shares(max(2, round((size - start) / PIECE_BYTES))):
+            fh.seek(start + int((size - start) * share))
             window = fh.read(PROBE_BYTES)
             end = window.find(b"\n")
             if end < 0:
@@ -89,11 +90,19 @@ def plan(path: Path, mapping: dict[str, str]) -> Plan | None:
     cuts.append(size)
     if any(b <= a for a, b in pairwise(cuts)):
         return None
-    return Plan(path, delim, probe.column_names, chosen, cuts, skip + 2)
+    return Plan(path, delim, probe.column_names, chosen, cuts)
 
 
-def pieces(plan: Plan, notes: list[str]) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
-    """The file's rows piece by piece: bar columns (ts in UTC ms) and each row's file line.
+def _shares(count: int) -> list[float]:
+    """Where to cut, as shares of the rows: the last piece is two thirds the size of the others, so
+    the write that is left when the parse has ended is shorter (60/40 for two pieces)."""
+    weights = np.r_[np.ones(count - 1), 2 / 3]
+    return [float(x) for x in np.cumsum(weights)[:-1] / weights.sum()]
+
+
+def pieces(plan: Plan, notes: list[str]) -> Iterator[dict[str, np.ndarray]]:
+    """The file's rows piece by piece, as bar columns (ts in UTC ms). No file lines: a piece that
+    fails validation sends the file to the whole-file reader, which names them.
 
     Raises Unfit for what the whole-file reader must handle; adds the epoch unit to ``notes``.
     """
@@ -104,7 +113,7 @@ def pieces(plan: Plan, notes: list[str]) -> Iterator[tuple[dict[str, np.ndarray]
     options = {"read_options": pacsv.ReadOptions(column_names=plan.names, block_size=BLOCK_BYTES),
                "parse_options": pacsv.ParseOptions(delimiter=plan.delim),
                "convert_options": pacsv.ConvertOptions(include_columns=list(types), column_types=types)}
-    line, unit = plan.first_line, None
+    unit = None
     with pa.memory_map(str(plan.path)) as mapped:
         data = mapped.read_buffer()
         for a, b in pairwise(plan.cuts):
@@ -112,12 +121,11 @@ def pieces(plan: Plan, notes: list[str]) -> Iterator[tuple[dict[str, np.ndarray]
                 table = pacsv.read_csv(pa.BufferReader(data.slice(a, b - a)), **options)
             except pa.ArrowException:
                 raise Unfit from None
-            n = table.num_rows
-            if n == 0:
+            if table.num_rows == 0:
                 continue
             if any(table.column(name).null_count for name in types):
                 raise Unfit  # an empty or NaN cell: the whole-file reader names it
-            raw = np.asarray(_plain(table.column(plan.chosen["timestamp"])), dtype=np.int64)
+            raw = _plain(table.column(plan.chosen["timestamp"]))
             if unit is None:
                 unit = _epoch_unit(raw)
                 if raw[-1] < raw[0]:
@@ -128,10 +136,7 @@ def pieces(plan: Plan, notes: list[str]) -> Iterator[tuple[dict[str, np.ndarray]
                 raise Unfit
             factor = unit[1]
             ts = raw if factor == 1 else raw * factor if factor > 0 else raw // -factor
-            cols = {"ts": ts, **{t: np.asarray(_plain(table.column(plan.chosen[t])), dtype=np.float64)
-                                 for t in TARGETS[1:]}}
-            yield cols, np.arange(line, line + n, dtype=np.int64)
-            line += n
+            yield {"ts": ts, **{t: _plain(table.column(plan.chosen[t])) for t in TARGETS[1:]}}
 
 
 _ABORT = object()
@@ -172,5 +177,40 @@ def _write(opening: Future, feed: queue.Queue, exchange: str, symbol: str, timef
         while (piece := feed.get()) is not None:
             if piece is _ABORT:
                 raise Unfit
-            writer.add(*piece)
+            writer.add(piece)
+            _start_writeback(store.path)
     return writer.report()
+
+
+def _start_writeback(path: Path) -> None:
+    """Ask Linux to start writing the store file's dirty pages now, without waiting for them
+    (``sync_file_range``): the flush of a piece overlaps the parse of the next and the commit's
+    fsync has less left to wait for (~5% of a 1M-bar import). Durability is unchanged: the commit
+    still syncs. A no-op where the call does not exist."""
+    libc = _libc()
+    if libc is None or not path.is_file():
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        libc.sync_file_range(fd, 0, 0, 2)  # SYNC_FILE_RANGE_WRITE: submit the writes, do not wait
+    finally:
+        os.close(fd)
+
+
+_LIBC: list[Any] = []
+
+
+def _libc() -> Any:
+    """The C library (its ``sync_file_range``) on Linux, else None; looked up once."""
+    if not _LIBC:
+        lib = None
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            try:
+                lib = ctypes.CDLL(None, use_errno=True)  # the process's own symbols: glibc's among them
+                lib.sync_file_range.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+            except (OSError, AttributeError):
+                lib = None
+        _LIBC.append(lib)
+    return _LIBC[0]

@@ -8,6 +8,8 @@
 2. Reading 1,000,000 bars of one series from the store into numpy (``MarketStore.read_bars``),
    beside pandas' ``read_csv(...).to_numpy()`` of the same file and ``to_numpy`` of a frame already
    in memory. Target: under 50 ms.
+3. The same import as a user runs it, ``gaorg data import`` in a fresh process (imports, start-up and
+   exit included), beside a fresh ``python -c "import pandas; pandas.read_csv(...)"``.
 Each figure is the best of several runs (the machine is shared); ratios are gaorg / pandas, best
 against best and the median over alternating pairs (both sides see the same load).
 """
@@ -15,6 +17,9 @@ against best and the median over alternating pairs (both sides see the same load
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -90,6 +95,19 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         names = ["open", "high", "low", "close", "volume"]
         t_to_numpy = best(lambda: [frame[c].to_numpy() for c in names] + [frame.index.to_numpy()], args.runs * 3)
         t_pandas_numpy = best(lambda: pd.read_csv(csv).to_numpy(), args.runs)
+        cli = Path(sys.executable).with_name("gaorg")
+        homes = iter(range(1000))
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+
+        def run(*cmd: str, home: bool = False) -> None:
+            extra = {"GAORG_HOME": str(Path(tmp) / f"home{next(homes)}")} if home else {}
+            subprocess.run(cmd, check=True, capture_output=True, env={**env, **extra})
+
+        procs = [(timed(lambda: run(sys.executable, "-c", "import pandas, sys; pandas.read_csv(sys.argv[1])", str(csv))),
+                  timed(lambda: run(str(cli), "data", "import", str(csv), "--symbol", "BENCH", "--timeframe", "1m",
+                                    home=True)))
+                 for _ in range(max(3, args.runs // 2))]
+        t_proc_pandas, t_proc_gaorg = min(p[0][0] for p in procs), min(p[1][0] for p in procs)
 
     figures = {
         "rows": n,
@@ -106,6 +124,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "gaorg_read_bars_cpu_ms": cpu_read * 1000,
         "pandas_to_numpy_ms": t_to_numpy * 1000,
         "pandas_read_csv_to_numpy_ms": t_pandas_numpy * 1000,
+        "process_pandas_s": t_proc_pandas,
+        "process_gaorg_import_s": t_proc_gaorg,
     }
     print(f"rows: {n:,}")
     print(f"import CSV   gaorg (read+validate+store) {t_import:7.3f} s  {n / t_import:12,.0f} rows/s")
@@ -117,6 +137,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print(f"             CPU time                    {cpu_read * 1000:7.1f} ms (all threads)")
     print(f"             pandas read_csv + to_numpy  {t_pandas_numpy * 1000:7.1f} ms (the same bars from the CSV)")
     print(f"             pandas to_numpy (in memory) {t_to_numpy * 1000:7.1f} ms (views, no copy)")
+    print(f"processes    gaorg data import           {t_proc_gaorg:7.3f} s  (a fresh process: imports, start-up, exit)")
+    print(f"             python -c pandas.read_csv   {t_proc_pandas:7.3f} s  ratio {t_proc_gaorg / t_proc_pandas:.2f}x")
     return figures
 
 

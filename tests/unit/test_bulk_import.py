@@ -41,6 +41,7 @@ def epoch_file(tmp_path: Path, edit=None, name: str = "bars.csv", unit: int = 1)
 def outcome(store: Path, csv: Path, monkeypatch, piece_bytes: int) -> tuple:
     """What importing ``csv`` into ``store`` gives: the report, notes and stored bars, or the error."""
     monkeypatch.setattr(bulk, "PIECE_BYTES", piece_bytes)
+    monkeypatch.setattr(bulk, "MIN_BYTES", piece_bytes)
     try:
         report, notes = import_into(store, csv, "local", "X", "1h")
     except ValidationError as exc:
@@ -56,7 +57,7 @@ def outcome(store: Path, csv: Path, monkeypatch, piece_bytes: int) -> tuple:
 
 @pytest.fixture
 def adds(monkeypatch) -> list[int]:
-    """The size of every piece a BarsWriter takes."""
+    """The rows of every piece a BarsWriter takes."""
     sizes: list[int] = []
     add = BarsWriter.add
 
@@ -79,19 +80,19 @@ def test_a_large_file_goes_in_piece_by_piece_and_stores_what_the_whole_file_path
     assert pieces[0][1]["inserted"] == ROWS and pieces[1][0][2] == ROWS
 
 
-def test_the_pieces_carry_the_rows_and_file_lines_of_the_whole_file_reader(tmp_path, monkeypatch):
+def test_the_pieces_carry_the_rows_of_the_whole_file_reader(tmp_path, monkeypatch):
     csv = epoch_file(tmp_path, unit=1000)  # epoch seconds: converted to ms in every piece
     monkeypatch.setattr(bulk, "PIECE_BYTES", SMALL)
-    mapping = {t: t for t in TARGETS}
-    plan = bulk.plan(csv, mapping)
+    monkeypatch.setattr(bulk, "MIN_BYTES", SMALL)
+    monkeypatch.setattr(bulk, "BLOCK_BYTES", SMALL // 4)  # pyarrow parses each piece in several blocks
+    plan = bulk.plan(csv, {t: t for t in TARGETS})
     notes: list[str] = []
     got = list(bulk.pieces(plan, notes))
     whole = read_table(csv)
     assert len(got) == len(plan.cuts) - 1 > 5
     for name in ("ts", "open", "high", "low", "close", "volume"):
-        assert np.array_equal(np.concatenate([cols[name] for cols, _ in got]), whole.columns[name])
-    assert np.array_equal(np.concatenate([lines for _, lines in got]), whole.lines)
-    assert whole.lines[0] == 3 and notes == whole.notes == ["epoch times read as seconds"]
+        assert np.array_equal(np.concatenate([piece[name] for piece in got]), whole.columns[name])
+    assert notes == whole.notes == ["epoch times read as seconds"]
 
 
 def _set_cell(line: int, column: int, value: str):
@@ -131,6 +132,7 @@ def test_what_needs_the_whole_file_gives_the_same_outcome_and_leaves_the_store_a
         tmp_path, monkeypatch, edit, expect):
     csv = epoch_file(tmp_path, edit)
     monkeypatch.setattr(bulk, "PIECE_BYTES", SMALL)
+    monkeypatch.setattr(bulk, "MIN_BYTES", SMALL)
     assert bulk.plan(csv, {t: t for t in TARGETS}) is not None  # the piece-by-piece import is tried first
     results = []
     for name, piece_bytes in (("pieces", SMALL), ("whole", 1 << 40)):
