@@ -17,6 +17,7 @@ import queue
 import sys
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -151,10 +152,11 @@ def import_pieces(plan: Plan, opening: Future, pool: ThreadPoolExecutor, exchang
     writing = pool.submit(_write, opening, feed, exchange, symbol, timeframe)
     notes: list[str] = []
     try:
-        for piece in pieces(plan, notes):
-            if writing.done():
-                break  # the writer stopped (a bar failed validation): no use parsing on
-            feed.put(piece)
+        with closing(pieces(plan, notes)) as parsed:  # closing: the file's memory map is let go at once
+            for piece in parsed:
+                if writing.done():
+                    break  # the writer stopped (a bar failed validation): no use parsing on
+                feed.put(piece)
         feed.put(None)
     except Unfit:
         feed.put(_ABORT)
@@ -173,7 +175,7 @@ def import_pieces(plan: Plan, opening: Future, pool: ThreadPoolExecutor, exchang
 
 def _write(opening: Future, feed: queue.Queue, exchange: str, symbol: str, timeframe: str) -> Any:
     store = opening.result()
-    with store.bars_writer(exchange, symbol, timeframe, label="line") as writer:
+    with store.bars_writer(exchange, symbol, timeframe) as writer:
         while (piece := feed.get()) is not None:
             if piece is _ABORT:
                 raise Unfit

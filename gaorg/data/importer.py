@@ -1,9 +1,10 @@
 """Import of CSV and Parquet files as users have them, through the store's validation.
 
-DuckDB reads the file (fast, typed); this module finds the header under a banner line, maps the
-columns (``timestamp,open,high,low,close,volume`` by default, case-insensitive), turns the time
-column into UTC epoch milliseconds (epoch s/ms/us/ns by magnitude, ISO 8601 with one offset, or
-naive times in ``tz``), and turns newest-first files around. Messages name file line numbers.
+pyarrow parses the file (on every core; DuckDB's SQL checks text times); this module finds the
+header under a banner line, maps the columns (``timestamp,open,high,low,close,volume`` by
+default, case-insensitive), turns the time column into UTC epoch milliseconds (epoch s/ms/us/ns
+by magnitude, ISO 8601 with one offset, or naive times in ``tz``), and turns newest-first files
+around. Messages name file line numbers. Large files go in pieces (:mod:`gaorg.data.bulk`).
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gaorg.errors import InputError, NotFoundError, ValidationError
+
+if TYPE_CHECKING:
+    from gaorg.data.writer import WriteReport
 
 TARGETS = ("timestamp", "open", "high", "low", "close", "volume")
 DELIMITERS = (",", ";", "\t", "|")
@@ -96,7 +101,8 @@ def read_table(path: str | Path, columns: Mapping[str, str] | None = None, tz: s
 
 
 def import_into(store_path: str | Path, path: str | Path, exchange: str, symbol: str, timeframe: str, *,
-                columns: Mapping[str, str] | None = None, tz: str = "UTC", repair: bool = False):
+                columns: Mapping[str, str] | None = None, tz: str = "UTC",
+                repair: bool = False) -> tuple[WriteReport, list[str]]:
     """Read ``path`` and upsert its bars into the store at ``store_path``: ``(WriteReport, notes)``.
 
     The store is opened (DuckDB's start-up, the file's catalogue) in a thread while pyarrow parses
