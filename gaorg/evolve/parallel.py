@@ -19,6 +19,11 @@ from typing import Any
 from gaorg.errors import ClusterError
 
 
+def _held(obj: Any) -> Any:
+    """The task that holds a stage's market data on the workers (see ``DaskMapper.scatter``)."""
+    return obj
+
+
 class LocalMapper:
     """Evaluate in this process (notebooks, tests, a single core)."""
 
@@ -47,14 +52,27 @@ class DaskMapper:
         return max(1, len(self.client.scheduler_info().get("workers", {})))
 
     def scatter(self, obj: Any) -> Any:
-        """Send ``obj`` to every worker once; returns a Future to pass to tasks."""
+        """Send ``obj`` to every worker once; returns a Future to pass to tasks.
+
+        ``obj`` is held as the result of a task whose input is ``obj`` itself, not as scattered
+        data: Dask's active memory manager soon keeps a single copy, and when the worker holding
+        it dies, the scheduler computes the task again on a survivor, where scattered data would
+        be gone and every task needing it cancelled ("already forgotten").
+        """
+        import warnings
+
         try:
-            return self.client.scatter(obj, broadcast=True, hash=False)
+            with warnings.catch_warnings():  # the market is meant to travel in the graph, once
+                warnings.filterwarnings("ignore", message="Sending large graph")
+                ref = self.client.submit(_held, obj, pure=False)
+            self.client.replicate([ref])
+            return ref
         except (OSError, TimeoutError) as exc:
             raise ClusterError(f"could not send market data to the Dask workers: {exc}") from None
 
     def __call__(self, func: Callable[[list], list], items: Sequence[Any]) -> list:
         from distributed import KilledWorker
+        from distributed.client import FutureCancelledError
 
         items = list(items)
         if not items:
@@ -72,6 +90,11 @@ class DaskMapper:
             raise ClusterError(
                 f"Dask workers kept dying while evaluating ({exc}); the task was retried "
                 f"{self.retries} times. Check the workers' memory and logs"
+            ) from None
+        except FutureCancelledError as exc:
+            raise ClusterError(
+                f"Dask cancelled the evaluation ({exc}); the scheduler or this client lost track of "
+                f"it. Check that the scheduler is running and reachable, and its logs"
             ) from None
         finally:
             for fut in futures:

@@ -2,7 +2,8 @@
 
 The run joins by address; mid-run, one worker is killed (SIGKILL, from inside one of its own
 evaluation tasks, so the kill lands mid-generation every time); its tasks are retried on the
-survivor and the run completes with the same result as an in-process run.
+survivor and the run completes with the same result as an in-process run. The market data shipped
+to the workers survives the death of the one worker left holding it.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from gaorg.evolve.config import EvolveConfig
 from gaorg.evolve.fitness import evaluate_batch
-from gaorg.evolve.parallel import open_client
+from gaorg.evolve.parallel import DaskMapper, open_client
 from gaorg.evolve.run import evolve
 from gaorg.testing.markets import planted_ema_market
 
@@ -30,11 +32,20 @@ SYMBOLS = ("A", "B")
 
 
 def dying_batch(genomes, market, calls: str, kill_at: int):
-    """Evaluate like the real fitness; the ``kill_at``-th task overall SIGKILLs its own worker."""
+    """Evaluate like the real fitness; the ``kill_at``-th task overall SIGKILLs its own worker.
+
+    Exactly one task kills, ever: two workers appending at once may both count ``kill_at``, and the
+    marker file, created exclusively, lets only the first of them die.
+    """
     with open(calls, "a") as fh:
         fh.write(f"{os.getpid()}\n")
-    if len(Path(calls).read_text().split()) == kill_at:
-        os.kill(os.getpid(), signal.SIGKILL)
+    if len(Path(calls).read_text().split()) >= kill_at:
+        try:
+            os.close(os.open(calls + ".killed", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            pass
+        else:
+            os.kill(os.getpid(), signal.SIGKILL)
     return evaluate_batch(genomes, market)
 
 
@@ -86,3 +97,26 @@ def test_run_joins_a_cluster_by_address_and_survives_a_killed_worker(cluster, tm
     local = evolve(cfg, data, progress=False)  # ... to the same result as an in-process run
     assert [m.genome for m in result.front] == [m.genome for m in local.front]
     assert result.history == local.history
+
+
+def scaled(batch: list[int], data: np.ndarray) -> list[float]:
+    """A task that needs the shipped data."""
+    return [i * float(data.sum()) for i in batch]
+
+
+def test_shipped_data_survives_the_death_of_the_only_worker_holding_it(cluster):
+    """Dask's active memory manager keeps one copy of the broadcast data; when the worker holding
+    it dies, the data is computed again on the survivor and the map completes."""
+    address, _ = cluster
+    with open_client(address) as client:
+        client.wait_for_workers(2, timeout=90)
+        mapper = DaskMapper(client, retries=1)
+        ref = mapper.scatter(np.arange(1000.0))
+        deadline = time.monotonic() + 30
+        while len(client.who_has([ref])[ref.key]) > 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        (holder,) = client.who_has([ref])[ref.key]
+        os.kill(client.run(os.getpid)[holder], signal.SIGKILL)
+        items = list(range(10))
+        assert mapper(functools.partial(scaled, data=ref), items) == [i * 499_500.0 for i in items]
+        assert holder not in client.scheduler_info()["workers"]

@@ -6,8 +6,10 @@ results in submission order; an unreachable scheduler is a clear error within se
 
 from __future__ import annotations
 
+import functools
 import time
 
+import numpy as np
 import pytest
 
 from gaorg.errors import ClusterError
@@ -53,3 +55,16 @@ def test_a_scheduler_without_workers_is_a_clear_error_not_a_hang():
             with open_client(empty.scheduler_address, worker_timeout=1.0):
                 pass
         assert time.monotonic() - start < 10
+
+
+def _scaled(batch: list[int], data) -> list[float]:
+    return [i * float(data.sum()) for i in batch]
+
+
+def test_an_evaluation_dask_cancels_is_a_cluster_error():
+    with open_client(workers=1) as client:
+        mapper = DaskMapper(client)
+        ref = mapper.scatter(np.arange(10.0))
+        client.cancel([ref])  # what a scheduler that lost track of the data does to the tasks needing it
+        with pytest.raises(ClusterError, match="Dask cancelled the evaluation"):
+            mapper(functools.partial(_scaled, data=ref), [1, 2, 3])
