@@ -132,7 +132,9 @@ def test_the_rate_limit_spaces_the_requests(store, server, market):
     ex = client(server, rate_limit_ms=30)  # candleSnapshot costs 4 units: 120 ms apart
     fetch(store, server, exchange=ex, since=int(market.bars.ts[0]), funding=False)
     at = [r.at for r in server.state.requests if r.type == "candleSnapshot"]
-    assert len(at) == 4 and min(np.diff(at)) >= 0.1
+    # ccxt's leaky bucket holds one unit of credit (30 ms): a request may come up to that much early
+    # after a late one, so the gaps are >= 90 ms less arrival jitter, and 120 ms on average
+    assert len(at) == 4 and at[-1] - at[0] >= 3 * 0.1 and min(np.diff(at)) >= 0.06
 
 
 def test_unknown_symbol_and_timeframe_are_input_errors(store, server):
