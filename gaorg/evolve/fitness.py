@@ -96,25 +96,29 @@ def evaluate_batch(genomes: Sequence[Genome], market: Market) -> list[Trial]:
     return [evaluate_genome(g, market) for g in genomes]
 
 
-def holdout_metrics(genome: Genome, market: Market) -> dict[str, dict[str, float]]:
-    """Backtest metrics (keys of ``gaorg backtest``) on each series' held-out newest slice.
+def holdout_metrics(genome: Genome, market: Market) -> tuple[dict[str, dict[str, float]], np.ndarray]:
+    """Backtest metrics (keys of ``gaorg backtest``) on each series' held-out newest slice, and the
+    power sums of the per-bar returns pooled over the basket (the hold-out's significance).
 
     The strategy is composed over the whole series (indicators warm up on history it has seen;
     no target depends on a later bar) and simulated from flat over ``[holdout_start, n)``.
     """
     from gaorg.backtest.run import backtest
+    from gaorg.evolve.stats import return_sums
     from gaorg.strategies.compose import targets
 
     out: dict[str, dict[str, float]] = {}
+    sums = np.zeros(5)
     for bars, split in zip(market.bars, market.splits, strict=True):
         if split.holdout_start >= len(bars):
             continue
         result = backtest(bars, targets(genome, bars), market.costs, start=split.holdout_start)
         out[bars.symbol] = {k: float(v) for k, v in result.metrics.items()}
-    return out
+        sums += return_sums(result.equity)
+    return out, sums
 
 
-def holdout_batch(genomes: Sequence[Genome], market: Market) -> list[dict[str, dict[str, float]]]:
+def holdout_batch(genomes: Sequence[Genome], market: Market) -> list[tuple[dict[str, dict[str, float]], np.ndarray]]:
     return [holdout_metrics(g, market) for g in genomes]
 
 

@@ -32,7 +32,8 @@ class FrontMember:
     (mean over folds × assets, worst drawdown, share of positive folds × assets). ``deflated_sharpe``
     is the probability that its true Sharpe is above zero after deflating for the number of trials
     (Bailey & López de Prado); ``holdout`` holds the backtest metrics (keys of ``gaorg backtest``)
-    on the newest, held-out slice, averaged over the basket, with ``holdout_per_asset`` per symbol.
+    on the newest, held-out slice, averaged over the basket, with ``holdout_per_asset`` per symbol;
+    ``holdout_sums`` the power sums ``[n, Σr, Σr², Σr³, Σr⁴]`` of its hold-out returns, pooled.
     """
 
     genome: Genome
@@ -43,6 +44,7 @@ class FrontMember:
     deflated_sharpe: float
     holdout: dict[str, float] = field(hash=False)
     holdout_per_asset: dict[str, dict[str, float]] = field(hash=False, default_factory=dict)
+    holdout_sums: tuple[float, ...] = field(hash=False, default=())
     stage: int = 0
     timeframe: str = ""
     generation: int = 0
@@ -68,6 +70,7 @@ class FrontMember:
             "deflated_sharpe": _finite_or_none(self.deflated_sharpe),
             "holdout": dict(self.holdout),
             "holdout_per_asset": {k: dict(v) for k, v in self.holdout_per_asset.items()},
+            "holdout_sums": list(self.holdout_sums),
             "stage": self.stage,
             "timeframe": self.timeframe,
             "generation": self.generation,

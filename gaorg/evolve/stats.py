@@ -4,9 +4,17 @@ Every trial keeps, per asset and fold, the power sums of its per-bar returns
 (``n, Σr, Σr², Σr³, Σr⁴``): a few numbers that merge exactly across folds, so Sharpe ratios,
 skewness and kurtosis of any union of folds can be computed without the return series.
 
+- :func:`probabilistic_sharpe` — Bailey & López de Prado (2012), "The Sharpe Ratio Efficient
+  Frontier": the probability that the true Sharpe ratio is above a benchmark, given the
+  non-normality and length of the returns.
 - :func:`deflated_sharpe` — Bailey & López de Prado (2014), "The Deflated Sharpe Ratio":
-  the probability that the true Sharpe ratio is above the expected maximum of ``n_trials``
-  unskilled trials, given the non-normality and length of the returns.
+  the probabilistic Sharpe ratio against the expected maximum of ``n_trials`` unskilled trials
+  (the paper's worked example, DSR 0.9004, is a test).
+- :func:`null_sharpe_variance` — the variance of a zero-skill trial's Sharpe estimate, the spread
+  that evolution deflates with (see :func:`deflated_sharpe`).
+- :func:`min_backtest_length` — Bailey, Borwein, López de Prado & Zhu (2014), "Pseudo-Mathematics
+  and Financial Charlatanism": the years of data below which the best of ``n_trials`` unskilled
+  trials is expected to reach a target annualised Sharpe ratio.
 - :func:`pbo_cscv` — Bailey, Borwein, López de Prado & Zhu (2017), "The Probability of Backtest
   Overfitting": combinatorially symmetric cross-validation over blocks (asset × fold cells).
 - :func:`hypervolume` — of a front, against a fixed reference point (comparable across
@@ -48,6 +56,15 @@ def moments(sums: np.ndarray) -> tuple[float, float, float, float, float]:
     return n, mean, std, m3 / std**3, max(m4 / var**2, 1.0)
 
 
+def return_sums(equity: np.ndarray) -> np.ndarray:
+    """Power sums ``[n, Σr, Σr², Σr³, Σr⁴]`` of the per-bar simple returns of an equity curve."""
+    equity = np.asarray(equity, dtype=float)
+    if len(equity) < 2:
+        return np.zeros(5)
+    r = equity[1:] / equity[:-1] - 1.0
+    return np.array([float(len(r)), r.sum(), (r**2).sum(), (r**3).sum(), (r**4).sum()])
+
+
 def sharpe_per_bar(sums: np.ndarray) -> float:
     """Per-bar (not annualised) Sharpe ratio from power sums; 0 for flat returns."""
     _, mean, std, _, _ = moments(sums)
@@ -63,21 +80,62 @@ def expected_max_sharpe(sr_variance: float, n_trials: int) -> float:
     return math.sqrt(sr_variance) * ((1 - EULER_GAMMA) * z1 + EULER_GAMMA * z2)
 
 
+def probabilistic_sharpe(sr: float, n_obs: float, skew: float, kurtosis: float, benchmark: float = 0.0) -> float:
+    """P(true Sharpe > ``benchmark``) from ``n_obs`` returns whose Sharpe estimate is ``sr``, in [0, 1].
+
+    Per observation (not annualised) Sharpe ratios; ``kurtosis`` not excess (normal: 3). The
+    estimate's standard error grows with negative skew and fat tails. NaN under 2 observations.
+    """
+    if n_obs < 2:
+        return float("nan")
+    denom = 1.0 - skew * sr + (kurtosis - 1.0) / 4.0 * sr * sr
+    denom = math.sqrt(max(denom, 1e-12))
+    return _NORMAL.cdf((sr - benchmark) * math.sqrt(n_obs - 1.0) / denom)
+
+
 def deflated_sharpe(
     sr: float, n_obs: float, skew: float, kurtosis: float, sr_variance: float, n_trials: int
 ) -> float:
     """The deflated Sharpe ratio: P(true SR > expected max SR of ``n_trials`` trials), in [0, 1].
 
     ``sr`` is per observation (not annualised), ``sr_variance`` the variance of the per-observation
-    Sharpe ratios across all trials, ``kurtosis`` not excess. Undefined (NaN) with fewer than 2
-    observations.
+    Sharpe ratios of unskilled trials, ``kurtosis`` not excess. The paper estimates that variance
+    across the trials; where the trials' true Sharpe ratios differ (a search over a market with an
+    edge finds strategies that win and their mirror images that lose), that spread measures the
+    edge, not luck, and :func:`null_sharpe_variance` is the variance the null hypothesis implies.
+    Undefined (NaN) with fewer than 2 observations.
     """
-    if n_obs < 2:
+    return probabilistic_sharpe(sr, n_obs, skew, kurtosis, expected_max_sharpe(sr_variance, n_trials))
+
+
+def deflated_sharpe_of(sums: np.ndarray, n_trials: int) -> float:
+    """The deflated Sharpe ratio of returns given by power sums, among ``n_trials`` unskilled ones.
+
+    The unskilled trials' Sharpe estimates spread as :func:`null_sharpe_variance` of this length.
+    NaN with fewer than 2 returns.
+    """
+    n, _, _, skew, kurt = moments(np.asarray(sums, dtype=float))
+    if n < 2:
         return float("nan")
-    sr0 = expected_max_sharpe(sr_variance, n_trials)
-    denom = 1.0 - skew * sr + (kurtosis - 1.0) / 4.0 * sr * sr
-    denom = math.sqrt(max(denom, 1e-12))
-    return _NORMAL.cdf((sr - sr0) * math.sqrt(n_obs - 1.0) / denom)
+    return deflated_sharpe(sharpe_per_bar(sums), n, skew, kurt, null_sharpe_variance(n), max(int(n_trials), 1))
+
+
+def null_sharpe_variance(n_obs: float) -> float:
+    """Variance of the per-observation Sharpe estimate of a zero-skill trial over ``n_obs`` returns.
+
+    At a true Sharpe of 0 the estimate's variance is ``1 / (n_obs - 1)`` whatever the skew and
+    kurtosis (Mertens, 2002): the spread of unskilled trials' Sharpe ratios under the null.
+    """
+    return 1.0 / (n_obs - 1.0) if n_obs > 1 else math.inf
+
+
+def min_backtest_length(n_trials: int, target_sharpe: float) -> float:
+    """Years of data below which the best of ``n_trials`` unskilled trials is expected to show an
+    annualised Sharpe of ``target_sharpe`` (the trials' annualised Sharpe ratios vary as 1 / years).
+    """
+    if n_trials <= 1:
+        return 0.0
+    return (expected_max_sharpe(1.0, n_trials) / target_sharpe) ** 2
 
 
 def blocks_of(cells: np.ndarray, max_blocks: int = MAX_BLOCKS) -> np.ndarray:
@@ -96,6 +154,20 @@ def blocks_of(cells: np.ndarray, max_blocks: int = MAX_BLOCKS) -> np.ndarray:
     out = np.zeros((cells.shape[0], count, cells.shape[2]))
     for g in range(count):
         out[:, g] = cells[:, group == g].sum(axis=1)
+    return out
+
+
+def cells_from_returns(returns: np.ndarray, n_blocks: int) -> np.ndarray:
+    """Power sums ``[N trials, n_blocks, 5]`` of a ``[T, N]`` matrix of returns cut into
+    ``n_blocks`` contiguous blocks of time (the paper's submatrices; the last takes the remainder).
+    """
+    returns = np.asarray(returns, dtype=float)
+    edges = np.linspace(0, returns.shape[0], n_blocks + 1).astype(int)
+    out = np.zeros((returns.shape[1], n_blocks, 5))
+    for b in range(n_blocks):
+        part = returns[edges[b]:edges[b + 1]]
+        powers = [np.sum(part**p, axis=0) for p in (1, 2, 3, 4)]
+        out[:, b] = np.stack([np.full(part.shape[1], float(len(part))), *powers], axis=1)
     return out
 
 

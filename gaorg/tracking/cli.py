@@ -7,8 +7,10 @@ from typing import Any
 
 PROMOTE_EPILOG = """\
 Gates: hold-out Sharpe above the champion's (NAME@production) by --margin, both re-scored on the
-newest data in the market store with the candidate's costs; deflated Sharpe >= --min-dsr;
-hold-out max drawdown <= --max-drawdown; hold-out trades >= --min-trades. On pass, production
+newest data in the market store with the candidate's costs (a first champion: above
+--min-holdout-sharpe); deflated Sharpe >= --min-dsr; hold-out deflated Sharpe (for the run's
+registered candidates) >= --min-holdout-dsr; hold-out max drawdown <= --max-drawdown; hold-out
+trades >= --min-trades. On pass, production
 moves to VERSION and the old champion becomes NAME@previous; on fail nothing moves (exit 1)
 unless --force --reason TEXT (recorded with who and when). Every decision is logged on the version.
 """
@@ -24,6 +26,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--min-dsr", type=float, default=0.95, help="minimum deflated Sharpe ratio (default 0.95)")
     p.add_argument("--max-drawdown", type=float, default=0.3, help="hold-out drawdown ceiling (default 0.3)")
     p.add_argument("--min-trades", type=int, default=10, help="minimum hold-out trades (default 10)")
+    p.add_argument("--min-holdout-dsr", type=float, default=0.95,
+                   help="minimum hold-out deflated Sharpe ratio (default 0.95)")
+    p.add_argument("--min-holdout-sharpe", type=float, default=0.0,
+                   help="hold-out Sharpe a first champion must beat (default 0)")
     p.add_argument("--no-rescore", dest="rescore", action="store_false",
                    help="use the hold-out figures recorded at registration instead of re-scoring")
     p.add_argument("--force", action="store_true", help="promote even if a gate fails (needs --reason)")
@@ -51,7 +57,8 @@ def promote_command(args: argparse.Namespace, settings: Any) -> Any:
     from gaorg.tracking.promote import Gates, promote
 
     gates = Gates(margin=args.margin, min_deflated_sharpe=args.min_dsr, max_drawdown=args.max_drawdown,
-                  min_trades=args.min_trades)
+                  min_trades=args.min_trades, min_holdout_dsr=args.min_holdout_dsr,
+                  min_holdout_sharpe=args.min_holdout_sharpe)
     try:
         decision = promote(args.name, args.version, settings, gates, force=args.force, reason=args.reason,
                            rescore=args.rescore)

@@ -169,7 +169,7 @@ def _register(recorder: Recorder, run_id: str, result: Any, lineage: Any, name: 
     for rank, (member, model) in enumerate(zip(members, logged, strict=True)):
         series = lineage.for_timeframe(member.timeframe) if lineage else ()
         entries.append((model, version_tags(member, rank=rank, run_id=run_id, evolution_run_id=result.run_id,
-                                            series=series, costs=costs)))
+                                            series=series, costs=costs, candidates=len(members))))
     return register_versions(client, settings, name, entries,
                              description="strategies evolved by gaorg (genome.json inside each version)")
 

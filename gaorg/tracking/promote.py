@@ -5,9 +5,14 @@
 1. hold-out Sharpe above the current champion's (``NAME@production``) by ``margin``, both
    re-scored on the newest data in the market store, over the candidate's hold-out series from
    its recorded hold-out start to the last stored bar, with the candidate's recorded costs;
-2. deflated Sharpe ratio (recorded by the evolution) at or above ``min_deflated_sharpe``;
-3. hold-out max drawdown (the worst over the series) at or below ``max_drawdown``;
-4. hold-out trades (summed over the series) at least ``min_trades``.
+   with no champion yet, above ``min_holdout_sharpe`` (an edge, not merely a figure);
+2. deflated Sharpe ratio (recorded by the evolution: the walk-forward returns, deflated for every
+   genome the run evaluated) at or above ``min_deflated_sharpe``;
+3. hold-out deflated Sharpe ratio (the hold-out's returns, deflated for the candidates the run
+   registered, each a look at the same hold-out) at or above ``min_holdout_dsr``: an edge that
+   stopped where the hold-out starts fails here;
+4. hold-out max drawdown (the worst over the series) at or below ``max_drawdown``;
+5. hold-out trades (summed over the series) at least ``min_trades``.
 
 All pass: ``production`` moves to the version and the old champion gets ``previous``. Any fails:
 no alias moves and GateFailedError is raised, unless ``force=True`` with a reason, which promotes
@@ -46,10 +51,16 @@ class Gates:
     min_deflated_sharpe: float = 0.95
     max_drawdown: float = 0.3
     min_trades: int = 10
+    min_holdout_dsr: float = 0.95
+    min_holdout_sharpe: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_deflated_sharpe <= 1.0:
             raise ConfigError(f"min_deflated_sharpe: {self.min_deflated_sharpe} must be a probability in [0, 1]")
+        if not 0.0 <= self.min_holdout_dsr <= 1.0:
+            raise ConfigError(f"min_holdout_dsr: {self.min_holdout_dsr} must be a probability in [0, 1]")
+        if not math.isfinite(self.min_holdout_sharpe):
+            raise ConfigError(f"min_holdout_sharpe: {self.min_holdout_sharpe} must be a finite Sharpe ratio, e.g. 0")
         if not 0.0 < self.max_drawdown <= 1.0:
             raise ConfigError(f"max_drawdown: {self.max_drawdown} must be a fraction in (0, 1], e.g. 0.3")
         if self.min_trades < 0:
@@ -68,7 +79,7 @@ class GateResult:
 
     def line(self) -> str:
         verdict = "PASS" if self.passed else "FAIL"
-        return f"  {verdict}  {self.name:<22} {_fmt(self.figure):>9}  (needs {self.detail})"
+        return f"  {verdict}  {self.name:<24} {_fmt(self.figure):>9}  (needs {self.detail})"
 
 
 @dataclass(frozen=True)
@@ -120,7 +131,7 @@ def promote(name: str, version: str | int, settings: Settings, gates: Gates = Ga
     Raises GateFailedError (``.decision`` holds the gates) when a gate fails without ``force``.
     """
     from gaorg.tracking.loader import load_version_genome
-    from gaorg.tracking.rescore import holdout_figures
+    from gaorg.tracking.rescore import candidates_of, holdout_figures
 
     if force and not reason.strip():
         raise InputError("--force needs --reason TEXT: say why the gates are overridden (it is recorded)")
@@ -134,6 +145,10 @@ def promote(name: str, version: str | int, settings: Settings, gates: Gates = Ga
     dsr = info.figure("deflated_sharpe")
     results.append(GateResult("deflated Sharpe", dsr, gates.min_deflated_sharpe,
                               _ge(dsr, gates.min_deflated_sharpe), f">= {gates.min_deflated_sharpe:g}, recorded"))
+    hdsr = figures["deflated_sharpe"]
+    results.append(GateResult("hold-out deflated Sharpe", hdsr, gates.min_holdout_dsr,
+                              _ge(hdsr, gates.min_holdout_dsr),
+                              f">= {gates.min_holdout_dsr:g}, among {candidates_of(info)} candidates; {how}"))
     mdd = figures["max_drawdown"]
     results.append(GateResult("hold-out max drawdown", mdd, gates.max_drawdown,
                               not math.isnan(mdd) and mdd <= gates.max_drawdown, f"<= {gates.max_drawdown:g}, {how}"))
@@ -196,8 +211,9 @@ def _sharpe_gate(figures: dict[str, float], champion: VersionInfo | None, info: 
 
     sharpe = figures["sharpe"]
     if champion is None:
-        return GateResult("hold-out Sharpe", sharpe, math.nan, not math.isnan(sharpe),
-                          f"a finite figure, no champion yet; {how}")
+        floor = gates.min_holdout_sharpe
+        return GateResult("hold-out Sharpe", sharpe, floor, _gt(sharpe, floor),
+                          f"> {floor:g}, no champion yet; {how}")
     champ_genome = read_genome(make_client(settings), settings, champion)
     champ, _ = holdout_figures(champ_genome, champion, info, settings, rescore)
     bar = champ["sharpe"] + gates.margin

@@ -65,8 +65,13 @@ class VersionInfo:
 
 
 def version_tags(member: Any, *, rank: int, run_id: str, evolution_run_id: str,
-                 series: Iterable[Any] = (), costs: Mapping[str, Any] | None = None) -> dict[str, str]:
-    """The tags of a ``FrontMember``'s version (``series``: its timeframe's SeriesLineage)."""
+                 series: Iterable[Any] = (), costs: Mapping[str, Any] | None = None,
+                 candidates: int = 1) -> dict[str, str]:
+    """The tags of a ``FrontMember``'s version (``series``: its timeframe's SeriesLineage).
+
+    ``candidates``: how many versions this run registers, each a look at the same hold-out (the
+    hold-out gate deflates for them).
+    """
     tags = {
         "genome_hash": member.genome_hash,
         "modules": "+".join(member.genome.modules),
@@ -84,6 +89,9 @@ def version_tags(member: Any, *, rank: int, run_id: str, evolution_run_id: str,
     }
     for key, value in member.holdout.items():
         tags[f"holdout.{key}"] = _num(value)
+    if getattr(member, "holdout_sums", ()):
+        tags["holdout.sums"] = json.dumps([float(x) for x in member.holdout_sums])
+    tags["holdout.candidates"] = str(int(candidates))
     rescore = [[s.exchange, s.symbol, s.timeframe, s.holdout_start] for s in series
                if s.holdout_start is not None]
     if rescore:

@@ -27,7 +27,7 @@ def test_demo_runs_market_evolution_registry_gates_and_paper_live_and_says_where
     promotion = out["promotion"]
     assert promotion["decisions"], "no gate ran"
     passed = [d for d in promotion["decisions"] if d["action"] == "promoted"]
-    aliases = client.get_registered_model("gaorg-demo").aliases
+    aliases = {a: str(v) for a, v in client.get_registered_model("gaorg-demo").aliases.items()}
     if passed:
         assert all(g["passed"] for g in passed[0]["gates"])
         assert aliases == {"production": passed[0]["version"]} == {"production": promotion["promoted"]}

@@ -8,18 +8,21 @@ and to fail on real numbers.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from gaorg.config import Settings
 from gaorg.errors import GateFailedError, InputError, NotFoundError
+from gaorg.evolve.stats import moments, probabilistic_sharpe, sharpe_per_bar
 from gaorg.strategies.genome import make_genome
 from gaorg.tracking.fixtures import hand_made_result, store_synthetic
 from gaorg.tracking.log import log_evolution
 from gaorg.tracking.promote import Gates, promote, rollback
 from gaorg.tracking.recorder import MlflowRecorder
 from gaorg.tracking.registry import get_version
-from gaorg.tracking.rescore import holdout_figures
+from gaorg.tracking.rescore import holdout_figures, recorded_figures
 
 NAME = "trend"
 
@@ -64,7 +67,8 @@ def aliases(client) -> dict[str, str]:
 def passing_gates(figures, low, high) -> Gates:
     f = figures[high]
     return Gates(margin=(f["sharpe"] - figures[low]["sharpe"]) / 2, min_deflated_sharpe=0.9,
-                 max_drawdown=min(1.0, f["max_drawdown"] + 0.01), min_trades=int(f["trades"]))
+                 max_drawdown=min(1.0, f["max_drawdown"] + 0.01), min_trades=int(f["trades"]),
+                 min_holdout_dsr=max(0.0, f["deflated_sharpe"] - 0.01))
 
 
 def test_the_versions_trade_and_differ_so_the_gates_are_tested_on_real_figures(fresh):
@@ -78,7 +82,7 @@ def test_all_gates_pass_moves_production_and_a_hand_set_champion_becomes_previou
     client.set_registered_model_alias(NAME, "production", low)  # as the MLflow UI would
     decision = promote(NAME, high, settings, passing_gates(figures, low, high))
     assert decision.action == "promoted" and decision.champion == low and decision.passed
-    assert [g.name for g in decision.gates] == ["hold-out Sharpe", "deflated Sharpe",
+    assert [g.name for g in decision.gates] == ["hold-out Sharpe", "deflated Sharpe", "hold-out deflated Sharpe",
                                                 "hold-out max drawdown", "hold-out trades"]
     assert aliases(client) == {"production": high, "previous": low}
     assert get_version(client, settings, NAME, high).history()[-1]["action"] == "promoted"
@@ -89,23 +93,46 @@ def test_all_gates_pass_moves_production_and_a_hand_set_champion_becomes_previou
 def test_the_first_champion_passes_the_sharpe_gate_without_a_comparison(fresh):
     settings, client, figures, low, high = fresh
     decision = promote(NAME, low, settings, Gates(margin=5.0, min_deflated_sharpe=0.0, max_drawdown=1.0,
-                                                  min_trades=0))
+                                                  min_trades=0, min_holdout_dsr=0.0,
+                                                  min_holdout_sharpe=figures[low]["sharpe"] - 0.01))
     assert decision.gates[0].passed and "no champion yet" in decision.gates[0].detail
     assert aliases(client) == {"production": low}
 
 
-@pytest.mark.parametrize("gate", ["hold-out Sharpe", "deflated Sharpe", "hold-out max drawdown",
-                                  "hold-out trades"])
+def test_a_first_champion_must_still_beat_the_hold_out_sharpe_floor(fresh):
+    settings, client, figures, low, high = fresh
+    floor = figures[low]["sharpe"] + 0.01
+    with pytest.raises(GateFailedError, match="FAIL  hold-out Sharpe") as err:
+        promote(NAME, low, settings, Gates(min_deflated_sharpe=0.0, max_drawdown=1.0, min_trades=0,
+                                           min_holdout_dsr=0.0, min_holdout_sharpe=floor))
+    assert f"> {floor:g}, no champion yet" in err.value.decision.gates[0].detail
+    assert aliases(client) == {}
+
+
+def test_the_hold_out_deflated_sharpe_deflates_for_the_runs_candidates_and_matches_the_recorded_one(fresh):
+    settings, client, figures, low, high = fresh
+    info = get_version(client, settings, NAME, high)
+    assert info.tags["holdout.candidates"] == "3"  # the three registered versions
+    recorded = recorded_figures(info)["deflated_sharpe"]
+    assert recorded == pytest.approx(figures[high]["deflated_sharpe"], rel=1e-9)  # the store has not moved
+    sums = np.array(json.loads(info.tags["holdout.sums"]))
+    n, _, _, skew, kurt = moments(sums)
+    alone = probabilistic_sharpe(sharpe_per_bar(sums), n, skew, kurt)
+    assert 0.0 < recorded < alone  # one look would have been worth more than the best of three
+
+
+@pytest.mark.parametrize("gate", ["hold-out Sharpe", "deflated Sharpe", "hold-out deflated Sharpe",
+                                  "hold-out max drawdown", "hold-out trades"])
 def test_a_failing_gate_changes_no_alias_and_raises(fresh, gate):
     settings, client, figures, low, high = fresh
     client.set_registered_model_alias(NAME, "production", low)
     ok, f = passing_gates(figures, low, high), figures[high]
     failing = {
-        "hold-out Sharpe": Gates(f["sharpe"] - figures[low]["sharpe"] + 0.01, ok.min_deflated_sharpe,
-                                 ok.max_drawdown, ok.min_trades),
-        "deflated Sharpe": Gates(ok.margin, 0.995, ok.max_drawdown, ok.min_trades),
-        "hold-out max drawdown": Gates(ok.margin, ok.min_deflated_sharpe, f["max_drawdown"] - 0.001, ok.min_trades),
-        "hold-out trades": Gates(ok.margin, ok.min_deflated_sharpe, ok.max_drawdown, int(f["trades"]) + 1),
+        "hold-out Sharpe": replace(ok, margin=f["sharpe"] - figures[low]["sharpe"] + 0.01),
+        "deflated Sharpe": replace(ok, min_deflated_sharpe=0.995),
+        "hold-out deflated Sharpe": replace(ok, min_holdout_dsr=f["deflated_sharpe"] + 0.001),
+        "hold-out max drawdown": replace(ok, max_drawdown=f["max_drawdown"] - 0.001),
+        "hold-out trades": replace(ok, min_trades=int(f["trades"]) + 1),
     }[gate]
     with pytest.raises(GateFailedError, match=f"FAIL  {gate}") as err:
         promote(NAME, high, settings, failing)
@@ -175,8 +202,8 @@ def test_cli_prints_each_gate_and_exits_1_on_failure_and_models_lists_aliases(fr
     res = cli("promote", NAME, high, "--min-trades", "1000000", "--no-rescore", "--json", env=env)
     assert res.code == 1, res.stderr
     assert "FAIL  hold-out trades" in res.stderr and "PASS  deflated Sharpe" in res.stderr
-    assert res.json["action"] == "rejected" and res.json["gates"][3]["passed"] is False
-    assert "recorded at registration (--no-rescore)" in res.json["gates"][3]["detail"]
+    assert res.json["action"] == "rejected" and res.json["gates"][4]["passed"] is False
+    assert "recorded at registration (--no-rescore)" in res.json["gates"][4]["detail"]
     listed = cli("models", "--json", env=env)
     assert listed.code == 0, listed.stderr
     (model,) = listed.json["models"]
