@@ -125,28 +125,19 @@ def evolution(run: DemoRun) -> None:
 
 def promotion(run: DemoRun) -> None:
     """Run the promotion gates on the registered versions, best first; the first to pass is promoted."""
-    from gaorg.errors import GateFailedError, InputError
-    from gaorg.tracking.promote import promote
+    from gaorg.tracking.promote import promote_first_passing
 
     evo = run.state.get("evolution")
-    decisions = []
-    for version in evo.versions if evo else []:
-        try:
-            decision = promote(run.model, version, run.settings, reason="gaorg demo")
-        except GateFailedError as exc:
-            decision = exc.decision  # type: ignore[attr-defined]
-        except InputError as exc:  # e.g. already the champion of an earlier demo
-            run.say(f"promotion of v{version}: {exc}")
-            continue
-        decisions.append(decision.to_dict())
+    decisions, promoted = promote_first_passing(run.model, evo.versions if evo else [], run.settings,
+                                                reason="gaorg demo")
+    for decision in decisions:
         run.say(decision.text())
-        if decision.action == "promoted":
-            run.state["promoted"] = str(version)
-            break
-    if "promoted" not in run.state:
+    if promoted is not None:
+        run.state["promoted"] = str(promoted)
+    else:
         run.say(f"no candidate passed the gates: {run.model}@production is unchanged "
                 "(the live step trades the current champion, or the best candidate on paper)")
-    run.payload["promotion"] = {"decisions": decisions, "promoted": run.state.get("promoted")}
+    run.payload["promotion"] = {"decisions": [d.to_dict() for d in decisions], "promoted": run.state.get("promoted")}
 
 
 def live_paper(run: DemoRun) -> None:

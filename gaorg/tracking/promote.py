@@ -179,6 +179,27 @@ def promote(name: str, version: str | int, settings: Settings, gates: Gates = Ga
     return decision
 
 
+def promote_first_passing(name: str, versions: list[int] | list[str], settings: Settings, gates: Gates = Gates(),
+                          reason: str = "") -> tuple[list[Decision], str | None]:
+    """Gate ``versions`` in order (best first); promote the first that passes every gate.
+
+    Returns every decision taken (rejections included) and the promoted version, or None.
+    A version that already is the champion is skipped.
+    """
+    decisions: list[Decision] = []
+    for version in versions:
+        try:
+            decision = promote(name, version, settings, gates, reason=reason)
+        except GateFailedError as exc:
+            decisions.append(exc.decision)  # type: ignore[attr-defined]
+            continue
+        except InputError:  # already the champion
+            continue
+        decisions.append(decision)
+        return decisions, decision.version
+    return decisions, None
+
+
 def rollback(name: str, settings: Settings, reason: str = "") -> Decision:
     """Move ``production`` back to ``previous`` (and ``previous`` to the version rolled back from)."""
     client = make_client(settings)
