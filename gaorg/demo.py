@@ -88,12 +88,12 @@ def store_summary(run: DemoRun) -> None:
 
 def planted_market(run: DemoRun) -> None:
     """A seeded basket with a known edge (next return leans with EMA 10/40): what evolution should find."""
+    from gaorg.data.planted import planted_market
     from gaorg.data.store import open_store
-    from gaorg.testing.markets import planted_ema_market
 
     with open_store(run.settings) as store:
         for i, symbol in enumerate(PLANTED_SYMBOLS):
-            b = planted_ema_market(symbol, run.bars, seed=run.seed + i, **PLANTED)
+            b = planted_market("trend", symbol, run.bars, seed=run.seed + i, **PLANTED).bars
             store.write_bars("synthetic", symbol, "1h", b.columns())
     run.say(f"planted market: {', '.join(PLANTED_SYMBOLS)} x {run.bars} 1h bars whose next return leans "
             f"{PLANTED['edge']:.2%} with EMA {PLANTED['fast']}/{PLANTED['slow']} (hidden in {PLANTED['sigma']:.0%} noise)")

@@ -75,7 +75,7 @@ def planted_market(
     stop = n_bars if edge_until is None else int(edge_until)
     if kind == "bootstrap":
         close = 100.0 * np.exp(np.cumsum(_bootstrap(real_returns, n_bars, rng)))
-        return PlantedMarket(kind, _bars(close, rng, float(np.std(np.diff(np.log(close)))), symbol, timeframe),
+        return PlantedMarket(kind, bars_from_closes(close, rng, float(np.std(np.diff(np.log(close)))), symbol, timeframe),
                              np.zeros(n_bars), 0.0, sigma)
     noise = rng.standard_normal(n_bars) * sigma
     lean_of = {"trend": _trend, "reversion": _reversion, "breakout": _breakout, "walk": None}[kind]
@@ -90,7 +90,7 @@ def planted_market(
         if lean_of is not None:
             state.side = lean_of(state, price, i)
         oracle[i] = state.side if (lean_of is not None and i + 1 < stop) else 0.0
-    return PlantedMarket(kind, _bars(close, rng, sigma, symbol, timeframe), oracle, edge if kind != "walk" else 0.0,
+    return PlantedMarket(kind, bars_from_closes(close, rng, sigma, symbol, timeframe), oracle, edge if kind != "walk" else 0.0,
                          sigma)
 
 
@@ -158,7 +158,8 @@ def _bootstrap(returns: np.ndarray | None, n: int, rng: np.random.Generator, blo
     return out * rng.choice((-1.0, 1.0), size=n)
 
 
-def _bars(close: np.ndarray, rng: np.random.Generator, sigma: float, symbol: str, timeframe: str) -> Bars:
+def bars_from_closes(close: np.ndarray, rng: np.random.Generator, sigma: float, symbol: str, timeframe: str) -> Bars:
+    """OHLCV bars of ``close``: each opens at the previous close, wicks of ``0.3 * sigma`` drawn from ``rng``."""
     n = len(close)
     open_ = np.concatenate([[close[0]], close[:-1]])
     wick = np.abs(rng.standard_normal((2, n))) * sigma * 0.3

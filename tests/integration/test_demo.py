@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+
 import mlflow
+import pytest
 
 from tests.notebooks import kit
 
@@ -41,3 +44,35 @@ def test_demo_runs_market_evolution_registry_gates_and_paper_live_and_says_where
     assert ("gaorg-demo@production" in live["trading"]) == bool(passed)
     # it ends by saying how to look
     assert "gaorg ui" in res.stderr and "jupyter lab notebooks/" in res.stderr
+
+
+def _what_a_seed_decides(out: dict) -> dict:
+    """The demo's outcome without what differs by run: ids, times, ports, paths."""
+    evo = out["evolution"]
+    gates = [[(g["name"], g["figure"], g["threshold"], g["passed"]) for g in d["gates"]]
+             for d in out["promotion"]["decisions"]]
+    live = {k: out["live"][k] for k in ("bars", "orders", "refused", "equity", "version", "trading")}
+    return {"front": evo["front"], "versions": evo["registered_versions"], "trials": evo["trials"],
+            "pbo": evo["pbo"], "gates": gates, "promoted": out["promotion"]["promoted"], "live": live}
+
+
+@pytest.mark.slow
+def test_the_demo_is_deterministic_for_its_seed_and_ends_with_its_champion_trading_on_paper(
+        cli, ready_home, mlflow_template, tmp_path):
+    runs = []
+    for home in (ready_home, tmp_path / "second"):
+        home.mkdir(exist_ok=True)
+        shutil.copy(mlflow_template, home / "mlflow.db")
+        res = cli("demo", "--json", timeout=600, env={"GAORG_HOME": str(home)})
+        assert res.code == 0, res.stderr
+        runs.append(res.json)
+    first, second = (_what_a_seed_decides(o) for o in runs)
+    assert first == second
+    # every gate passed honestly (defaults, no --force) and the champion is what trades on paper
+    decision = runs[0]["promotion"]["decisions"][-1]
+    assert decision["action"] == "promoted" and all(g["passed"] for g in decision["gates"])
+    assert [g["name"] for g in decision["gates"]] == ["hold-out Sharpe", "deflated Sharpe", "hold-out deflated Sharpe",
+                                                      "hold-out max drawdown", "hold-out trades"]
+    assert first["promoted"] == decision["version"] and not decision["reason"].startswith("--force")
+    assert first["live"]["trading"] == "gaorg-demo@production" and first["live"]["orders"] > 0
+    assert first["live"]["version"] == first["promoted"]
