@@ -29,7 +29,8 @@ class EvolveConfig:
     - ``modules``: restrict the catalogue to these module names (empty: every module).
     - ``cxpb`` crossover probability per pair, ``mutpb`` mutation probability per child,
       ``structure_rate`` share of mutations that swap/add/drop a module, ``strength`` the
-      parameter step as a fraction of each gene's range.
+      parameter step as a fraction of each gene's range, ``immigrants`` the share of each
+      generation's children replaced by random genomes (breadth a small population keeps).
     - ``min_trades``: trades a genome must make per asset × fold on average to be scored at
       all (a strategy that never trades is not a strategy, though its drawdown is zero).
     - ``fee`` (None: the engine's default taker fee) and ``slippage``: fractions of notional.
@@ -53,6 +54,7 @@ class EvolveConfig:
     mutpb: float = 0.9
     structure_rate: float = 0.25
     strength: float = 0.1
+    immigrants: float = 0.2
     min_test_bars: int = 20
     min_trades: float = 1.0
     fee: float | None = None
@@ -87,7 +89,7 @@ class EvolveConfig:
             raise ConfigError(f"folds: {self.folds}; use at least 1 walk-forward fold (e.g. 4)")
         if not 0.0 <= self.holdout < 0.9:
             raise ConfigError(f"holdout: {self.holdout} must be a fraction in [0, 0.9), e.g. 0.2")
-        for name in ("cxpb", "mutpb", "structure_rate"):
+        for name in ("cxpb", "mutpb", "structure_rate", "immigrants"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"{name}: {value} must be a probability in [0, 1]")

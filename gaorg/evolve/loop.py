@@ -62,7 +62,8 @@ def evaluate_population(tb: base.Toolbox, state: LoopState, pop: list[Individual
 
 def initial_population(state: LoopState, rng: random.Random, space: Space,
                        seeds: list[Individual]) -> list[Individual]:
-    """Stage 0: random genomes. Later stages: the previous front rescaled, mutants of it, randoms."""
+    """Stage 0: random genomes. Later stages: a quarter the previous front rescaled, a quarter mutants
+    of it, half random (an edge only the finer bars show is invisible to the coarse front)."""
     cfg = state.config
     stage = state.stage
     pop: list[Individual] = []
@@ -76,11 +77,11 @@ def initial_population(state: LoopState, rng: random.Random, space: Space,
     if seeds:
         factor = cfg.rescale_factor(stage)
         rescaled = [(s.genome.rescaled(factor), s.key) for s in seeds]
-        for genome, parent in rescaled[: cfg.population // 2]:
+        for genome, parent in rescaled[: cfg.population // 4]:
             add(genome, (parent,))
         base_pop = list(pop) or [Individual(g, None, (p,)) for g, p in rescaled]
         for _ in range(cfg.population):
-            if len(pop) >= (3 * cfg.population) // 4:
+            if len(pop) >= cfg.population // 2:
                 break
             src = base_pop[rng.randrange(len(base_pop))]
             add(operators.mutate(src.genome, rng, space, cfg.structure_rate, cfg.strength), src.parents)
@@ -92,8 +93,9 @@ def initial_population(state: LoopState, rng: random.Random, space: Space,
 
 
 def vary(tb: base.Toolbox, state: LoopState, rng: random.Random, parents: list[Individual],
-         generation: int) -> list[Individual]:
-    """Offspring by pairwise crossover (probability cxpb) then mutation (probability mutpb)."""
+         generation: int, space: Space | None = None) -> list[Individual]:
+    """Offspring by pairwise crossover (probability cxpb) then mutation (probability mutpb); each
+    child is replaced by a random genome of ``space`` with probability ``immigrants``."""
     cfg = state.config
     kids: list[Individual] = []
     for i in range(0, len(parents), 2):
@@ -108,7 +110,12 @@ def vary(tb: base.Toolbox, state: LoopState, rng: random.Random, parents: list[I
                 genome = tb.mutate(genome)
             lineage = (a.key, b.key) if crossed else (own.key,)
             kids.append(Individual(genome, None, lineage, state.stage, generation))
-    return kids[: len(parents)]
+    kids = kids[: len(parents)]
+    if space is not None and cfg.immigrants > 0:
+        for i in range(len(kids)):
+            if rng.random() < cfg.immigrants:
+                kids[i] = Individual(operators.random_genome(rng, space), None, (), state.stage, generation)
+    return kids
 
 
 def generation_stats(state: LoopState, pop: list[Individual], generation: int, evaluated: int) -> GenerationStats:
@@ -165,7 +172,7 @@ def run_stage(state: LoopState, rng: random.Random, space: Space, mapper, market
             finish(tb.select(pop, cfg.population), 0, evaluated)
         for generation in range(state.generation + 1, cfg.generations + 1):
             parents = tb.parents(state.population, cfg.population)
-            kids, evaluated = evaluate_population(tb, state, vary(tb, state, rng, parents, generation))
+            kids, evaluated = evaluate_population(tb, state, vary(tb, state, rng, parents, generation, space))
             finish(tb.select(state.population + kids, cfg.population), generation, evaluated)
     finally:
         bar.close()

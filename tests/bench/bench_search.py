@@ -27,7 +27,8 @@ from gaorg.research.discovery import Cell, Setup, markets
 from gaorg.research.search import METHODS, compare
 
 
-def one(kind: str, edge: float, assets: int, seed: int, population: int, generations: int) -> list[dict]:
+def one(kind: str, edge: float, assets: int, seed: int, population: int, generations: int,
+        methods: tuple[str, ...] = METHODS) -> list[dict]:
     setup = Setup(population=population, generations=generations)
     series = markets(Cell(kind, edge, assets), seed, setup, f"S{seed}")
     bars = {}
@@ -44,23 +45,26 @@ def one(kind: str, edge: float, assets: int, seed: int, population: int, generat
 
     oracle = float(np.mean([backtest(m.bars, m.oracle, start=setup.bars).metrics["sharpe"] for m in series]))
     return [{"kind": kind, "edge": edge, "assets": assets, "seed": seed, "oracle": oracle, **asdict(s)}
-            for s in compare(config, bars, fresh)]
+            for s in compare(config, bars, fresh, methods)]
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=1)
     ap.add_argument("--kinds", default="trend,reversion,breakout")
     ap.add_argument("--edge", type=float, default=0.0015)
     ap.add_argument("--assets", type=int, default=3)
     ap.add_argument("--population", type=int, default=24)
     ap.add_argument("--generations", type=int, default=3)
     ap.add_argument("--out", default="")
+    ap.add_argument("--methods", default=",".join(METHODS))
     args = ap.parse_args(argv)
     rows = []
     for kind in args.kinds.split(","):
-        for seed in range(1, args.seeds + 1):
-            got = one(kind, args.edge, args.assets, seed, args.population, args.generations)
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            got = one(kind, args.edge, args.assets, seed, args.population, args.generations,
+                      tuple(args.methods.split(",")))
             rows += got
             print(" ".join(f"{r['method']} hv {r['hypervolume']:.2f} best {r['best_sharpe']:.2f} "
                            f"fresh {r['fresh_sharpe']:.2f};" for r in got) + f" {kind} seed {seed}", flush=True)
@@ -73,13 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     for kind in args.kinds.split(","):
         mine = [r for r in rows if r["kind"] == kind]
         seeds = sorted({r["seed"] for r in mine})
-        wins_hv = {m: 0 for m in METHODS}
-        wins_fresh = {m: 0 for m in METHODS}
+        wins_hv = {m: 0 for m in args.methods.split(",")}
+        wins_fresh = {m: 0 for m in args.methods.split(",")}
         for s in seeds:
             at = [r for r in mine if r["seed"] == s]
             wins_hv[max(at, key=lambda r: r["hypervolume"])["method"]] += 1
             wins_fresh[max(at, key=lambda r: np.nan_to_num(r["fresh_sharpe"], nan=-99))["method"]] += 1
-        for m in METHODS:
+        for m in args.methods.split(","):
             rs = [r for r in mine if r["method"] == m]
 
             def mean(key, rs=rs):
