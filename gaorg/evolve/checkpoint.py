@@ -4,27 +4,34 @@
 the population, the RNG state, every trial so far (the archive), the per-generation figures and
 a fingerprint of the market data. It is written to a temporary file, flushed to disk and renamed
 over the old one, so a ``kill -9`` leaves either the previous or the new checkpoint, never half
-of one. A header with a SHA-256 of the body catches corruption before anything is unpickled.
+of one. A header with a SHA-256 of the body catches corruption before the body is parsed.
 
-The file is this run's own state, written by this process; it is not an exchange format (genomes
-leave a run as JSON files under ``front/``).
+The body is JSON read back field by field into the loop's own types: genomes through
+``parse_genome`` (checked against the catalogue), numbers as numbers. Nothing in a checkpoint is
+unpickled or executed, so a file planted in ``checkpoints/`` can at worst be refused. (Version 1
+checkpoints were pickles; they are refused with a message, not read.)
 """
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import hashlib
+import json
 import os
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from gaorg.errors import CheckpointError
 from gaorg.evolve.config import EvolveConfig
 from gaorg.evolve.result import GenerationStats
-from gaorg.evolve.types import Individual, Trial
+from gaorg.evolve.types import Fitness, Individual, Trial
 
-MAGIC = b"gaorg.checkpoint/1\n"
+MAGIC = b"gaorg.checkpoint/2\n"
+OLD_MAGIC = b"gaorg.checkpoint/1\n"
 STATE_FILE = "state.ckpt"
 
 
@@ -48,7 +55,7 @@ class LoopState:
 def save_state(directory: Path, state: LoopState) -> Path:
     """Write ``state`` atomically (temp file, fsync, rename) and return its path."""
     directory.mkdir(parents=True, exist_ok=True)
-    body = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    body = json.dumps(encode_state(state), separators=(",", ":")).encode()
     path = directory / STATE_FILE
     tmp = directory / (STATE_FILE + ".tmp")
     with open(tmp, "wb") as fh:
@@ -73,6 +80,11 @@ def load_state(directory: Path) -> LoopState:
             "pass a run id that `gaorg evolve` printed"
         ) from None
     head, _, rest = raw.partition(b"\n")
+    if head + b"\n" == OLD_MAGIC:
+        raise CheckpointError(
+            f"checkpoint {path} is in gaorg's old format (a pickle, which could run code when read); "
+            "this gaorg does not read it: start a new run"
+        )
     digest, _, body = rest.partition(b"\n")
     if head + b"\n" != MAGIC or hashlib.sha256(body).hexdigest().encode() != digest:
         raise CheckpointError(
@@ -80,9 +92,80 @@ def load_state(directory: Path) -> LoopState:
             "start a new run, or resume another run id"
         )
     try:
-        state = pickle.loads(body)
-    except Exception as exc:  # a checksummed body that still does not load: another gaorg version
+        return decode_state(json.loads(body))
+    except CheckpointError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a checksummed body that still does not decode
         raise CheckpointError(f"checkpoint {path} cannot be read by this gaorg: {exc}") from None
-    if not isinstance(state, LoopState):
-        raise CheckpointError(f"checkpoint {path} does not hold an evolution state")
+
+
+def encode_state(state: LoopState) -> dict[str, Any]:
+    """The state as plain JSON data (what :func:`decode_state` reads back exactly)."""
+    return {
+        "run_id": state.run_id,
+        "config": dataclasses.asdict(state.config),
+        "stage": state.stage,
+        "generation": state.generation,
+        "population": [_individual(i) for i in state.population],
+        "rng_state": None if state.rng_state is None else [state.rng_state[0], list(state.rng_state[1]),
+                                                          state.rng_state[2]],
+        "archives": [[_trial(t) for t in a.values()] for a in state.archives],
+        "evaluations": list(state.evaluations),
+        "history": [dataclasses.asdict(h) for h in state.history],
+        "fingerprints": dict(state.fingerprints),
+        "done": state.done,
+    }
+
+
+def decode_state(data: dict[str, Any]) -> LoopState:
+    """A :class:`LoopState` from :func:`encode_state`'s data; CheckpointError if anything is off."""
+    from gaorg.config import parse_config
+
+    if not isinstance(data, dict):
+        raise CheckpointError("the checkpoint does not hold an evolution state")
+    rng = data["rng_state"]
+    state = LoopState(
+        run_id=str(data["run_id"]),
+        config=parse_config(EvolveConfig, data["config"], "checkpoint config"),
+        stage=int(data["stage"]),
+        generation=int(data["generation"]),
+        population=[_individual_of(d) for d in data["population"]],
+        rng_state=None if rng is None else (int(rng[0]), tuple(int(x) for x in rng[1]),
+                                            None if rng[2] is None else float(rng[2])),
+        archives=[{t.key: t for t in (_trial_of(d) for d in a)} for a in data["archives"]],
+        evaluations=[int(x) for x in data["evaluations"]],
+        history=[GenerationStats(**h) for h in data["history"]],
+        fingerprints={str(k): str(v) for k, v in data["fingerprints"].items()},
+        done=bool(data["done"]),
+    )
     return state
+
+
+def _individual(ind: Individual) -> dict[str, Any]:
+    return {"genome": ind.genome.to_dict(), "fitness": None if ind.fitness is None else list(ind.fitness.values),
+            "parents": list(ind.parents), "stage": ind.stage, "generation": ind.generation, "rank": ind.rank,
+            "crowding": ind.crowding, "key": ind.key}
+
+
+def _individual_of(d: dict[str, Any]) -> Individual:
+    from gaorg.strategies.genome import parse_genome
+
+    genome = parse_genome(d["genome"])
+    if genome.canonical_hash() != d["key"]:
+        raise CheckpointError(f"a genome of the checkpoint does not hash to its key {d['key']!r}")
+    fitness = None if d["fitness"] is None else Fitness(tuple(float(v) for v in d["fitness"]))
+    return Individual(genome, fitness, tuple(str(p) for p in d["parents"]), int(d["stage"]), int(d["generation"]),
+                      int(d["rank"]), float(d["crowding"]), genome.canonical_hash())
+
+
+def _trial(t: Trial) -> dict[str, Any]:
+    cells = np.ascontiguousarray(t.cells, dtype="<f8")
+    return {"key": t.key, "objectives": list(t.objectives), "shape": list(cells.shape),
+            "cells": base64.b64encode(cells.tobytes()).decode(), "feasible": bool(t.feasible)}
+
+
+def _trial_of(d: dict[str, Any]) -> Trial:
+    rows, cols = (int(x) for x in d["shape"])
+    cells = np.frombuffer(base64.b64decode(d["cells"]), dtype="<f8").reshape(rows, cols).astype(np.float64)
+    return Trial(str(d["key"]), tuple(float(v) for v in d["objectives"]), cells, bool(d["feasible"]))
+

@@ -6,6 +6,7 @@ Only argparse is imported here; the handler imports the store, DEAP and Dask whe
 from __future__ import annotations
 
 import argparse
+import re
 from typing import Any
 
 EPILOG = """\
@@ -48,13 +49,26 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(handler=evolve_command)
 
 
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
+
+
+def check_run_id(text: str) -> str:
+    """``text`` if it can name a run (letters, digits, ``.``, ``_``, ``-``; no path), else InputError."""
+    from gaorg.errors import InputError
+
+    if not RUN_ID.fullmatch(text) or ".." in text:
+        raise InputError(f"--resume {text!r} is not a run id: give the id `gaorg evolve` printed "
+                         "(e.g. 20261124-153000-1a2b3c), not a path")
+    return text
+
+
 def evolve_command(args: argparse.Namespace, settings: Any) -> Any:
     """Run or resume an evolution; the run id goes to stderr first."""
     import sys
 
     from gaorg.evolve.run import new_run_id
 
-    run_id = args.resume or new_run_id()
+    run_id = check_run_id(args.resume) if args.resume else new_run_id()
     print(f"run {run_id}", file=sys.stderr, flush=True)
     return _run(args, settings, run_id)
 

@@ -125,11 +125,22 @@ def test_resume_of_a_corrupted_checkpoint_exits_2(cli, gaorg_home):
     store_bars(gaorg_home, symbols=("A",))
     bad = gaorg_home / "checkpoints" / "broken"
     bad.mkdir(parents=True)
-    (bad / STATE_FILE).write_bytes(b"gaorg.checkpoint/1\n0123\ntruncated")
+    (bad / STATE_FILE).write_bytes(b"gaorg.checkpoint/2\n0123\ntruncated")
     r = cli("evolve", "--resume", "broken", "--workers", "0", "--json")
     assert r.code == 2
     assert "corrupted" in r.stderr
     assert r.stderr.splitlines()[0] == "run broken"
+
+
+@pytest.mark.parametrize("run_id", ["../../../x", "a/b", "/tmp/x", "..", "run\nid"])
+def test_resume_takes_a_run_id_not_a_path_and_reads_nothing_outside_checkpoints(cli, gaorg_home, run_id):
+    planted = gaorg_home.parent / "x"
+    planted.mkdir(exist_ok=True)
+    (planted / STATE_FILE).write_bytes(b"gaorg.checkpoint/1\n0\nnot read")
+    r = cli("evolve", "--resume", run_id, "--workers", "0", "--json")
+    assert r.code == 2, r.stderr
+    assert "is not a run id" in r.stderr and "not a path" in r.stderr
+    assert "old format" not in r.stderr  # the planted file was never opened
 
 
 def test_unreachable_scheduler_fails_within_seconds(cli, gaorg_home):

@@ -55,3 +55,66 @@ def test_corrupted_checkpoint_is_refused_before_unpickling(tmp_path, damage):
     path.write_bytes(bytes(raw))
     with pytest.raises(CheckpointError, match="corrupted"):
         load_state(tmp_path / "r1")
+
+
+class _Planted:
+    """Unpickling this would create a marker file: what a crafted checkpoint could do."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_a_pickled_checkpoint_is_refused_and_never_unpickled(tmp_path):
+    import hashlib
+    import pickle
+
+    marker = tmp_path / "ran"
+    body = pickle.dumps(_Planted(marker))
+    (tmp_path / "r1").mkdir()
+    (tmp_path / "r1" / STATE_FILE).write_bytes(b"gaorg.checkpoint/1\n" + hashlib.sha256(body).hexdigest().encode()
+                                               + b"\n" + body)
+    with pytest.raises(CheckpointError, match="old format"):
+        load_state(tmp_path / "r1")
+    assert not marker.exists()
+
+
+def test_the_checkpoint_is_json_and_round_trips_archives_history_and_infinite_crowding(tmp_path):
+    import dataclasses
+    import json
+
+    import numpy as np
+
+    from gaorg.evolve.result import GenerationStats
+    from gaorg.evolve.types import Trial
+
+    state = a_state()
+    cells = np.random.default_rng(0).normal(size=(6, 9))
+    cells[0, 0] = np.nan
+    state.archives = [{"k1": Trial("k1", (1.0, 0.2, 0.5), cells), "k2": Trial("k2", (-10.0, 1.0, 0.0),
+                                                                               np.zeros((6, 9)), False)}]
+    state.population = [dataclasses.replace(state.population[0], crowding=float("inf"), rank=2)]
+    state.history = [GenerationStats(0, "1h", 0, 0, {"sharpe": 1.0}, {"sharpe": 0.5}, 2.5, 12, 12, 3)]
+    path = save_state(tmp_path / "r1", state)
+    body = path.read_bytes().split(b"\n", 2)[2]
+    assert json.loads(body)["run_id"] == "r1"  # plain JSON, no pickle
+    back = load_state(tmp_path / "r1")
+    assert back.population == state.population and back.population[0].crowding == float("inf")
+    assert np.array_equal(back.archives[0]["k1"].cells, cells, equal_nan=True)
+    assert back.archives[0]["k2"].feasible is False and back.history == state.history
+    assert back.config == state.config and back.evaluations == [12]
+
+
+def test_a_checkpoint_whose_genome_is_not_valid_is_refused(tmp_path):
+    import hashlib
+    import json
+
+    path = save_state(tmp_path / "r1", a_state())
+    data = json.loads(path.read_bytes().split(b"\n", 2)[2])
+    data["population"][0]["genome"]["entry"]["module"] = "os.system"
+    body = json.dumps(data).encode()
+    path.write_bytes(b"gaorg.checkpoint/2\n" + hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+    with pytest.raises(CheckpointError, match="cannot be read"):
+        load_state(tmp_path / "r1")
