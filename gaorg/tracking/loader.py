@@ -4,7 +4,9 @@ It resolves the alias in the registry, downloads exactly one file of that versio
 ``artifacts/genome.json`` (at most 1 MB), and validates it with ``parse_genome``: an unknown
 module, a value out of bounds or an extra field is refused with a GenomeError naming the
 version. It never loads the pyfunc model, never unpickles and never imports anything the
-registry holds; a genome whose hash differs from the one recorded at registration is refused too.
+registry holds. The genome's hash must equal the version's ``genome_hash`` tag, and that tag must
+be a hash the source run recorded in its (unchangeable) params: editing genome.json, or the tag
+too, is refused.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from gaorg.config import Settings
 from gaorg.errors import GenomeError, NotFoundError
 from gaorg.strategies.genome import Genome, parse_genome
-from gaorg.tracking.registry import PRODUCTION, VersionInfo, get_version, version_by_alias
+from gaorg.tracking.registry import PRODUCTION, VersionInfo, get_version, run_record, version_by_alias
 from gaorg.tracking.store import make_client, tracking_errors
 
 GENOME_PATH = "artifacts/genome.json"
@@ -73,9 +75,13 @@ def read_genome(client, settings: Settings, info: VersionInfo) -> Genome:  # noq
     except GenomeError as exc:
         raise GenomeError(f"refusing the genome of {where}: {exc}") from None
     recorded = info.genome_hash
-    if recorded and genome.canonical_hash() != recorded:
+    if not recorded:
+        raise GenomeError(f"refusing the genome of {where}: the version records no genome_hash (gaorg tags "
+                          "every version it registers), so genome.json cannot be checked")
+    if genome.canonical_hash() != recorded:
         raise GenomeError(
             f"refusing the genome of {where}: its hash {genome.canonical_hash()} differs from the "
             f"{recorded} recorded at registration (genome.json was changed after registering)"
         )
+    run_record(client, settings, info)  # the tag itself must be what the source run registered
     return genome

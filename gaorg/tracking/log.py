@@ -156,7 +156,8 @@ def _log_run(recorder: Recorder, run_id: str, result: Any, lineage: Any, baskets
 
 
 def _register(recorder: Recorder, run_id: str, result: Any, lineage: Any, name: str, top_k: int) -> list:
-    from gaorg.tracking.registry import register_versions, version_tags
+    from gaorg.tracking.registry import REGISTERED_PARAM, register_versions, registered_record, version_tags
+    from gaorg.tracking.store import tracking_errors
     from gaorg.tracking.strategy_models import log_strategy_models
 
     client, settings = recorder.client, recorder.settings  # type: ignore[attr-defined]
@@ -170,6 +171,8 @@ def _register(recorder: Recorder, run_id: str, result: Any, lineage: Any, name: 
         series = lineage.for_timeframe(member.timeframe) if lineage else ()
         entries.append((model, version_tags(member, rank=rank, run_id=run_id, evolution_run_id=result.run_id,
                                             series=series, costs=costs, candidates=len(members))))
+    with tracking_errors(settings, "recording the registered genomes on the run"):
+        client.log_param(run_id, REGISTERED_PARAM, registered_record(members))
     return register_versions(client, settings, name, entries,
                              description="strategies evolved by gaorg (genome.json inside each version)")
 

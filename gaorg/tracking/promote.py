@@ -142,9 +142,10 @@ def promote(name: str, version: str | int, settings: Settings, gates: Gates = Ga
         raise InputError(f"{name} version {info.version} is already {name}@{PRODUCTION}; nothing to promote")
     figures, how = holdout_figures(genome, info, info, settings, rescore)
     results = [_sharpe_gate(figures, champion, info, settings, gates, rescore, how)]
-    dsr = info.figure("deflated_sharpe")
+    dsr = _recorded_dsr(client, settings, info)
     results.append(GateResult("deflated Sharpe", dsr, gates.min_deflated_sharpe,
-                              _ge(dsr, gates.min_deflated_sharpe), f">= {gates.min_deflated_sharpe:g}, recorded"))
+                              _ge(dsr, gates.min_deflated_sharpe),
+                              f">= {gates.min_deflated_sharpe:g}, recorded by run {info.run_id}"))
     hdsr = figures["deflated_sharpe"]
     results.append(GateResult("hold-out deflated Sharpe", hdsr, gates.min_holdout_dsr,
                               _ge(hdsr, gates.min_holdout_dsr),
@@ -250,6 +251,14 @@ def _move(client: Any, settings: Settings, name: str, version: str, champion: Ve
         aliases[PREVIOUS] = champion.version
     set_alias(client, settings, name, PRODUCTION, version)
     return aliases
+
+
+def _recorded_dsr(client: Any, settings: Settings, info: VersionInfo) -> float:
+    """The deflated Sharpe the source run recorded (its params), not the version's editable tag."""
+    from gaorg.tracking.registry import run_record
+
+    value = run_record(client, settings, info).get("deflated_sharpe")
+    return float(value) if isinstance(value, (int, float)) else math.nan
 
 
 def _who() -> str:

@@ -24,6 +24,9 @@ from gaorg.tracking.store import make_client, tracking_errors
 PRODUCTION = "production"
 PREVIOUS = "previous"
 HISTORY = "history."
+REGISTERED_PARAM = "gaorg.registered"
+"""The run param that records, once and for good (MLflow params cannot be changed), each genome the
+run registered with its deflated Sharpe: ``{"HASH": {"deflated_sharpe": x}, ...}`` as JSON."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,41 @@ def _undo(client: Any, name: str, done: list[VersionInfo], created_model: bool) 
             client.delete_registered_model(name)
     except Exception:  # noqa: BLE001 - the original error is the one to report
         pass
+
+
+def registered_record(members: Iterable[Any]) -> str:
+    """The value of :data:`REGISTERED_PARAM` for the front members a run registers."""
+    return json.dumps({m.genome_hash: {"deflated_sharpe": _none_if_nan(m.deflated_sharpe)} for m in members},
+                      sort_keys=True)
+
+
+def run_record(client: Any, settings: Settings, info: VersionInfo) -> dict[str, Any]:
+    """What the run that made ``info`` recorded of it in :data:`REGISTERED_PARAM` (GenomeError if nothing).
+
+    A version's tags and artifacts can be edited by whoever can write the registry's tags or the
+    artifact folder; a run's params cannot be changed once logged, so the genome hash and the
+    figures the gates trust are checked against them.
+    """
+    from gaorg.errors import GenomeError
+
+    where = f"{info.name} version {info.version}"
+    if not info.run_id:
+        raise GenomeError(f"refusing {where}: it names no source run, so its genome cannot be checked; "
+                          "register strategies with `gaorg evolve --register NAME`")
+    with tracking_errors(settings, f"reading the run of {where}"):
+        params = client.get_run(info.run_id).data.params
+    try:
+        record = json.loads(params.get(REGISTERED_PARAM, ""))
+    except ValueError:
+        record = None
+    entry = record.get(info.genome_hash) if isinstance(record, dict) and info.genome_hash else None
+    if not isinstance(entry, dict):
+        raise GenomeError(
+            f"refusing {where}: its genome_hash tag {info.genome_hash or '(none)'} is not a genome its run "
+            f"{info.run_id} registered (run param {REGISTERED_PARAM}); the version was registered by hand "
+            "or its tag was changed"
+        )
+    return entry
 
 
 def get_version(client: Any, settings: Settings, name: str, version: str | int) -> VersionInfo:

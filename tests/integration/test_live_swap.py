@@ -3,6 +3,8 @@ at the next bar boundary, under both policies (flatten first, or hand the positi
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gaorg.config import Settings
@@ -12,6 +14,7 @@ from gaorg.live.runner import Runner
 from gaorg.live.state import LiveState
 from gaorg.monitor.metrics import LiveMetrics
 from gaorg.strategies.genome import save_genome
+from gaorg.tracking.registry import REGISTERED_PARAM
 from tests.integration.live_kit import bars, config, genome
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning", "ignore::UserWarning")
@@ -26,9 +29,14 @@ def registry(tmp_path_factory):
     uri = f"sqlite:///{root / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     client.create_registered_model("strat")
-    for v, g in (("1", genome(5, 20, stops=False)), ("2", genome(8, 40, stops=False))):
+    genomes = (("1", genome(5, 20, stops=False)), ("2", genome(8, 40, stops=False)))
+    run = client.create_run(client.create_experiment("swap"))  # what gaorg's registration records
+    client.log_param(run.info.run_id, REGISTERED_PARAM,
+                     json.dumps({g.canonical_hash(): {"deflated_sharpe": 0.99} for _, g in genomes}))
+    for v, g in genomes:
         save_genome(g, root / f"v{v}" / "artifacts" / "genome.json")  # the layout gaorg registers
-        client.create_model_version("strat", source=str(root / f"v{v}"))
+        client.create_model_version("strat", source=str(root / f"v{v}"), run_id=run.info.run_id,
+                                    tags={"genome_hash": g.canonical_hash()})
     return client, uri, root
 
 

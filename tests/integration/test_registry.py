@@ -164,3 +164,53 @@ def test_cli_exits_1_with_the_reason_when_the_registry_is_unreachable(registered
                                                    "GAORG_HOME": str(settings.home)})
     assert res.code == 1
     assert "cannot be reached" in res.stderr and res.json["kind"] == "TrackingError"
+
+
+@pytest.fixture
+def hash_tag(registered):
+    """The production version's genome_hash tag, restored after the test."""
+    settings, client, out, *_ = registered
+    version = out["versions"][0]["version"]
+    original = out["versions"][0]["genome_hash"]
+    yield client, version, original
+    client.set_model_version_tag(NAME, version, "genome_hash", original)
+
+
+@pytest.mark.parametrize("tag", ["", "(deleted)"])
+def test_a_version_without_its_genome_hash_is_refused_not_trusted(registered, hash_tag, tag):
+    settings, *_ = registered
+    client, version, _ = hash_tag
+    if tag == "(deleted)":
+        client.delete_model_version_tag(NAME, version, "genome_hash")
+    else:
+        client.set_model_version_tag(NAME, version, "genome_hash", tag)
+    with pytest.raises(GenomeError, match="records no genome_hash"):
+        load_production_genome(NAME, settings=settings)
+
+
+def test_an_edited_genome_with_its_tag_edited_to_match_is_refused_by_the_runs_record(
+        registered, genome_file, hash_tag):
+    from gaorg.strategies.genome import parse_genome
+
+    settings, *_ = registered
+    client, version, _ = hash_tag
+    path, genome = genome_file
+    genome["entry"]["params"]["period"] += 1
+    path.write_text(json.dumps(genome))
+    client.set_model_version_tag(NAME, version, "genome_hash", parse_genome(genome).canonical_hash())
+    with pytest.raises(GenomeError, match="is not a genome its run .* registered"):
+        load_production_genome(NAME, settings=settings)
+
+
+def test_the_deflated_sharpe_gate_reads_the_runs_record_not_the_editable_tag(registered, tmp_path):
+    from gaorg.errors import GateFailedError
+    from gaorg.tracking.promote import Gates, promote
+
+    settings, client, out, result, *_ = registered
+    version = out["versions"][1]["version"]
+    client.set_model_version_tag(NAME, version, "deflated_sharpe", "999")
+    recorded = next(m.deflated_sharpe for m in result.front if m.genome_hash == out["versions"][1]["genome_hash"])
+    with pytest.raises(GateFailedError) as err:
+        promote(NAME, version, settings, Gates(min_deflated_sharpe=min(1.0, recorded + 0.001)), rescore=False)
+    gate = next(g for g in err.value.decision.gates if g.name == "deflated Sharpe")
+    assert gate.figure == pytest.approx(recorded) and not gate.passed
