@@ -103,6 +103,10 @@ class Genome:
         return parse_genome(data, catalogue, repair=True)
 
 
+MAX_GENOME_CHARS = 1_000_000
+"""A genome is a few hundred characters; anything near this is not one."""
+
+
 def parse_genome(
     data: Mapping[str, Any] | str,
     catalogue: Mapping[str, ModuleSpec] = CATALOGUE,
@@ -115,10 +119,16 @@ def parse_genome(
     their bounds instead of raising; every other rule still raises.
     """
     if isinstance(data, str):
+        if len(data) > MAX_GENOME_CHARS:
+            raise GenomeError(f"genome is {len(data)} characters of JSON; a genome is far smaller "
+                              f"(at most {MAX_GENOME_CHARS})")
         try:
             data = json.loads(data)
         except json.JSONDecodeError as exc:
             raise GenomeError(f"genome is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise GenomeError("genome JSON is nested too deep to be a genome (a genome is a flat object "
+                              "of a few slots)") from None
     if not isinstance(data, Mapping):
         raise GenomeError(f"a genome is a JSON object, got {type(data).__name__}")
     schema = data.get("schema")
@@ -168,11 +178,18 @@ def load_genome(path: str | Path, catalogue: Mapping[str, ModuleSpec] = CATALOGU
     """Read and validate a genome JSON file."""
     path = Path(path)
     try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise InputError(f"genome file {str(path)!r} does not exist") from None
+        if not path.is_file():
+            raise InputError(f"genome file {str(path)!r} does not exist" if not path.exists()
+                             else f"genome file {str(path)!r} is not a regular file; give a .json file")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_GENOME_CHARS * 4 + 1)
     except OSError as exc:
         raise InputError(f"cannot read genome file {str(path)!r}: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise GenomeError(f"{path}: a genome file is UTF-8 JSON text; byte {exc.start} is not UTF-8 "
+                          "(is it the right file?)") from None
     try:
         return parse_genome(text, catalogue)
     except GenomeError as exc:

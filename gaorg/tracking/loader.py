@@ -69,7 +69,11 @@ def read_genome(client, settings: Settings, info: VersionInfo) -> Genome:  # noq
             raise GenomeError(f"{where}: {GENOME_PATH} is not a file")
         if path.stat().st_size > MAX_BYTES:
             raise GenomeError(f"{where}: {GENOME_PATH} is {path.stat().st_size} bytes; a genome is far smaller")
-        text = path.read_text(encoding="utf-8", errors="strict")
+        try:
+            text = path.read_text(encoding="utf-8", errors="strict")
+        except UnicodeDecodeError as exc:
+            raise GenomeError(f"refusing the genome of {where}: {GENOME_PATH} is not UTF-8 text "
+                              f"(byte {exc.start})") from None
     try:
         genome = parse_genome(text)
     except GenomeError as exc:

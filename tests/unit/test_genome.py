@@ -129,3 +129,26 @@ def test_rescaling_leaves_non_period_genes_alone_and_clips_periods_to_their_boun
     assert g.rescaled(100.0).sizing.as_dict()["period"] == 2000  # the gene's upper bound
     svc = make_genome(("linear_svc", {"feature_period": 10, "horizon": 5, "window": 300, "refit": 250, "log_c": 0.0, "direction": "both"}))
     assert svc.rescaled(4.0).entry.as_dict()["refit"] == 250  # a compute budget, not a market period
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\xff\xfe{}", "byte 0 is not UTF-8"),
+    (("[" * 10_000 + "]" * 10_000).encode(), "nested too deep"),
+    (b" " * 1_000_001 + b"{}", "far smaller"),
+])
+def test_hostile_genome_files_are_refused_with_a_message_not_a_traceback(tmp_path, content, message):
+    path = tmp_path / "g.json"
+    path.write_bytes(content)
+    with pytest.raises(GenomeError, match=message):
+        load_genome(path)
+
+
+def test_a_folder_or_a_device_is_not_reported_as_missing(tmp_path):
+    from gaorg.errors import InputError
+
+    with pytest.raises(InputError, match="is not a regular file"):
+        load_genome(tmp_path)
+    with pytest.raises(InputError, match="is not a regular file"):
+        load_genome("/dev/zero")
+    with pytest.raises(InputError, match="does not exist"):
+        load_genome(tmp_path / "nope.json")
