@@ -78,7 +78,7 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
     from gaorg.config import parse_config
     from gaorg.errors import ConfigError, NotFoundError
     from gaorg.evolve.checkpoint import load_state
-    from gaorg.evolve.config import EvolveConfig
+    from gaorg.evolve.config import EvolveConfig, check_fits
     from gaorg.evolve.run import evolve
 
     ckpt = settings.checkpoints / run_id
@@ -101,6 +101,7 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
         config = parse_config(EvolveConfig, raw, where="gaorg evolve")
     if args.scheduler is not None or args.workers is not None:
         config = _with_cluster(config, args.scheduler, args.workers)
+    check_fits(config)
     if not settings.market_db.exists():
         raise NotFoundError(
             f"no market store at {settings.market_db}; add data first (`gaorg data synth`, "

@@ -120,3 +120,48 @@ class EvolveConfig:
         for key, value in asdict(self).items():
             out[key] = ",".join(value) if isinstance(value, tuple) else value
         return out
+
+
+WORKER_BYTES = 250 * 2**20
+"""What a local Dask worker process costs before any market data (Python, numpy, numba, the engine)."""
+TRIAL_BYTES = 4096
+"""What one evaluated genome keeps in the archive and the checkpoint, roughly (genome, objectives, cells)."""
+
+
+def check_fits(config: EvolveConfig, memory_bytes: int | None = None, cores: int | None = None) -> None:
+    """ConfigError when the run's population or local workers cannot fit this machine.
+
+    Every genome evaluated stays in the run's archive (and its checkpoint), and every local worker
+    is a process: a population of a billion, or 100,000 workers, would grow until the machine
+    kills the run. ``memory_bytes``/``cores`` default to this machine's.
+    """
+    import os
+
+    memory = memory_bytes if memory_bytes is not None else _memory_bytes()
+    cores = cores if cores is not None else (os.cpu_count() or 1)
+    trials = config.population * (config.generations + 1) * len(config.timeframes)
+    need = trials * TRIAL_BYTES
+    if memory and need > memory // 2:
+        most = memory // 2 // (TRIAL_BYTES * (config.generations + 1) * len(config.timeframes))
+        raise ConfigError(
+            f"population: {config.population} x {config.generations} generations x {len(config.timeframes)} "
+            f"stages keeps ~{need / 2**30:.1f} GiB of evaluated genomes, more than half this machine's "
+            f"{memory / 2**30:.1f} GiB; use a population of at most {most}"
+        )
+    if config.workers is not None and config.scheduler is None:
+        limit = max(1, min(4 * cores, memory // WORKER_BYTES if memory else 4 * cores))
+        if config.workers > limit:
+            raise ConfigError(
+                f"workers: {config.workers} local worker processes cannot fit this machine ({cores} cores, "
+                f"{(memory or 0) / 2**30:.1f} GiB; each worker needs ~{WORKER_BYTES // 2**20} MB); use at most "
+                f"{limit}, or --scheduler ADDR for a cluster"
+            )
+
+
+def _memory_bytes() -> int:
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 0

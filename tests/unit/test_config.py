@@ -66,3 +66,18 @@ def test_parse_config_rejects_an_unknown_key_with_did_you_mean():
 def test_parse_config_names_the_field_and_the_expected_type(data, message):
     with pytest.raises(ConfigError, match=message):
         parse_config(Outer, data)
+
+
+def test_a_run_that_cannot_fit_the_machine_is_refused_before_it_starts():
+    from gaorg.errors import ConfigError
+    from gaorg.evolve.config import EvolveConfig, check_fits
+
+    gib = 2**30
+    check_fits(EvolveConfig(symbols=("A",), population=64, workers=2), memory_bytes=24 * gib, cores=2)
+    with pytest.raises(ConfigError, match=r"population: 1000000000 .* use a population of at most \d+"):
+        check_fits(EvolveConfig(symbols=("A",), population=10**9), memory_bytes=24 * gib, cores=2)
+    with pytest.raises(ConfigError, match=r"workers: 100000 local worker processes .* use at most 8"):
+        check_fits(EvolveConfig(symbols=("A",), workers=100_000), memory_bytes=24 * gib, cores=2)
+    # a cluster's workers are not this machine's
+    check_fits(EvolveConfig(symbols=("A",), workers=100_000, scheduler="tcp://10.0.0.1:8786"),
+               memory_bytes=24 * gib, cores=2)
