@@ -33,7 +33,8 @@ class FrontMember:
     is the probability that its true Sharpe is above zero after deflating for the number of trials
     (Bailey & López de Prado); ``holdout`` holds the backtest metrics (keys of ``gaorg backtest``)
     on the newest, held-out slice, averaged over the basket, with ``holdout_per_asset`` per symbol;
-    ``holdout_sums`` the power sums ``[n, Σr, Σr², Σr³, Σr⁴]`` of its hold-out returns, pooled.
+    ``holdout_sums`` the power sums ``[n, Σr, Σr², Σr³, Σr⁴]`` of its hold-out returns, pooled over
+    the basket and divided by the basket's design effect (so ``n`` counts independent returns).
     """
 
     genome: Genome

@@ -33,7 +33,7 @@ from gaorg.evolve.operators import Space
 from gaorg.evolve.parallel import DaskMapper, LocalMapper
 from gaorg.evolve.result import EvolutionResult, FrontMember, StageSummary
 from gaorg.evolve.selection import first_front
-from gaorg.evolve.stats import deflated_sharpe_of, pbo_cscv
+from gaorg.evolve.stats import deflated_sharpe_of, design_effect, pbo_cscv
 from gaorg.evolve.types import Individual
 
 
@@ -150,6 +150,10 @@ def _report(state: LoopState, markets: list[Market], mapper, ckpt: Path | None) 
     feasible = [t for t in archive.values() if t.feasible]
     n_trials = trial_count(state.archives)
     pooled = {t.key: t.cells[:, :5].sum(axis=0) for t in feasible}
+    folds_design = design_effect([(b.ts[:s.holdout_start], b.close[:s.holdout_start])
+                                  for b, s in zip(market.bars, market.splits, strict=True)])
+    holdout_design = design_effect([(b.ts[s.holdout_start:], b.close[s.holdout_start:])
+                                    for b, s in zip(market.bars, market.splits, strict=True)])
     pbo = pbo_cscv(np.stack([t.cells for t in feasible])) if len(feasible) > 1 else float("nan")
 
     ref = mapper.scatter(market)
@@ -162,12 +166,12 @@ def _report(state: LoopState, markets: list[Market], mapper, ckpt: Path | None) 
         if sums is None:
             dsr = float("nan")
         else:
-            dsr = deflated_sharpe_of(sums, n_trials)
+            dsr = deflated_sharpe_of(sums, n_trials, folds_design)
         sharpe, mdd, cons = ind.fitness.values
         members.append(FrontMember(
             genome=ind.genome, genome_hash=ind.key, sharpe=sharpe, max_drawdown=mdd,
             consistency=cons, deflated_sharpe=dsr, holdout=mean_metrics(per_asset),
-            holdout_per_asset=per_asset, holdout_sums=tuple(float(x) for x in holdout_sums),
+            holdout_per_asset=per_asset, holdout_sums=tuple(float(x) for x in holdout_sums / holdout_design),
             stage=ind.stage, timeframe=cfg.timeframes[ind.stage],
             generation=ind.generation, parents=ind.parents,
         ))

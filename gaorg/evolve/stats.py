@@ -108,16 +108,46 @@ def deflated_sharpe(
     return probabilistic_sharpe(sr, n_obs, skew, kurtosis, expected_max_sharpe(sr_variance, n_trials))
 
 
-def deflated_sharpe_of(sums: np.ndarray, n_trials: int) -> float:
+def deflated_sharpe_of(sums: np.ndarray, n_trials: int, design: float = 1.0) -> float:
     """The deflated Sharpe ratio of returns given by power sums, among ``n_trials`` unskilled ones.
 
-    The unskilled trials' Sharpe estimates spread as :func:`null_sharpe_variance` of this length.
+    The unskilled trials' Sharpe estimates spread as :func:`null_sharpe_variance` of the returns'
+    effective length: their count over ``design`` (:func:`design_effect` of a correlated basket).
     NaN with fewer than 2 returns.
     """
     n, _, _, skew, kurt = moments(np.asarray(sums, dtype=float))
+    n = n / max(float(design), 1.0)
     if n < 2:
         return float("nan")
     return deflated_sharpe(sharpe_per_bar(sums), n, skew, kurt, null_sharpe_variance(n), max(int(n_trials), 1))
+
+
+def design_effect(series: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
+    """How many times fewer independent returns a basket holds than it has bars: ``1 + (A-1) rho``.
+
+    ``series`` are ``(ts, close)`` of the basket's assets over the window scored; ``rho`` is the
+    mean pairwise correlation (floored at 0) of their bar returns on the timestamps they share.
+    Returns pooled over correlated assets are not independent draws: a pooled Sharpe over ``n``
+    bars of 3 assets correlated 0.8 varies as if it had ``n / 2.6`` (Kish's design effect). The
+    strategy's own returns are approximated by the market's; assets that share no bars give 1.
+    """
+    series = [(np.asarray(t), np.asarray(c, dtype=float)) for t, c in series if len(t) > 2]
+    if len(series) < 2:
+        return 1.0
+    common = series[0][0]
+    for ts, _ in series[1:]:
+        common = np.intersect1d(common, ts, assume_unique=True)
+    if len(common) < 3:
+        return 1.0
+    rets = np.array([np.diff(np.log(c[np.searchsorted(t, common)])) for t, c in series])
+    ok = np.all(np.isfinite(rets), axis=0)
+    rets = rets[:, ok]
+    if rets.shape[1] < 3 or np.any(rets.std(axis=1) == 0):
+        return 1.0
+    corr = np.corrcoef(rets)
+    a = len(series)
+    rho = float((corr.sum() - a) / (a * (a - 1)))
+    return 1.0 + (a - 1) * min(max(rho, 0.0), 1.0)
 
 
 def null_sharpe_variance(n_obs: float) -> float:

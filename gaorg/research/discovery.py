@@ -118,7 +118,11 @@ def cells(strengths: Sequence[float] = STRENGTHS, baskets: Sequence[int] = (1, 3
 
 
 def markets(cell: Cell, seed: int, setup: Setup, prefix: str) -> list[Any]:
-    """The cell's seeded series (stored part + fresh continuation), one per basket asset."""
+    """The cell's seeded series (stored part + fresh continuation), one per basket asset.
+
+    The trend market keeps the demo's mild pull of the price back to its start (``revert``), which
+    is itself a little predictable; the decay null has none, so after its stop it is a pure walk.
+    """
     from gaorg.data.planted import planted_market
     from gaorg.evolve.folds import holdout_start
 
@@ -128,7 +132,7 @@ def markets(cell: Cell, seed: int, setup: Setup, prefix: str) -> list[Any]:
         until = holdout_start(setup.bars, setup.holdout) if cell.kind == "decay" else None
         out.append(planted_market(kind, f"{prefix}-{i}", setup.bars + setup.fresh, edge=cell.edge,
                                   sigma=setup.sigma, seed=seed * 1000 + i, timeframe=setup.timeframes[-1],
-                                  revert=0.005 if kind == "trend" else 0.0, edge_until=until))
+                                  revert=0.005 if cell.kind == "trend" else 0.0, edge_until=until))
     return out
 
 

@@ -35,7 +35,7 @@ def hand_made_result(
     from gaorg.backtest.run import backtest_genome
     from gaorg.evolve.folds import holdout_start
     from gaorg.evolve.result import EvolutionResult, FrontMember, GenerationStats, StageSummary
-    from gaorg.evolve.stats import return_sums
+    from gaorg.evolve.stats import design_effect, return_sums
 
     timeframes = sorted({tf for _, tf in data})
     if len(timeframes) != 1:
@@ -45,13 +45,14 @@ def hand_made_result(
     dsr = [deflated_sharpe] * len(genomes) if isinstance(deflated_sharpe, (int, float)) else list(deflated_sharpe)
     members = []
     for i, genome in enumerate(genomes):
-        ins, outs, sums = [], {}, np.zeros(5)
+        ins, outs, sums, spans = [], {}, np.zeros(5), []
         for (symbol, _), bars in data.items():
             cut = holdout_start(len(bars), holdout)
             ins.append(backtest_genome(genome, bars.slice(0, cut), costs).metrics)
             held = backtest_genome(genome, bars, costs, start=cut)
             outs[symbol] = {k: float(v) for k, v in held.metrics.items()}
             sums += return_sums(held.equity)
+            spans.append((bars.ts[cut:], bars.close[cut:]))
         mean = {k: float(np.mean([m[k] for m in outs.values()])) for k in next(iter(outs.values()))}
         members.append(FrontMember(
             genome=genome, genome_hash=genome.canonical_hash(),
@@ -59,7 +60,7 @@ def hand_made_result(
             max_drawdown=float(max(m["max_drawdown"] for m in ins)),
             consistency=float(np.mean([m["total_return"] > 0 for m in ins])),
             deflated_sharpe=float(dsr[i]), holdout=mean, holdout_per_asset=outs,
-            holdout_sums=tuple(float(x) for x in sums),
+            holdout_sums=tuple(float(x) for x in sums / design_effect(spans)),
             stage=0, timeframe=timeframe, generation=1, parents=(f"{i:016x}",),
         ))
     members.sort(key=lambda m: (-m.sharpe, m.genome_hash))

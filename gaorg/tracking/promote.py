@@ -147,9 +147,13 @@ def promote(name: str, version: str | int, settings: Settings, gates: Gates = Ga
                               _ge(dsr, gates.min_deflated_sharpe),
                               f">= {gates.min_deflated_sharpe:g}, recorded by run {info.run_id}"))
     hdsr = figures["deflated_sharpe"]
+    k = candidates_of(info)
+    note = "" if not math.isnan(hdsr) else (
+        "; not recorded for this version (registered before this gate existed): re-score it, or "
+        "pass --min-holdout-dsr 0 to waive the gate")
     results.append(GateResult("hold-out deflated Sharpe", hdsr, gates.min_holdout_dsr,
                               _ge(hdsr, gates.min_holdout_dsr),
-                              f">= {gates.min_holdout_dsr:g}, among {candidates_of(info)} candidates; {how}"))
+                              f">= {gates.min_holdout_dsr:g}, among {k} candidate{'s' if k != 1 else ''}; {how}{note}"))
     mdd = figures["max_drawdown"]
     results.append(GateResult("hold-out max drawdown", mdd, gates.max_drawdown,
                               not math.isnan(mdd) and mdd <= gates.max_drawdown, f"<= {gates.max_drawdown:g}, {how}"))
@@ -185,16 +189,18 @@ def promote_first_passing(name: str, versions: list[int] | list[str], settings: 
     """Gate ``versions`` in order (best first); promote the first that passes every gate.
 
     Returns every decision taken (rejections included) and the promoted version, or None.
-    A version that already is the champion is skipped.
+    A version that already is the champion is skipped; any other error (a missing series, a
+    refused genome, an unreachable store) is raised, never taken for a rejection.
     """
+    champion = version_by_alias(make_client(settings), settings, name, PRODUCTION)
     decisions: list[Decision] = []
     for version in versions:
+        if champion is not None and str(version) == champion.version:
+            continue
         try:
             decision = promote(name, version, settings, gates, reason=reason)
         except GateFailedError as exc:
             decisions.append(exc.decision)  # type: ignore[attr-defined]
-            continue
-        except InputError:  # already the champion
             continue
         decisions.append(decision)
         return decisions, decision.version

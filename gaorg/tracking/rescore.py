@@ -76,10 +76,11 @@ def _rescore(genome: Genome, series: list, costs: Any, settings: Settings) -> tu
     from gaorg.backtest.run import backtest_genome
     from gaorg.data.store import open_store
     from gaorg.evolve.basket import load_basket
-    from gaorg.evolve.stats import return_sums
+    from gaorg.evolve.stats import design_effect, return_sums
 
     out = []
     sums = np.zeros(5)
+    held: list[tuple[Any, Any]] = []
     with open_store(settings, read_only=True) as store:
         for exchange, symbol, timeframe, start_ms in series:
             (bars,) = load_basket(store, (symbol,), timeframe, exchange)
@@ -94,7 +95,8 @@ def _rescore(genome: Genome, series: list, costs: Any, settings: Settings) -> tu
             out.append({k: float(metrics[k]) for k in ("sharpe", "max_drawdown", "trades")}
                        | {"bars": float(len(bars) - start)})
             sums += return_sums(result.equity)
-    return out, sums
+            held.append((bars.ts[start:], bars.close[start:]))
+    return out, sums / design_effect(held)
 
 
 def costs_from_tag(text: str | None) -> Any:

@@ -210,3 +210,22 @@ def test_cli_prints_each_gate_and_exits_1_on_failure_and_models_lists_aliases(fr
     assert model["aliases"] == {"production": low}
     assert {v["version"] for v in model["versions"]} == {"1", "2", "3"}
     assert [v["aliases"] for v in model["versions"] if v["version"] == low] == [["production"]]
+
+
+def test_promoting_the_first_that_passes_skips_the_champion_and_raises_real_errors(fresh, tmp_path):
+    import shutil
+
+    from gaorg.config import Settings as S
+    from gaorg.tracking.promote import promote_first_passing
+
+    settings, client, figures, low, high = fresh
+    client.set_registered_model_alias(NAME, "production", high)
+    decisions, promoted = promote_first_passing(NAME, [high, low], settings, Gates(min_trades=10**6))
+    assert promoted is None and [d.version for d in decisions] == [low]  # the champion is not gated
+    # a store that lost the candidate's series is an error, not a rejection
+    home = tmp_path / "copy"
+    shutil.copytree(settings.home, home)
+    (home / "market.duckdb").unlink()
+    broken = S(home=home, tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
+    with pytest.raises(NotFoundError, match="no market store"):
+        promote_first_passing(NAME, [low], broken)

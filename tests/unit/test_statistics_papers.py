@@ -21,6 +21,8 @@ import pytest
 from gaorg.evolve.stats import (
     cells_from_returns,
     deflated_sharpe,
+    deflated_sharpe_of,
+    design_effect,
     expected_max_sharpe,
     min_backtest_length,
     null_sharpe_variance,
@@ -134,3 +136,38 @@ def test_dsr_of_the_best_of_many_noise_trials_is_significant_at_most_at_the_nomi
     assert rate <= 0.05
     # the maximum of 50 trials is spread far less than one trial's estimate: DSR is conservative
     assert rate < 0.02
+
+
+def _correlated_basket(rng: np.random.Generator, runs: int, assets: int, bars: int, rho: float):
+    """Closes of ``assets`` random walks correlated ``rho``, and a strategy's returns on them."""
+    common = rng.standard_normal((runs, 1, bars))
+    own = rng.standard_normal((runs, assets, bars))
+    x = (math.sqrt(rho) * common + math.sqrt(1 - rho) * own) * 0.01
+    position = rng.choice((-1.0, 1.0), size=(runs, 1, bars))  # one rule, the same call on every asset
+    return x, position * x
+
+
+def test_a_correlated_basket_counts_fewer_independent_returns():
+    rng = np.random.default_rng(11)
+    x, r = _correlated_basket(rng, 3000, 3, 400, 0.8)
+    pooled = r.reshape(3000, -1)
+    sr = pooled.mean(axis=1) / pooled.std(axis=1)
+    ts = np.arange(401)
+    design = design_effect([(ts, 100 * np.exp(np.concatenate([[0], np.cumsum(x[0, a])]))) for a in range(3)])
+    assert design == pytest.approx(1 + 2 * 0.8, abs=0.15)
+    assert np.var(sr) == pytest.approx(null_sharpe_variance(1200 / design), rel=0.12)
+    assert np.var(sr) > 2 * null_sharpe_variance(1200)  # what pooling as if independent would assume
+    # one unskilled trial on the basket: significant at the nominal 5% only with the design effect
+    sums = np.stack([pooled.shape[1] * np.ones(3000), *(np.sum(pooled**p, axis=1) for p in (1, 2, 3, 4))], axis=1)
+    with_design = np.mean([deflated_sharpe_of(s, 1, design) >= 0.95 for s in sums])
+    without = np.mean([deflated_sharpe_of(s, 1) >= 0.95 for s in sums])
+    assert with_design == pytest.approx(0.05, abs=0.015) and without > 0.09
+
+
+def test_independent_or_disjoint_series_have_no_design_effect():
+    rng = np.random.default_rng(12)
+    ts = np.arange(2000)
+    closes = [100 * np.exp(np.cumsum(rng.normal(0, 0.01, 2000))) for _ in range(3)]
+    assert design_effect([(ts, c) for c in closes]) == pytest.approx(1.0, abs=0.1)
+    assert design_effect([(ts[:1000], closes[0][:1000]), (ts[1000:], closes[1][1000:])]) == 1.0
+    assert design_effect([(ts, closes[0])]) == 1.0
