@@ -169,3 +169,20 @@ def bars_from_closes(close: np.ndarray, rng: np.random.Generator, sigma: float, 
     volume = np.full(n, 1_000.0)
     return Bars.from_arrays(ts, open_, high, low, close, volume, exchange="synthetic",
                             symbol=symbol, timeframe=timeframe)
+
+
+def correlated_walks(symbols: list[str] | tuple[str, ...], n_bars: int, rho: float = 0.8, sigma: float = 0.01,
+                     seed: int = 0, timeframe: str = "1h") -> list[PlantedMarket]:
+    """Driftless random walks whose bar returns are correlated ``rho``, as crypto assets are: no edge,
+    but a basket whose pooled returns are far fewer independent draws than bars."""
+    if not 0.0 <= rho <= 1.0:
+        raise InputError(f"rho: {rho} must be a correlation in [0, 1]")
+    rng = np.random.default_rng(seed)
+    common = rng.standard_normal(n_bars)
+    out = []
+    for symbol in symbols:
+        r = (np.sqrt(rho) * common + np.sqrt(1.0 - rho) * rng.standard_normal(n_bars)) * sigma
+        close = 100.0 * np.exp(np.cumsum(r))
+        out.append(PlantedMarket("corrwalk", bars_from_closes(close, rng, sigma, symbol, timeframe),
+                                 np.zeros(n_bars), 0.0, sigma))
+    return out

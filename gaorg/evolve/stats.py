@@ -15,8 +15,9 @@ skewness and kurtosis of any union of folds can be computed without the return s
 - :func:`min_backtest_length` — Bailey, Borwein, López de Prado & Zhu (2014), "Pseudo-Mathematics
   and Financial Charlatanism": the years of data below which the best of ``n_trials`` unskilled
   trials is expected to reach a target annualised Sharpe ratio.
-- :func:`pbo_cscv` — Bailey, Borwein, López de Prado & Zhu (2017), "The Probability of Backtest
-  Overfitting": combinatorially symmetric cross-validation over blocks (asset × fold cells).
+- :func:`pbo_cscv` — Bailey, Borwein, López de Prado & Zhu (2015; J. Computational Finance, 2017),
+  "The Probability of Backtest Overfitting": combinatorially symmetric cross-validation over blocks
+  (asset × fold cells).
 - :func:`hypervolume` — of a front, against a fixed reference point (comparable across
   generations), with ``deap.benchmarks.tools.hypervolume``.
 """

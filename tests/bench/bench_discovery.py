@@ -107,6 +107,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"power overall {sum(r.discovered for r in planted) / len(planted):.0%} of {len(planted)} planted runs")
     if nulls:
         print(f"FDR overall {sum(r.promoted is not None for r in nulls) / len(nulls):.0%} of {len(nulls)} null runs")
+    promoted = [r for r in records if r.promoted is not None]
+    false = [r for r in promoted if not r.discovered]
+    if promoted:
+        print(f"false promotions: {len(false)} of {len(promoted)} promotions ({len(false) / len(promoted):.1%}) "
+              "promoted noise or kept less than half the planted Sharpe: "
+              + ", ".join(f"{r.cell.label} seed {r.seed}" for r in false))
     return 0
 
 

@@ -26,7 +26,7 @@ def records(tmp_path_factory):
     settings = Settings(home=home, tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
     out = []
     for cell in (Cell("walk", 0.0, 1), Cell("bootstrap", 0.0, 1), Cell("decay", 0.0015, 3),
-                 Cell("trend", 0.0025, 3), Cell("breakout", 0.0025, 3)):
+                 Cell("corrwalk", 0.0, 3), Cell("trend", 0.0025, 3), Cell("breakout", 0.0025, 3)):
         out += run_discovery(settings, cell, (1, 2))
     return settings, out
 
@@ -35,7 +35,7 @@ def test_null_markets_promote_nothing_and_planted_edges_are_found(records):
     _, recs = records
     nulls = [r for r in recs if r.cell.null]
     planted = [r for r in recs if not r.cell.null]
-    assert len(nulls) == 6 and [r.promoted for r in nulls] == [None] * 6
+    assert len(nulls) == 8 and [r.promoted for r in nulls] == [None] * 8
     assert sum(r.discovered for r in planted) >= 1
     for r in planted:
         assert r.oracle_sharpe > 3.0  # the planted rule earns on the fresh bars

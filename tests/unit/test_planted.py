@@ -64,3 +64,16 @@ def test_unknown_kinds_and_bad_sizes_are_refused():
         planted_market("trnd")
     with pytest.raises(InputError, match="fast < slow"):
         planted_market("trend", fast=40, slow=10)
+
+
+def test_correlated_walks_move_together_without_an_edge():
+    from gaorg.data.planted import correlated_walks
+    from gaorg.evolve.stats import design_effect
+
+    walks = correlated_walks(["A", "B", "C"], 5000, rho=0.8, seed=4)
+    r = np.array([np.diff(np.log(w.bars.close)) for w in walks])
+    assert np.corrcoef(r)[0, 1] == pytest.approx(0.8, abs=0.03)
+    assert design_effect([(w.bars.ts, w.bars.close) for w in walks]) == pytest.approx(2.6, abs=0.1)
+    assert not any(np.any(w.oracle) for w in walks) and abs(np.mean(r)) < 0.001
+    with pytest.raises(InputError, match="rho"):
+        correlated_walks(["A"], 10, rho=1.5)
