@@ -131,9 +131,9 @@ def trial_count(archives: list[dict[str, Any]]) -> int:
     Sharpe estimates spread as luck alone would spread them over the member's own returns
     (:func:`~gaorg.evolve.stats.null_sharpe_variance`). The paper measures that spread across the
     trials; a search over a market with an edge finds winners and their mirror images, whose true
-    Sharpe ratios differ (on the demo's planted basket the trials spread 0.037 a bar against 0.012
-    from luck; on a random walk 0.0105 against 0.0118), so that measure deflates a discovery the
-    more, the stronger it is.
+    Sharpe ratios differ (on the demo's planted basket the trials spread 0.044 a bar against 0.012
+    from luck; on random walks 0.0115 against 0.0118: ``tests/bench/bench_trial_spread.py``), so
+    that measure deflates a discovery the more, the stronger it is.
     """
     return len(set().union(*(a.keys() for a in archives))) if archives else 0
 
