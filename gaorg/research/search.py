@@ -54,24 +54,31 @@ def _markets(config: Any, bars: dict) -> tuple[Any, list[Any]]:
     return markets[-1], markets
 
 
-def run_nsga2(config: Any, bars: dict) -> tuple[list[Any], int]:
-    """gaorg's evolution (in this process); the finest stage's trials and the evaluations spent."""
+def _bar_count(market: Any) -> int:
+    return sum(len(b.close) for b in market.bars)
+
+
+def run_nsga2(config: Any, bars: dict) -> tuple[list[Any], int, float]:
+    """gaorg's evolution (in this process): the finest stage's trials, the evaluations spent, and
+    their cost in finest-stage evaluations (a 4h evaluation backtests a quarter of a 1h one's bars)."""
     from gaorg.evolve.fitness import evaluate_batch
     from gaorg.evolve.run import evolve
 
     fine = config.timeframes[-1]
+    fine_bars = _bar_count(_markets(config, bars)[0])
     seen: dict[str, Any] = {}
-    total = [0]
+    total = [0, 0.0]
 
     def recording(genomes: Sequence[Any], market: Any) -> list[Any]:
         trials = evaluate_batch(genomes, market)
         total[0] += len(trials)
+        total[1] += len(trials) * _bar_count(market) / fine_bars
         if market.timeframe == fine:
             seen.update((t.key, (g, t)) for g, t in zip(genomes, trials, strict=True))
         return trials
 
     evolve(config, bars, None, progress=False, evaluate=recording)
-    return list(seen.values()), total[0]
+    return list(seen.values()), int(total[0]), float(total[1])
 
 
 def run_random(config: Any, bars: dict, budget: int) -> list[Any]:
@@ -190,12 +197,19 @@ def _first_front(points: list[tuple[float, ...]]) -> list[tuple[float, ...]]:
 
 
 def compare(config: Any, bars: dict, fresh: Callable[[Any], float],
-            methods: Sequence[str] = METHODS) -> list[SearchScore]:
-    """Run each method on ``bars`` at NSGA-II's budget; ``fresh(genome)`` scores a genome on unseen bars."""
+            methods: Sequence[str] = METHODS, budget: str = "evaluations") -> list[SearchScore]:
+    """Run each method on ``bars`` at NSGA-II's budget; ``fresh(genome)`` scores a genome on unseen bars.
+
+    ``budget``: ``"evaluations"`` gives the others as many distinct genomes as NSGA-II evaluated in
+    all its stages; ``"compute"`` as many as its evaluations cost in finest-stage backtests.
+    """
+    if budget not in ("evaluations", "compute"):
+        raise ValueError(f"budget is 'evaluations' or 'compute', not {budget!r}")
     market, _ = _markets(config, bars)
     start = time.perf_counter()
-    found, budget = run_nsga2(config, bars)
-    out = [score("nsga2", found, budget, market, fresh, time.perf_counter() - start)]
+    found, count, cost = run_nsga2(config, bars)
+    budget = count if budget == "evaluations" else max(1, round(cost))
+    out = [score("nsga2", found, count, market, fresh, time.perf_counter() - start)]
     for method in methods:
         if method == "nsga2":
             continue

@@ -2,6 +2,7 @@
 
     .venv/bin/python tests/bench/bench_discovery.py [--seeds 20] [--processes 2] [--out DIR]
         [--kinds trend,walk,...] [--assets 1,3] [--strengths 0.001,0.0015,0.0025]
+        [--population 24] [--generations 3] [--bars 4000]
 
 Every cell of :func:`gaorg.research.discovery.cells` (3 planted kinds x 3 edge strengths, and the
 3 null kinds, on baskets of 1 and 3 assets) runs once per seed: a seeded market written to a real
@@ -10,7 +11,9 @@ DuckDB store, the demo's evolution (4h -> 1h, 24 genomes x 3 generations, 3 walk
 first, and every candidate scored on 4,000 fresh bars of the same process. Processes each keep
 their own GAORG_HOME. Records go to ``DIR/records.jsonl`` as they finish (a rerun skips what is
 there); at the end the table (Markdown), the gate-threshold curve (JSON) and its plotly figure
-(``DIR/discovery_curve.html``, plotly.js inline so it opens offline) are written.
+(``DIR/discovery_curve.html``, plotly.js inline so it opens offline) are written. ``--population``,
+``--generations`` and ``--bars`` change the sizes (power against budget and history): one ``--out``
+per choice of sizes, since a rerun skips the runs its folder has recorded.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from gaorg.research.discovery import (
     STRENGTHS,
     Cell,
     RunRecord,
+    Setup,
     cells,
     curve_figure,
     gate_curve,
@@ -45,17 +49,17 @@ def _quiet() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _work(job: tuple[str, dict, int]) -> dict:
+def _work(job: tuple[str, dict, int, dict]) -> dict:
     """One run in this process's own GAORG_HOME (made on first use)."""
     from gaorg.config import Settings
-    from gaorg.research.discovery import run_one
+    from gaorg.research.discovery import Setup, run_one
 
     _quiet()
-    root, cell, seed = job
+    root, cell, seed, sizes = job
     home = Path(root) / f"home-{os.getpid()}"
     home.mkdir(parents=True, exist_ok=True)
     settings = Settings(home=home, tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
-    return run_one(settings, Cell(**cell), seed).to_dict()
+    return run_one(settings, Cell(**cell), seed, Setup(**sizes)).to_dict()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kinds", default="")
     ap.add_argument("--assets", default="1,3")
     ap.add_argument("--strengths", default=",".join(str(s) for s in STRENGTHS))
+    ap.add_argument("--population", type=int, default=Setup.population, help="genomes a generation")
+    ap.add_argument("--generations", type=int, default=Setup.generations, help="generations a stage")
+    ap.add_argument("--bars", type=int, default=Setup.bars, help="stored 1h bars a series (the last 20%% held out)")
     args = ap.parse_args(argv)
+    sizes = {"population": args.population, "generations": args.generations, "bars": args.bars}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "records.jsonl"
@@ -80,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.kinds:
         chosen = [c for c in chosen if c.kind in args.kinds.split(",")]
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    jobs = [(str(out.resolve()), {"kind": c.kind, "edge": c.edge, "assets": c.assets}, s)
+    jobs = [(str(out.resolve()), {"kind": c.kind, "edge": c.edge, "assets": c.assets}, s, sizes)
             for s in seeds for c in chosen if (c, s) not in done]
     print(f"{len(chosen)} cells x {args.seeds} seeds: {len(jobs)} runs to go ({len(done)} recorded)", flush=True)
     start = time.perf_counter()

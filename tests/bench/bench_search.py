@@ -28,7 +28,7 @@ from gaorg.research.search import METHODS, compare
 
 
 def one(kind: str, edge: float, assets: int, seed: int, population: int, generations: int,
-        methods: tuple[str, ...] = METHODS) -> list[dict]:
+        methods: tuple[str, ...] = METHODS, budget: str = "evaluations", **overrides) -> list[dict]:
     setup = Setup(population=population, generations=generations)
     series = markets(Cell(kind, edge, assets), seed, setup, f"S{seed}")
     bars = {}
@@ -38,14 +38,14 @@ def one(kind: str, edge: float, assets: int, seed: int, population: int, generat
         bars[(head.symbol, "4h")] = resample_bars(head, "4h")
     config = EvolveConfig(symbols=tuple(bars_[0] for bars_ in bars if bars_[1] == "1h"), timeframes=("4h", "1h"),
                           population=population, generations=generations, seed=seed, folds=setup.folds,
-                          holdout=setup.holdout, workers=0)
+                          holdout=setup.holdout, workers=0, **overrides)
 
     def fresh(genome) -> float:
         return float(np.mean([backtest_genome(genome, m.bars, start=setup.bars).metrics["sharpe"] for m in series]))
 
     oracle = float(np.mean([backtest(m.bars, m.oracle, start=setup.bars).metrics["sharpe"] for m in series]))
     return [{"kind": kind, "edge": edge, "assets": assets, "seed": seed, "oracle": oracle, **asdict(s)}
-            for s in compare(config, bars, fresh, methods)]
+            for s in compare(config, bars, fresh, methods, budget)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,12 +59,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--generations", type=int, default=3)
     ap.add_argument("--out", default="")
     ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--budget", choices=("evaluations", "compute"), default="evaluations",
+                    help="the others get NSGA-II's count of evaluations, or their cost in 1h backtests")
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="an EvolveConfig field for NSGA-II's run, e.g. --set immigrants=0.3 (repeatable)")
     args = ap.parse_args(argv)
+    overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     rows = []
     for kind in args.kinds.split(","):
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             got = one(kind, args.edge, args.assets, seed, args.population, args.generations,
-                      tuple(args.methods.split(",")))
+                      tuple(args.methods.split(",")), args.budget, **overrides)
             rows += got
             print(" ".join(f"{r['method']} hv {r['hypervolume']:.2f} best {r['best_sharpe']:.2f} "
                            f"fresh {r['fresh_sharpe']:.2f};" for r in got) + f" {kind} seed {seed}", flush=True)

@@ -41,9 +41,10 @@ def test_an_optuna_trial_builds_the_genome_it_names():
 
 def test_the_baselines_spend_exactly_nsga2s_budget_of_distinct_genomes(problem):
     config, bars = problem
-    found, budget = run_nsga2(config, bars)
+    found, budget, cost = run_nsga2(config, bars)
     space = Space.from_modules().with_lookback(build_market(config, bars, 1).max_lookback)
     assert budget > len(found) > 0  # the coarse stage spent part of it
+    assert len(found) < cost < budget  # a coarse evaluation backtests a fraction of a fine one's bars
     for got in (run_random(config, bars, budget), run_optuna(config, bars, budget)):
         keys = [t.key for _, t in got]
         assert len(keys) == len(set(keys)) == budget
@@ -56,6 +57,8 @@ def test_compare_scores_every_method_on_the_same_terms(problem):
     scores = compare(config, bars, fresh=lambda genome: 1.0)
     assert [s.method for s in scores] == ["nsga2", "random", "optuna"]
     assert len({s.evaluations for s in scores}) == 1
+    by_compute = compare(config, bars, fresh=lambda genome: 1.0, methods=("nsga2", "random"), budget="compute")
+    assert by_compute[0].evaluations == scores[0].evaluations > by_compute[1].evaluations
     for s in scores:
         assert s.hypervolume > 0 and math.isfinite(s.best_sharpe) and math.isfinite(s.holdout_sharpe)
         assert s.fresh_sharpe == 1.0 and s.best_modules
