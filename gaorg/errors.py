@@ -95,3 +95,24 @@ class CheckpointError(InputError):
 
 class ClusterError(GaorgError):
     """The Dask scheduler cannot be reached or the cluster failed beyond its retries."""
+
+
+def shown(value: object, limit: int = 120) -> str:
+    """``value`` made safe to put in a message: control, format and undecodable characters as
+    ``\\xNN``/``\\uNNNN`` escapes (a terminal never sees a raw ESC or BEL), cut at ``limit`` characters.
+
+    Bytes are decoded as UTF-8 with bad bytes escaped; a file name's undecodable bytes (surrogates)
+    show as the bytes they were.
+    """
+    text = value.decode("utf-8", "backslashreplace") if isinstance(value, (bytes, bytearray)) else str(value)
+    cut = len(text) > limit
+    out = []
+    for ch in text[:limit] if cut else text:
+        if ch.isprintable():
+            out.append(ch)
+            continue
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:  # a byte os.fsdecode could not decode (surrogateescape)
+            code -= 0xDC00
+        out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out) + (f"... ({len(text) - limit} more characters)" if cut else "")

@@ -27,12 +27,21 @@ from gaorg.errors import (
     PermanentExchangeError,
     RateLimitedError,
     TransientExchangeError,
+    shown,
 )
 
 T = TypeVar("T")
 DEFAULT_EXCHANGE = "hyperliquid"
 DEFAULT_SYMBOL = "BTC/USDC:USDC"
 MAX_MESSAGE = 300
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s]*@")  # scheme://user:password@
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the credentials of every URL in it masked (``http://***@host/``) and query
+    strings dropped (signed requests carry an API key or a signature there)."""
+    text = _USERINFO.sub(r"\1***@", text)
+    return re.sub(r"(https?://[^\s?]+)\?\S*", r"\1?<redacted>", text)
 
 
 @dataclass(frozen=True)
@@ -58,18 +67,14 @@ def translate_error(exc: BaseException, where: str = "") -> GaorgError:
     RateLimitExceeded/DDoSProtection -> RateLimitedError; other NetworkError (timeouts, 5xx,
     unavailable) -> TransientExchangeError; BadSymbol -> NotFoundError (exit 2); AuthenticationError,
     InsufficientFunds, InvalidOrder and other refusals -> PermanentExchangeError. The message is
-    trimmed, and carries neither request headers nor URL query strings (where API keys and
-    signatures travel).
+    trimmed, and carries neither request headers, URL query strings (where API keys and signatures
+    travel) nor a URL's ``user:password@``.
     """
     if isinstance(exc, GaorgError):
         return exc
     import ccxt
 
-    text = " ".join(str(exc).split())
-    # query strings of signed requests can carry an API key or a signature: never pass them on
-    text = re.sub(r"(https?://[^\s?]+)\?\S*", r"\1?<redacted>", text)
-    if len(text) > MAX_MESSAGE:
-        text = text[:MAX_MESSAGE] + "..."
+    text = shown(redact_url(" ".join(str(exc).split())), MAX_MESSAGE)  # no credentials, no raw escapes
     prefix = f"{where}: " if where else ""
     message = f"{prefix}{type(exc).__name__}: {text}"
     if isinstance(exc, (ccxt.RateLimitExceeded, ccxt.DDoSProtection)):
