@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from gaorg.data import checks
 from gaorg.data.importer import BLOCK_BYTES, TARGETS, _epoch_unit, _layout, _match_columns, _plain
 from gaorg.errors import ValidationError
 
@@ -101,11 +102,12 @@ def _shares(count: int) -> list[float]:
     return [float(x) for x in np.cumsum(weights)[:-1] / weights.sum()]
 
 
-def pieces(plan: Plan, notes: list[str]) -> Iterator[dict[str, np.ndarray]]:
+def pieces(plan: Plan, notes: list[str], allow_future: bool = False) -> Iterator[dict[str, np.ndarray]]:
     """The file's rows piece by piece, as bar columns (ts in UTC ms). No file lines: a piece that
     fails validation sends the file to the whole-file reader, which names them.
 
-    Raises Unfit for what the whole-file reader must handle; adds the epoch unit to ``notes``.
+    Raises Unfit for what the whole-file reader must handle (a bar in the future among them); adds
+    the epoch unit and a warning for bars before 2009 to ``notes``.
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -115,6 +117,7 @@ def pieces(plan: Plan, notes: list[str]) -> Iterator[dict[str, np.ndarray]]:
                "parse_options": pacsv.ParseOptions(delimiter=plan.delim),
                "convert_options": pacsv.ConvertOptions(include_columns=list(types), column_types=types)}
     unit = None
+    limit, early = checks.future_limit(), [0, checks.GENESIS_MS]  # bars before 2009: count, earliest
     with pa.memory_map(str(plan.path)) as mapped:
         data = mapped.read_buffer()
         for a, b in pairwise(plan.cuts):
@@ -137,14 +140,22 @@ def pieces(plan: Plan, notes: list[str]) -> Iterator[dict[str, np.ndarray]]:
                 raise Unfit
             factor = unit[1]
             ts = raw if factor == 1 else raw * factor if factor > 0 else raw // -factor
+            # a piece's ends suffice: a piece out of order fails validation and goes whole-file anyway
+            if ts[-1] > limit and not allow_future:
+                raise Unfit  # the whole-file reader refuses it, naming the lines
+            if ts[0] < checks.GENESIS_MS:
+                early[0] += int(np.count_nonzero(ts < checks.GENESIS_MS))
+                early[1] = min(early[1], int(ts[0]))
             yield {"ts": ts, **{t: _plain(table.column(plan.chosen[t])) for t in TARGETS[1:]}}
+    if early[0]:
+        notes.append(checks.early_note(*early))
 
 
 _ABORT = object()
 
 
 def import_pieces(plan: Plan, opening: Future, pool: ThreadPoolExecutor, exchange: str, symbol: str,
-                  timeframe: str) -> tuple[Any, list[str]] | None:
+                  timeframe: str, *, allow_future: bool = False) -> tuple[Any, list[str]] | None:
     """Import ``plan``'s file piece by piece: ``(WriteReport, notes)``, or None when it needs the
     whole-file reader (the transaction was rolled back). ``opening`` is the store being opened on
     ``pool``'s one thread, where the writer then runs."""
@@ -152,7 +163,7 @@ def import_pieces(plan: Plan, opening: Future, pool: ThreadPoolExecutor, exchang
     writing = pool.submit(_write, opening, feed, exchange, symbol, timeframe)
     notes: list[str] = []
     try:
-        with closing(pieces(plan, notes)) as parsed:  # closing: the file's memory map is let go at once
+        with closing(pieces(plan, notes, allow_future)) as parsed:  # closing: the file's memory map is let go at once
             for piece in parsed:
                 if writing.done():
                     break  # the writer stopped (a bar failed validation): no use parsing on

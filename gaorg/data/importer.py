@@ -9,6 +9,7 @@ around. Messages name file line numbers. Large files go in pieces (:mod:`gaorg.d
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gaorg.errors import InputError, NotFoundError, ValidationError
+from gaorg.data import checks
+from gaorg.errors import InputError, ValidationError, shown
 
 if TYPE_CHECKING:
     from gaorg.data.writer import WriteReport
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 TARGETS = ("timestamp", "open", "high", "low", "close", "volume")
 DELIMITERS = (",", ";", "\t", "|")
 HEAD_LINES = 20  # a header must be within the first lines (after a banner)
+HEAD_BYTES = 1 << 20  # ... and within the first MB (a file of one endless line is not read whole)
 BLOCK_BYTES = 8 << 20  # pyarrow parses blocks in parallel; 8 MB parse ~20% faster than its 1 MB default
 _OFFSET = r"(Z|[+-]\d\d:?\d\d)$"
 
@@ -47,7 +50,7 @@ def parse_mapping(text: str | None) -> dict[str, str]:
         target = target.strip().lower()
         if not sep or not source.strip() or target not in TARGETS:
             raise InputError(
-                f"bad column mapping {part.strip()!r}; write TARGET=SOURCE pairs separated by commas, "
+                f"bad column mapping {shown(repr(part.strip()))}; write TARGET=SOURCE pairs separated by commas, "
                 f"TARGET one of {', '.join(TARGETS)} (e.g. --columns timestamp=date,volume='Volume BTC')"
             )
         mapping[target] = source.strip()
@@ -62,9 +65,7 @@ def read_table(path: str | Path, columns: Mapping[str, str] | None = None, tz: s
     """
     import duckdb
 
-    path = Path(path)
-    if not path.is_file():
-        raise NotFoundError(f"no file {path}")
+    path = checks.data_file(path)
     mapping = {t: (columns or {}).get(t, t) for t in TARGETS}
     if path.suffix.lower() in (".parquet", ".pq"):
         table, first_line, reread = _read_parquet(path), 1, None
@@ -73,7 +74,7 @@ def read_table(path: str | Path, columns: Mapping[str, str] | None = None, tz: s
     chosen = _match_columns(path, table.column_names, mapping)
     n = table.num_rows
     if n == 0:
-        raise ValidationError(f"{path.name} has a header but no data rows")
+        raise ValidationError(f"{_name(path)} has a header but no data rows")
     lines = np.arange(n, dtype=np.int64) + first_line + 1
     notes: list[str] = []
     ts_col = chosen["timestamp"]
@@ -88,11 +89,15 @@ def read_table(path: str | Path, columns: Mapping[str, str] | None = None, tz: s
     con.execute("SET TimeZone = 'UTC'")
     try:
         raw = table
-        if reread is not None and not _is_integer(table.schema.field(ts_col).type):
-            raw = reread(ts_col)  # the time column again as text: offsets must be checked on the text
+        kind = table.schema.field(ts_col).type
+        if reread is not None and not _is_integer(kind):
+            raw = reread(ts_col, _is_binary(kind))  # the time column again as text: offsets are checked on it
         con.register("raw", raw)
         ctype = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall())[ts_col]
-        ts = _timestamps(con, path, _q(ts_col), ctype, lines, tz, notes)
+        col = _q(ts_col)
+        if ctype == "BLOB":  # a cell that is not UTF-8: that cell alone is unreadable (shown as \xNN)
+            col, ctype = f"TRY_CAST({col} AS VARCHAR)", "VARCHAR"
+        ts = _timestamps(con, path, col, ctype, lines, tz, notes)
         con.register("raw", table)
         cols = {t: _numbers(con, table, chosen[t]) for t in TARGETS[1:]}
     finally:
@@ -102,8 +107,11 @@ def read_table(path: str | Path, columns: Mapping[str, str] | None = None, tz: s
 
 def import_into(store_path: str | Path, path: str | Path, exchange: str, symbol: str, timeframe: str, *,
                 columns: Mapping[str, str] | None = None, tz: str = "UTC",
-                repair: bool = False) -> tuple[WriteReport, list[str]]:
+                repair: bool = False, allow_future: bool = False) -> tuple[WriteReport, list[str]]:
     """Read ``path`` and upsert its bars into the store at ``store_path``: ``(WriteReport, notes)``.
+
+    Bars dated after now + 1 day are refused unless ``allow_future``; bars before 2009 are imported
+    with a warning in the notes (:func:`gaorg.data.checks.bar_dates`).
 
     The store is opened (DuckDB's start-up, the file's catalogue) in a thread while pyarrow parses
     the file, so the two overlap; a large epoch-timed CSV is written piece by piece while the next
@@ -115,16 +123,19 @@ def import_into(store_path: str | Path, path: str | Path, exchange: str, symbol:
     from gaorg.data import bulk
     from gaorg.data.store import MarketStore
 
-    store_path, path = Path(store_path), Path(path)
+    store_path, path = Path(store_path), checks.data_file(path)
     existed = store_path.exists()
     with ThreadPoolExecutor(1, thread_name_prefix="gaorg-store") as pool:
         opening = pool.submit(MarketStore, store_path)
         try:
             plan = None
-            if not repair and path.is_file():
+            if not repair:
                 plan = bulk.plan(path, {t: (columns or {}).get(t, t) for t in TARGETS})
-            done = None if plan is None else bulk.import_pieces(plan, opening, pool, exchange, symbol, timeframe)
+            done = None if plan is None else bulk.import_pieces(plan, opening, pool, exchange, symbol, timeframe,
+                                                                allow_future=allow_future)
             table = None if done is not None else read_table(path, columns, tz)
+            if table is not None:
+                checks.bar_dates(table.columns["ts"], table.lines, path.name, table.notes, allow_future=allow_future)
         except BaseException:
             _discard(opening, store_path, existed)
             raise
@@ -166,8 +177,16 @@ def _is_integer(kind) -> bool:
     return pa.types.is_integer(kind)
 
 
+def _is_binary(kind) -> bool:
+    """pyarrow reads a CSV column with a byte that is not UTF-8 as binary, not text."""
+    import pyarrow as pa
+
+    return pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
+
+
 def _numbers(con, table, name: str) -> np.ndarray | None:
-    """A price/volume column as float64; empty or non-numeric cells become NaN (validation names them)."""
+    """A price/volume column as float64; empty, non-numeric or non-UTF-8 cells become NaN (validation
+    names their lines; the other cells of the column are read)."""
     import pyarrow as pa
 
     col = table.column(name)
@@ -175,7 +194,8 @@ def _numbers(con, table, name: str) -> np.ndarray | None:
         return np.ascontiguousarray(_plain(col), dtype=np.float64)
     if con is None:  # the caller has no SQL connection: ask it to take the slow path
         return None
-    got = con.sql(f"SELECT coalesce(TRY_CAST({_q(name)} AS DOUBLE), 'NaN'::DOUBLE) AS x FROM raw").fetchnumpy()
+    cell = f"TRY_CAST({_q(name)} AS VARCHAR)" if _is_binary(col.type) else _q(name)
+    got = con.sql(f"SELECT coalesce(TRY_CAST({cell} AS DOUBLE), 'NaN'::DOUBLE) AS x FROM raw").fetchnumpy()
     return np.asarray(got["x"], dtype=np.float64)
 
 
@@ -200,7 +220,12 @@ def _read_parquet(path: Path):
     try:
         return pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
-        raise ValidationError(f"cannot read {path.name} as Parquet: {exc}") from None
+        raise ValidationError(f"cannot read {_name(path)} as Parquet: {shown(' '.join(str(exc).split()), 300)}") from None
+
+
+def _name(path: Path) -> str:
+    """The file's name as safe to show (a name can hold escape sequences too)."""
+    return shown(path.name)
 
 
 def _q(name: str) -> str:
@@ -217,11 +242,13 @@ def _split(line: str, delim: str) -> list[str]:
 
 def _layout(path: Path, mapping: dict[str, str]) -> tuple[int, str, list[str]]:
     """Where the header is (0-based row, after any banner), its delimiter, and the mapped columns in it."""
-    with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
-        head = [fh.readline() for _ in range(HEAD_LINES)]
-    head = [h.rstrip("\r\n") for h in head]
+    with path.open("rb") as fh:
+        raw = fh.read(HEAD_BYTES)
+    checks.text_head(path, raw)
+    text = raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
+    head = (re.split(r"\r\n|\r|\n", text) + [""] * HEAD_LINES)[:HEAD_LINES]
     if not any(h.strip() for h in head):
-        raise ValidationError(f"{path.name} is empty; give a file with a header line and rows of bars")
+        raise ValidationError(f"{_name(path)} is empty; give a file with a header line and rows of bars")
     wanted = {v.lower() for v in mapping.values()}
     guess: list[str] | None = None
     for i, line in enumerate(head):
@@ -233,10 +260,10 @@ def _layout(path: Path, mapping: dict[str, str]) -> tuple[int, str, list[str]]:
                 return i, delim, [f for f in fields if f.lower() in wanted]  # parse only the mapped columns
             if guess is None:
                 guess = fields
-    header = ", ".join(guess) if guess else "(no header found)"
+    header = shown(", ".join(guess), 200) if guess else "(no header found)"
     missing = sorted(wanted - {f.lower() for f in (guess or [])})
     raise ValidationError(
-        f"{path.name}: missing column(s) {', '.join(missing)}; its header is: {header}. "
+        f"{_name(path)}: missing column(s) {shown(', '.join(missing), 200)}; its header is: {header}. "
         f"Map your names with --columns, e.g. --columns timestamp=date,volume=vol"
     )
 
@@ -248,17 +275,17 @@ def _read_csv(path: Path, mapping: dict[str, str]):
 
     skip, delim, used = _layout(path, mapping)
 
-    def read(text_column: str | None = None):
+    def read(text_column: str | None = None, binary: bool = False):
         convert = pacsv.ConvertOptions(
             include_columns=[text_column] if text_column else used,
-            column_types={text_column: pa.string()} if text_column else None,
+            column_types={text_column: pa.binary() if binary else pa.string()} if text_column else None,
             strings_can_be_null=True)
         try:
             return pacsv.read_csv(path, read_options=pacsv.ReadOptions(skip_rows=skip, block_size=BLOCK_BYTES),
                                   parse_options=pacsv.ParseOptions(delimiter=delim), convert_options=convert)
         except pa.ArrowException as exc:
-            text = " ".join(str(exc).split())[:300]
-            raise ValidationError(f"cannot read {path.name}: {text}") from None
+            text = shown(" ".join(str(exc).split()), 300)
+            raise ValidationError(f"cannot read {_name(path)}: {text}") from None
 
     return read(), skip + 1, read
 
@@ -268,7 +295,7 @@ def _match_columns(path: Path, names: list[str], mapping: dict[str, str]) -> dic
     missing = [f"{t}" + (f" (as {s!r})" if s != t else "") for t, s in mapping.items() if s.lower() not in lower]
     if missing:
         raise ValidationError(
-            f"{path.name}: missing column(s) {', '.join(missing)}; it has: {', '.join(names)}. "
+            f"{_name(path)}: missing column(s) {shown(', '.join(missing), 200)}; it has: {shown(', '.join(names), 200)}. "
             f"Map your names with --columns, e.g. --columns timestamp=date,volume=vol"
         )
     return {t: lower[s.lower()] for t, s in mapping.items()}
@@ -279,7 +306,7 @@ def _timestamps(con, path: Path, col: str, ctype: str, lines: np.ndarray, tz: st
     if con.sql(f"SELECT count(*) FROM raw WHERE {col} IS NULL").fetchall()[0][0]:
         nulls = con.sql(f"SELECT list(i) FROM (SELECT row_number() OVER () - 1 AS i, {col} AS t FROM raw) "
                         f"WHERE t IS NULL").fetchall()[0][0]
-        raise ValidationError(f"{path.name}: {len(nulls)} row(s) without a time ({_lines(lines, nulls)}); "
+        raise ValidationError(f"{_name(path)}: {len(nulls)} row(s) without a time ({_lines(lines, nulls)}); "
                               f"fill them or remove those rows", tuple(nulls[:3]))
     ctype = ctype.upper()
     if ctype.startswith("TIMESTAMP WITH TIME ZONE") or ctype == "TIMESTAMPTZ":
@@ -295,14 +322,14 @@ def _timestamps(con, path: Path, col: str, ctype: str, lines: np.ndarray, tz: st
     if epoch_rows * 2 >= len(lines):  # mostly epoch numbers: the others cannot be read
         bad = _unreadable(con, col, "BIGINT")
         raise ValidationError(
-            f"{path.name}: {nonint} time value(s) cannot be read (line {lines[bad[0][0]]}: {bad[0][1]!r}); "
+            f"{_name(path)}: {nonint} time value(s) cannot be read (line {lines[bad[0][0]]}: '{shown(bad[0][1], 60)}'); "
             f"the column holds epoch milliseconds, give those rows as epoch milliseconds too",
             tuple(int(i) for i, _ in bad))
     bad = _unreadable(con, col, "TIMESTAMPTZ")
     if bad:
         total = con.sql(f"SELECT count(*) FROM raw WHERE TRY_CAST({col} AS TIMESTAMPTZ) IS NULL").fetchall()[0][0]
         raise ValidationError(
-            f"{path.name}: {total} time value(s) cannot be read (line {lines[bad[0][0]]}: {bad[0][1]!r}); "
+            f"{_name(path)}: {total} time value(s) cannot be read (line {lines[bad[0][0]]}: '{shown(bad[0][1], 60)}'); "
             f"use ISO 8601 (2024-01-31T13:00:00Z) or epoch milliseconds, or map another column with --columns",
             tuple(int(i) for i, _ in bad))
     offsets = con.sql(
@@ -311,9 +338,9 @@ def _timestamps(con, path: Path, col: str, ctype: str, lines: np.ndarray, tz: st
         f"GROUP BY o ORDER BY 2"
     ).fetchall()
     if len(offsets) > 1:
-        shown = "; ".join(f"{o or 'no offset'} from line {lines[i]}" for o, i in offsets[:3])
+        found = "; ".join(f"{o or 'no offset'} from line {lines[i]}" for o, i in offsets[:3])
         raise ValidationError(
-            f"{path.name}: mixed timezone offsets in the time column ({shown}); convert every time to UTC "
+            f"{_name(path)}: mixed timezone offsets in the time column ({found}); convert every time to UTC "
             f"(or to one offset) before importing", tuple(int(i) for _, i in offsets[:3]))
     has_offset = bool(offsets[0][0])
     cast = "TIMESTAMPTZ" if has_offset else "TIMESTAMP"
@@ -352,14 +379,14 @@ def _localize(naive_ms: np.ndarray, tz: str, path: Path) -> np.ndarray:
         idx = pd.DatetimeIndex(naive_ms.astype("datetime64[ms]")).tz_localize(tz, ambiguous="raise",
                                                                                nonexistent="raise")
     except Exception as exc:  # noqa: BLE001 - unknown zone, or a time skipped/repeated by a DST change
-        raise ValidationError(f"{path.name}: cannot place the times in timezone {tz!r}: {exc}; "
+        raise ValidationError(f"{_name(path)}: cannot place the times in timezone {shown(repr(tz), 60)}: {shown(exc, 200)}; "
                               f"check --tz, or convert the times to UTC") from None
     return np.asarray(idx.tz_convert("UTC").tz_localize(None).as_unit("ms").asi8, dtype=np.int64)
 
 
 def _lines(lines: np.ndarray, rows: list[int]) -> str:
-    shown = ", ".join(str(int(lines[i])) for i in rows[:3])
-    return ("line " if len(rows) == 1 else "lines ") + shown + (f" and {len(rows) - 3} more" if len(rows) > 3 else "")
+    listed = ", ".join(str(int(lines[i])) for i in rows[:3])
+    return ("line " if len(rows) == 1 else "lines ") + listed + (f" and {len(rows) - 3} more" if len(rows) > 3 else "")
 
 
 def _unreadable(con, col: str, cast: str) -> list[tuple[int, str]]:
