@@ -41,6 +41,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--tz", default="UTC", help="timezone of times without an offset (default: %(default)s)")
     p.add_argument("--repair", action="store_true",
                    help="drop bad rows, sort and deduplicate (the last of a timestamp wins) and report it")
+    p.add_argument("--allow-future", action="store_true",
+                   help="import bars dated more than a day after now (refused by default: a wrong time column)")
     p.set_defaults(handler=import_file)
 
     p = cmds.add_parser("fetch", parents=[common], help="fetch bars and funding from a ccxt exchange",
@@ -76,6 +78,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(handler=resample)
 
 
+def check_symbol(value: str, what: str = "symbol") -> str:
+    """``value`` if it may name a symbol (or exchange) in the store; exit 2 otherwise."""
+    from gaorg.data.checks import symbol
+
+    return symbol(value, what)
+
+
 def _series_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--symbol", required=True)
     p.add_argument("--timeframe", required=True)
@@ -89,7 +98,8 @@ def synth(args: argparse.Namespace, settings) -> Any:
     from gaorg.data.timeframes import timeframe_ms
 
     timeframe_ms(args.timeframe)
-    symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
+    symbols = [check_symbol(s.strip()) for s in args.symbols.split(",") if s.strip()]
+    check_symbol(args.exchange, "exchange name")
     if not symbols:
         from gaorg.errors import InputError
 
@@ -112,13 +122,16 @@ def import_file(args: argparse.Namespace, settings) -> Any:
     from gaorg.cli import Outcome
     from gaorg.data.importer import import_into, parse_mapping
     from gaorg.data.timeframes import timeframe_ms
+    from gaorg.errors import shown
 
     timeframe_ms(args.timeframe)
+    check_symbol(args.symbol)
+    check_symbol(args.exchange, "exchange name")
     columns = parse_mapping(args.columns)
     settings.ensure_home()
     report, notes = import_into(settings.market_db, args.file, args.exchange, args.symbol, args.timeframe,
-                                columns=columns, tz=args.tz, repair=args.repair)
-    lines = [f"imported {args.file} as {args.exchange} {args.symbol} {args.timeframe}: "
+                                columns=columns, tz=args.tz, repair=args.repair, allow_future=args.allow_future)
+    lines = [f"imported {shown(args.file)} as {args.exchange} {args.symbol} {args.timeframe}: "
              f"{report.inserted} new, {report.replaced} replaced bars", *notes]
     if args.repair:
         lines.append(report.repair.describe())
@@ -135,6 +148,7 @@ def fetch(args: argparse.Namespace, settings) -> Any:
     from gaorg.errors import InputError
 
     timeframe_ms(args.timeframe)
+    check_symbol(args.symbol)
     if args.retries < 1 or args.backoff < 0 or args.page_limit < 1:
         raise InputError("--retries and --page-limit must be at least 1, --backoff at least 0")
     exchange = make_exchange(args.exchange, testnet=args.testnet, api_url=args.api_url, timeout_ms=args.timeout_ms)

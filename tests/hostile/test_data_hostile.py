@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from gaorg.data import bulk
+from gaorg.data import bulk, checks
 from gaorg.data.exchange import redact_url, translate_error
 from gaorg.data.importer import import_into
 from gaorg.data.store import MarketStore
-from gaorg.errors import ValidationError, shown
+from gaorg.errors import InputError, ValidationError, shown
 
 H = 3_600_000
 T0 = 1_704_067_200_000  # 2024-01-01
@@ -114,6 +114,35 @@ def test_a_data_path_that_is_not_a_text_file_is_named_for_what_it_is(hostile, st
             fh.truncate(5 << 30)  # 5 GB on paper, a few bytes on disk
     res = hostile("data-files", name, *IMPORT, str(path), *INTO_BTC, stores=[stored], timeout=30)
     assert words in res.stderr and readable(res.stderr)
+
+
+@pytest.mark.parametrize("name, symbol", [
+    ("symbol with a newline", "BTC\nX"),
+    ("symbol with an escape sequence", "\x1b[31mBTC"),
+    ("symbol with a right-to-left override", "BTC\u202eCSU"),
+    ("empty symbol", ""),
+    ("symbol that is a path", "../../etc/passwd"),
+    ("symbol with a leading slash", "/BTC"),
+    ("symbol with a space", "BTC USD"),
+    ("symbol 500 characters long", "B" * 500),
+])
+def test_a_symbol_that_cannot_be_a_market_is_refused_at_the_edge(hostile, stored, tmp_path, name, symbol):
+    path = tmp_path / "bars.csv"
+    path.write_bytes(b"".join([HEADER, *rows()]))
+    res = hostile("data-args", f"import: {name}", *IMPORT, str(path), "--symbol", symbol, "--timeframe", "1h",
+                  stores=[stored])
+    assert "a symbol is 1-64 letters, digits" in res.stderr and readable(res.stderr)
+    res = hostile("data-args", f"fetch: {name}", "data", "fetch", "--symbol", symbol, "--api-url",
+                  "http://127.0.0.1:9/", "--retries", "1", stores=[stored])
+    assert "a symbol is 1-64 letters, digits" in res.stderr and readable(res.stderr)
+
+
+def test_symbols_real_exchanges_use_are_accepted():
+    for real in ("BTC", "BTC/USDC:USDC", "kPEPE", "1000PEPE", "PURR/USDC", "FLX-CRCL/USDC:USDC", "@107",
+                 "BTC/USDT:USDT-240329-60000-C", "ETH-PERP", "BTC_USDT", "XBT.M", "币安人生/USDT", "SYNTH-A"):
+        assert checks.symbol(real) == real
+    with pytest.raises(InputError, match="exchange name"):
+        checks.symbol("local\n", "exchange name")
 
 
 def test_api_url_credentials_never_reach_a_message(hostile, stored):
