@@ -4,9 +4,13 @@ the store that already holds a series left as it was (issue #20, the data side).
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from gaorg.data import bulk, checks
@@ -14,6 +18,7 @@ from gaorg.data.exchange import redact_url, translate_error
 from gaorg.data.importer import import_into
 from gaorg.data.store import MarketStore
 from gaorg.errors import InputError, ValidationError, shown
+from tests.hostile.conftest import record
 
 H = 3_600_000
 T0 = 1_704_067_200_000  # 2024-01-01
@@ -183,3 +188,45 @@ def test_shown_escapes_what_a_terminal_would_act_on_and_caps_the_length():
     assert shown("\udcff.csv") == r"\xff.csv"  # a file name byte that was not UTF-8
     assert shown("a\u202eb") == r"a\u202eb" and shown("币安人生") == "币安人生"
     assert shown("x" * 500, 10) == "x" * 10 + "... (490 more characters)"
+
+
+# -- kill -9 during an import ------------------------------------------------------------------------
+
+KILLER = """
+import os, signal, sys
+from gaorg.data import bulk, writer
+if {pieces}:
+    bulk.MIN_BYTES = bulk.PIECE_BYTES = 1 << 16  # cut this small file into pieces
+add = writer.BarsWriter.add
+def killing_add(self, *args, **kwargs):
+    add(self, *args, **kwargs)  # the first piece is in the open transaction: now die
+    os.kill(os.getpid(), signal.SIGKILL)
+writer.BarsWriter.add = killing_add
+from gaorg.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("pieces", [False, True], ids=["whole file", "piece by piece"])
+def test_a_kill_9_during_an_import_leaves_the_store_as_it_was(stored, gaorg_home, tmp_path, pieces):
+    with MarketStore(stored, read_only=True) as store:
+        before = store.read_bars("synthetic", "BTC", "1h")
+        series = [s.to_dict() for s in store.series()]
+    bump = np.round(before.close * 1.01, 6)  # the same times, other prices: every row would be replaced
+    lines = [f"{t},{o},{max(h, c)},{min(lo, c)},{c},{v}\n" for t, o, h, lo, c, v in
+             zip(before.ts, before.open, before.high, before.low, bump, before.volume, strict=True)]
+    path = tmp_path / "replace.csv"
+    path.write_text("timestamp,open,high,low,close,volume\n" + "".join(lines))
+    env = {**os.environ, "GAORG_HOME": str(gaorg_home)}
+    proc = subprocess.run([sys.executable, "-c", KILLER.format(pieces=pieces), *IMPORT, str(path), *INTO_BTC],
+                          capture_output=True, text=True, env=env, timeout=120)
+    with MarketStore(stored, read_only=True) as store:
+        after = store.read_bars("synthetic", "BTC", "1h")
+        same = [s.to_dict() for s in store.series()] == series and np.array_equal(after.close, before.close) \
+            and np.array_equal(after.ts, before.ts)
+    killed = proc.returncode == -signal.SIGKILL
+    record("kill", f"kill -9 mid-import ({'piece by piece' if pieces else 'whole file'})", refused=killed and same,
+           changed=not same, code=proc.returncode)
+    assert killed, proc.stderr[-2000:]
+    assert same, "the store changed after a kill -9 mid-import"
+    assert not np.array_equal(bump, before.close)  # the import would have changed the store
