@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 # Tests start many `gaorg` processes: let Python keep its bytecode caches even where the shell says not to.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: demo test bench lint lock clean
+.PHONY: demo test bench lint lock clean nightly-unit
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# the nightly's systemd unit and timer with this checkout's paths, in $$GAORG_HOME/systemd/
+nightly-unit: $(STAMP)
+	$(BIN)/python -m gaorg.nightly_unit
 
 bench: $(STAMP)
 	for f in tests/bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

@@ -148,7 +148,7 @@ def test_the_shipped_config_and_schedules_run_gaorg_nightly_on_the_evolve_notebo
     cron = (repo / "pipelines" / "gaorg-nightly.cron").read_text()
     assert "gaorg nightly --config pipelines/nightly.yaml" in cron
     service = (repo / "pipelines" / "gaorg-nightly.service").read_text()
-    assert "ExecStart=/srv/gaorg/.venv/bin/gaorg nightly --config pipelines/nightly.yaml" in service
+    assert "ExecStart=@GAORG@ nightly --config pipelines/nightly.yaml" in service  # a template: gaorg.nightly_unit fills it
     assert "Unit=gaorg-nightly.service" in (repo / "pipelines" / "gaorg-nightly.timer").read_text()
 
 
