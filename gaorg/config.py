@@ -1,7 +1,8 @@
 """Typed, frozen settings, parsed once at the edge.
 
-``Settings`` holds the embedded defaults of DESIGN.md: everything lives under ``GAORG_HOME``
-(default ``./.gaorg``); ``MLFLOW_TRACKING_URI`` overrides the tracking store. ``parse_config``
+``Settings`` holds the embedded defaults of DESIGN.md: everything lives under ``GAORG_HOME``;
+``MLFLOW_TRACKING_URI`` overrides the tracking store. Without ``GAORG_HOME`` the store is one per
+checkout, whichever folder a command or a notebook kernel starts in (:func:`default_home`). ``parse_config``
 turns a mapping (YAML, JSON) into any frozen config dataclass, rejecting unknown keys with a
 "did you mean" and wrong types with the expected type.
 """
@@ -14,7 +15,7 @@ import os
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,19 +24,69 @@ from gaorg.errors import ConfigError
 T = TypeVar("T")
 
 
+STORE = ".gaorg"
+"""The folder name of a store found without ``GAORG_HOME``."""
+
+
+def _is_checkout(folder: Path) -> bool:
+    """Whether ``folder`` is the root of a gaorg checkout (its pyproject.toml names project gaorg)."""
+    import tomllib
+
+    pyproject = folder / "pyproject.toml"
+    if not (pyproject.is_file() and (folder / "gaorg").is_dir()):
+        return False
+    try:
+        return tomllib.loads(pyproject.read_text()).get("project", {}).get("name") == "gaorg"
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+
+
+def default_home(cwd: Path | None = None) -> tuple[Path, str]:
+    """The store used when ``GAORG_HOME`` is unset, and why: one per checkout, from any sub-folder.
+
+    Walking up from ``cwd``: the ``.gaorg`` of the gaorg checkout it is in (a kernel started by
+    ``jupyter lab notebooks/`` shares the demo's store); outside a checkout, the nearest ``.gaorg``
+    folder above; else ``./.gaorg``.
+    """
+    cwd = (Path.cwd() if cwd is None else cwd).absolute()
+    folders = [cwd, *cwd.parents]
+    for folder in folders:
+        if _is_checkout(folder):
+            return folder / STORE, f"the store of the gaorg checkout {folder}"
+    for folder in folders:
+        if (folder / STORE).is_dir():
+            return folder / STORE, f"the nearest {STORE} folder above {cwd}"
+    return cwd / STORE, f"{STORE} of the working directory"
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Where gaorg keeps its state. Build with :meth:`from_env`; pass it inward."""
+    """Where gaorg keeps its state. Build with :meth:`from_env`; pass it inward.
+
+    ``origin`` says how ``home`` was chosen (``GAORG_HOME`` or the default's reason).
+    """
 
     home: Path
     tracking_uri: str
+    origin: str = field(default="GAORG_HOME", compare=False)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
         env = os.environ if env is None else env
-        home = Path(env.get("GAORG_HOME") or ".gaorg").expanduser().absolute()
+        if env.get("GAORG_HOME"):
+            home, origin = Path(env["GAORG_HOME"]).expanduser().absolute(), "GAORG_HOME"
+        else:
+            home, origin = default_home(cwd)
         uri = env.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home / 'mlflow.db'}"
-        return cls(home=home, tracking_uri=uri)
+        return cls(home=home, tracking_uri=uri, origin=origin)
+
+    def describe(self) -> str:
+        """One line naming the store in use and how it was chosen (a notebook's first output)."""
+        state = "" if self.market_db.exists() else (
+            "; it holds no market data yet: run `make demo` or `gaorg data synth` from the checkout")
+        tracking = "" if self.tracking_uri.startswith("sqlite:///" + str(self.home)) else (
+            f"; MLflow at {self.tracking_uri}")
+        return f"gaorg store: {self.home} ({self.origin}){tracking}{state}"
 
     @property
     def market_db(self) -> Path:

@@ -17,6 +17,46 @@ def test_settings_default_home_is_dot_gaorg_in_the_working_directory(tmp_path, m
     assert s.tracking_uri == f"sqlite:///{tmp_path / '.gaorg' / 'mlflow.db'}"
 
 
+def checkout(root: Path) -> Path:
+    """A minimal gaorg checkout at ``root``: pyproject.toml naming project gaorg, the package folder."""
+    (root / "gaorg").mkdir(parents=True)
+    (root / "notebooks").mkdir()
+    (root / "pyproject.toml").write_text('[project]\nname = "gaorg"\nversion = "0"\n')
+    return root
+
+
+def test_settings_default_home_is_the_checkouts_store_from_any_sub_folder(tmp_path):
+    root = checkout(tmp_path / "repo")
+    for where in (root, root / "notebooks", root / "gaorg"):
+        s = Settings.from_env({}, cwd=where)
+        assert s.home == root / ".gaorg", where
+        assert "checkout" in s.origin and str(root) in s.describe()
+    # a stale store in a sub-folder does not split the checkout in two
+    (root / "notebooks" / ".gaorg").mkdir()
+    assert Settings.from_env({}, cwd=root / "notebooks").home == root / ".gaorg"
+    # another project's pyproject.toml is not a gaorg checkout
+    other = tmp_path / "other"
+    (other / "gaorg").mkdir(parents=True)
+    (other / "pyproject.toml").write_text('[project]\nname = "not-gaorg"\n')
+    assert Settings.from_env({}, cwd=other).home == other / ".gaorg"
+
+
+def test_settings_default_home_outside_a_checkout_is_the_nearest_store_above(tmp_path):
+    (tmp_path / "work" / ".gaorg").mkdir(parents=True)
+    deep = tmp_path / "work" / "a" / "b"
+    deep.mkdir(parents=True)
+    s = Settings.from_env({}, cwd=deep)
+    assert s.home == tmp_path / "work" / ".gaorg"
+    assert "nearest" in s.origin
+
+
+def test_settings_gaorg_home_wins_over_the_checkouts_store(tmp_path):
+    root = checkout(tmp_path / "repo")
+    s = Settings.from_env({"GAORG_HOME": str(tmp_path / "mine")}, cwd=root / "notebooks")
+    assert s.home == tmp_path / "mine" and s.origin == "GAORG_HOME"
+    assert "no market data yet" in s.describe()
+
+
 def test_settings_follow_gaorg_home_and_mlflow_tracking_uri():
     s = Settings.from_env({"GAORG_HOME": "/data/g", "MLFLOW_TRACKING_URI": "http://mlflow:5000"})
     assert s.live_db == Path("/data/g/live.duckdb")
