@@ -12,12 +12,12 @@ failures into one :class:`~gaorg.errors.TrackingError` naming the store (credent
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from gaorg.config import Settings
-from gaorg.errors import GaorgError, NotFoundError, TrackingError
+from gaorg.errors import ConfigError, GaorgError, NotFoundError, TrackingError
+from gaorg.tracking.uri import FIX, check_store, missing_driver, redact
 
 EXPERIMENT = "gaorg"
 """The experiment every evolution is logged to."""
@@ -28,21 +28,32 @@ def is_remote(uri: str) -> bool:
     return uri.split(":", 1)[0] in ("http", "https", "databricks")
 
 
-def redact(uri: str) -> str:
-    """The URI without any ``user:password@`` part (safe for messages and logs)."""
-    return re.sub(r"//[^/@]*@", "//***@", uri)
-
-
 def make_client(settings: Settings) -> Any:
     """An ``MlflowClient`` on the settings' store (tracking and registry alike).
 
-    For a local store GAORG_HOME is created first (sqlite needs the directory).
+    The URI is checked first (:func:`gaorg.tracking.uri.check_store`: a database driver that is
+    missing is a ConfigError, a server or database that does not accept a connection a
+    TrackingError, both before MLflow is imported). For a sqlite store GAORG_HOME is created first
+    (sqlite needs the directory). A URI MLflow refuses is a ConfigError naming it.
     """
+    uri = settings.tracking_uri
+    check_store(uri)
     from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
 
-    if not is_remote(settings.tracking_uri):
-        settings.ensure_home()
-    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+    if uri.startswith("sqlite:"):
+        settings.ensure_home()  # sqlite needs the directory; no other store may create GAORG_HOME
+    try:
+        return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    except ImportError as exc:  # a driver or plugin the store needs
+        raise missing_driver(uri, exc) from None
+    except MlflowException as exc:
+        if exc.error_code == "INVALID_PARAMETER_VALUE":  # an unsupported scheme, the retired file store
+            raise ConfigError(f"MLFLOW_TRACKING_URI={redact(uri)} cannot be used: "
+                              f"{redact(_first_line(exc))[:300]}; {FIX}") from None
+        raise translate(exc, settings, "opening the store") from None
+    except Exception as exc:  # noqa: BLE001 - the store failed to open (a corrupt sqlite file, a full disk)
+        raise translate(exc, settings, "opening the store") from None
 
 
 def experiment_id(client: Any, settings: Settings, name: str = EXPERIMENT) -> str:
