@@ -36,9 +36,16 @@ def server_command(settings: Settings, host: str, port: int) -> list[str]:
 
 def start_ui(settings: Settings, port: int = 5000, host: str = "127.0.0.1",
              wait: float = 180.0) -> tuple[subprocess.Popen, str]:
-    """Start the server and wait until it answers; returns (process, address)."""
-    if not _free(host, port):
-        raise InputError(f"port {port} on {host} is in use; pick another with --port")
+    """Start the server and wait until it answers; returns (process, address).
+
+    ``port`` 0 picks a free port; the address returned is the one the server answers on.
+    """
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise InputError(f"--port {port}: a port is a whole number from 1 to 65535 (0 picks a free one)")
+    if port == 0:
+        port = _pick_free(host)
+    elif not _free(host, port):
+        raise InputError(f"port {port} on {host} is in use; pick another with --port (0 picks a free one)")
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     proc = subprocess.Popen(server_command(settings, host, port), env=env, cwd=settings.home,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -88,6 +95,7 @@ def serve(settings: Settings, port: int, host: str = "127.0.0.1") -> str:
 
     old = signal.signal(signal.SIGTERM, _terminate)
     proc = None
+    address = f"http://{host}:{port}"
     try:
         proc, address = start_ui(settings, port, host)
         print(f"MLflow UI at {address} (store {redact(settings.tracking_uri)}); Ctrl-C stops it", flush=True)
@@ -95,11 +103,18 @@ def serve(settings: Settings, port: int, host: str = "127.0.0.1") -> str:
             time.sleep(0.5)
         raise TrackingError(f"the MLflow UI stopped (exit status {proc.returncode})")
     except KeyboardInterrupt:
-        return f"http://{host}:{port}"
+        return address
     finally:
         signal.signal(signal.SIGTERM, old)
         if proc is not None:
             stop_ui(proc)
+
+
+def _pick_free(host: str) -> int:
+    """A port no one listens on now (the OS picks it; the server binds it a moment later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
 
 
 def _free(host: str, port: int) -> bool:

@@ -38,3 +38,9 @@ def test_an_unreachable_tracking_server_is_reported_within_seconds(hostile, gaor
     assert time.monotonic() - started < 10
     assert "cannot be reached" in res.stderr and "connection refused" in res.stderr
     assert "hunter2pw" not in res.stderr + res.stdout and res.json["kind"] == "TrackingError"
+
+
+@pytest.mark.parametrize("port", ["-1", "70000"])
+def test_a_ui_port_out_of_range_is_refused(hostile, gaorg_home, port):
+    res = hostile("tracking-uri", f"ui --port {port}", "ui", "--port", port, stores=[gaorg_home], timeout=60)
+    assert f"--port {port}" in res.stderr and "65535" in res.stderr
