@@ -8,7 +8,6 @@ shows their gates and verdicts, and never forces.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,12 +62,12 @@ def holdout_runs(settings: Settings, candidates: list[Candidate], symbol: str = 
     from gaorg.backtest.run import backtest_genome
     from gaorg.data.store import open_store
     from gaorg.evolve.basket import load_basket
-    from gaorg.tracking.rescore import _costs
+    from gaorg.tracking.rescore import costs_of, series_of
 
     runs: dict[str, Any] = {}
     with open_store(settings, read_only=True) as store:
         for c in candidates:
-            series = json.loads(c.info.tags.get("rescore.series", "[]"))
+            series = series_of(c.info)  # TagError (exit 2) naming the version if it was edited into junk
             if not series:
                 continue
             pick = next((s for s in series if s[1] == symbol), series[0]) if symbol else series[0]
@@ -76,8 +75,7 @@ def holdout_runs(settings: Settings, candidates: list[Candidate], symbol: str = 
             tf = timeframe or tf
             (bars,) = load_basket(store, (sym,), tf, exchange)
             start = int(np.searchsorted(bars.ts, int(start_ms)))
-            runs[c.label] = (bars, backtest_genome(c.genome, bars, _costs(c.info.tags.get("rescore.costs")),
-                                                   start=start))
+            runs[c.label] = (bars, backtest_genome(c.genome, bars, costs_of(c.info), start=start))
     return runs
 
 

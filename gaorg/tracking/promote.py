@@ -131,7 +131,8 @@ def promote(name: str, version: str | int, settings: Settings, gates: Gates = Ga
     Raises GateFailedError (``.decision`` holds the gates) when a gate fails without ``force``.
     """
     from gaorg.tracking.loader import load_version_genome
-    from gaorg.tracking.rescore import candidates_of, holdout_figures
+    from gaorg.tracking.registry import run_record
+    from gaorg.tracking.rescore import holdout_figures
 
     if force and not reason.strip():
         raise InputError("--force needs --reason TEXT: say why the gates are overridden (it is recorded)")
@@ -140,20 +141,23 @@ def promote(name: str, version: str | int, settings: Settings, gates: Gates = Ga
     champion = version_by_alias(client, settings, name, PRODUCTION)
     if champion is not None and champion.version == info.version:
         raise InputError(f"{name} version {info.version} is already {name}@{PRODUCTION}; nothing to promote")
-    figures, how = holdout_figures(genome, info, info, settings, rescore)
+    record = run_record(client, settings, info)  # the run's unchangeable figures, not the version's tags
+    k = record["holdout_candidates"]
+    figures, how = holdout_figures(genome, info, info, settings, rescore, candidates=k)
     results = [_sharpe_gate(figures, champion, info, settings, gates, rescore, how)]
-    dsr = _recorded_dsr(client, settings, info)
+    dsr = record.get("deflated_sharpe")
+    dsr = float(dsr) if isinstance(dsr, (int, float)) and not isinstance(dsr, bool) else math.nan
     results.append(GateResult("deflated Sharpe", dsr, gates.min_deflated_sharpe,
                               _ge(dsr, gates.min_deflated_sharpe),
                               f">= {gates.min_deflated_sharpe:g}, recorded by run {info.run_id}"))
     hdsr = figures["deflated_sharpe"]
-    k = candidates_of(info)
     note = "" if not math.isnan(hdsr) else (
         "; not recorded for this version (registered before this gate existed): re-score it, or "
         "pass --min-holdout-dsr 0 to waive the gate")
     results.append(GateResult("hold-out deflated Sharpe", hdsr, gates.min_holdout_dsr,
                               _ge(hdsr, gates.min_holdout_dsr),
-                              f">= {gates.min_holdout_dsr:g}, among {k} candidate{'s' if k != 1 else ''}; {how}{note}"))
+                              f">= {gates.min_holdout_dsr:g}, among {k} candidate{'s' if k != 1 else ''} "
+                              f"(recorded by run {info.run_id}); {how}{note}"))
     mdd = figures["max_drawdown"]
     results.append(GateResult("hold-out max drawdown", mdd, gates.max_drawdown,
                               not math.isnan(mdd) and mdd <= gates.max_drawdown, f"<= {gates.max_drawdown:g}, {how}"))
@@ -257,14 +261,6 @@ def _move(client: Any, settings: Settings, name: str, version: str, champion: Ve
         aliases[PREVIOUS] = champion.version
     set_alias(client, settings, name, PRODUCTION, version)
     return aliases
-
-
-def _recorded_dsr(client: Any, settings: Settings, info: VersionInfo) -> float:
-    """The deflated Sharpe the source run recorded (its params), not the version's editable tag."""
-    from gaorg.tracking.registry import run_record
-
-    value = run_record(client, settings, info).get("deflated_sharpe")
-    return float(value) if isinstance(value, (int, float)) else math.nan
 
 
 def _who() -> str:

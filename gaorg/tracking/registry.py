@@ -26,7 +26,34 @@ PREVIOUS = "previous"
 HISTORY = "history."
 REGISTERED_PARAM = "gaorg.registered"
 """The run param that records, once and for good (MLflow params cannot be changed), each genome the
-run registered with its deflated Sharpe: ``{"HASH": {"deflated_sharpe": x}, ...}`` as JSON."""
+run registered with its deflated Sharpe and how many candidates the run registered (each one look
+at the same hold-out): ``{"HASH": {"deflated_sharpe": x, "holdout_candidates": n}, ...}`` as JSON.
+Runs registered before ``holdout_candidates`` was recorded count their entries instead."""
+
+
+class TagError(InputError):
+    """A version's tag is not what gaorg wrote (not JSON, the wrong shape): it was edited by hand."""
+
+
+def json_tag(info: VersionInfo, key: str, default: Any = None) -> Any:
+    """The JSON value of the version's tag ``key`` (``default`` when absent); TagError if it is not JSON."""
+    text = info.tags.get(key)
+    if text is None or text == "":
+        return default
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        detail = "nested too deep" if isinstance(exc, RecursionError) else str(exc)[:120]
+        raise tag_error(info, key, f"is not JSON ({detail})") from None
+
+
+def tag_error(info: VersionInfo, key: str, problem: str) -> TagError:
+    """The TagError for the version's tag ``key`` and what is wrong with it."""
+    return TagError(
+        f"{info.name} version {info.version}: its tag {key!r} {problem}; gaorg wrote it at registration, so "
+        "it was edited: restore it (the source run's lineage.json and config hold the originals) or "
+        "register the strategy again"
+    )
 
 
 @dataclass(frozen=True)
@@ -52,9 +79,9 @@ class VersionInfo:
             return math.nan
 
     def history(self) -> list[dict[str, Any]]:
-        """The decisions logged on this version, oldest first."""
+        """The decisions logged on this version, oldest first (TagError if one is not JSON)."""
         keys = sorted(k for k in self.tags if k.startswith(HISTORY))
-        return [json.loads(self.tags[k]) for k in keys]
+        return [json_tag(self, k) for k in keys]
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "run_id": self.run_id,
@@ -72,8 +99,8 @@ def version_tags(member: Any, *, rank: int, run_id: str, evolution_run_id: str,
                  candidates: int = 1) -> dict[str, str]:
     """The tags of a ``FrontMember``'s version (``series``: its timeframe's SeriesLineage).
 
-    ``candidates``: how many versions this run registers, each a look at the same hold-out (the
-    hold-out gate deflates for them).
+    ``candidates``: how many versions this run registers, each a look at the same hold-out (tag
+    ``holdout.candidates``, for people; the hold-out gate reads the count from the run's record).
     """
     tags = {
         "genome_hash": member.genome_hash,
@@ -150,9 +177,10 @@ def _undo(client: Any, name: str, done: list[VersionInfo], created_model: bool) 
 
 
 def registered_record(members: Iterable[Any]) -> str:
-    """The value of :data:`REGISTERED_PARAM` for the front members a run registers."""
-    return json.dumps({m.genome_hash: {"deflated_sharpe": _none_if_nan(m.deflated_sharpe)} for m in members},
-                      sort_keys=True)
+    """The value of :data:`REGISTERED_PARAM` for the front members a run registers (all of them)."""
+    members = list(members)
+    return json.dumps({m.genome_hash: {"deflated_sharpe": _none_if_nan(m.deflated_sharpe),
+                                       "holdout_candidates": len(members)} for m in members}, sort_keys=True)
 
 
 def run_record(client: Any, settings: Settings, info: VersionInfo) -> dict[str, Any]:
@@ -160,7 +188,8 @@ def run_record(client: Any, settings: Settings, info: VersionInfo) -> dict[str, 
 
     A version's tags and artifacts can be edited by whoever can write the registry's tags or the
     artifact folder; a run's params cannot be changed once logged, so the genome hash and the
-    figures the gates trust are checked against them.
+    figures the gates trust are checked against them. The entry always has ``holdout_candidates``
+    (a run that did not record it registered one candidate per entry).
     """
     from gaorg.errors import GenomeError
 
@@ -181,7 +210,11 @@ def run_record(client: Any, settings: Settings, info: VersionInfo) -> dict[str, 
             f"{info.run_id} registered (run param {REGISTERED_PARAM}); the version was registered by hand "
             "or its tag was changed"
         )
-    return entry
+    count = entry.get("holdout_candidates", len(record))
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise GenomeError(f"refusing {where}: run {info.run_id} recorded {count!r} hold-out candidates in "
+                          f"{REGISTERED_PARAM}, not a count; register the strategies again")
+    return {**entry, "holdout_candidates": count}
 
 
 def get_version(client: Any, settings: Settings, name: str, version: str | int) -> VersionInfo:

@@ -7,8 +7,10 @@ the genome over all of it (history warms the indicators) and simulates from flat
 recorded hold-out start to the newest bar: the original hold-out plus every bar stored since.
 Figures over the basket: mean Sharpe, worst max drawdown, total trades, and the hold-out's deflated
 Sharpe ratio: the probability that the strategy's true Sharpe on the pooled hold-out returns is above
-what the best of the run's registered candidates (each one look at the same hold-out, tag
-``holdout.candidates``) would show by luck.
+what the best of the run's registered candidates (each one look at the same hold-out) would show by
+luck. The count of candidates is read from the source run's unchangeable record (run param
+``gaorg.registered``), never from the editable ``holdout.candidates`` tag. A tag that is not what
+gaorg wrote (not JSON, the wrong shape) is a TagError naming the version and the tag.
 """
 
 from __future__ import annotations
@@ -18,56 +20,97 @@ import math
 from typing import Any
 
 from gaorg.config import Settings
-from gaorg.errors import NotFoundError
+from gaorg.errors import InputError, NotFoundError
 from gaorg.evolve.stats import deflated_sharpe_of
 from gaorg.strategies.genome import Genome
-from gaorg.tracking.registry import VersionInfo
+from gaorg.tracking.registry import VersionInfo, json_tag, tag_error
+
+SERIES_TAG = "rescore.series"
+COSTS_TAG = "rescore.costs"
+MAX_SERIES = 1000
+"""More series than any basket: a longer ``rescore.series`` was not written by gaorg."""
 
 
 def holdout_figures(genome: Genome, own: VersionInfo, basis: VersionInfo, settings: Settings,
-                    rescore: bool = True) -> tuple[dict[str, float], str]:
+                    rescore: bool = True, candidates: int | None = None) -> tuple[dict[str, float], str]:
     """(sharpe, max_drawdown, trades, deflated_sharpe) of ``genome`` on the hold-out of ``basis``,
     and how they were measured.
 
     ``own`` is the version ``genome`` belongs to (its recorded figures are used when
-    ``rescore=False`` or when ``basis`` recorded no hold-out range).
+    ``rescore=False`` or when ``basis`` recorded no hold-out range). ``candidates``: how many
+    candidates the run of ``own`` registered (read from that run's record when None).
     """
-    series = json.loads(basis.tags.get("rescore.series", "[]"))
+    k = candidates_of(own, settings) if candidates is None else candidates
+    series = series_of(basis) if rescore else []
     if not rescore or not series:
         why = "recorded at registration" + ("" if rescore else " (--no-rescore)")
         if rescore:
             why += f"; version {basis.version} recorded no hold-out range to re-score"
-        return recorded_figures(own), why
+        return recorded_figures(own, k), why
     if not settings.market_db.exists():
         raise NotFoundError(
             f"no market store at {settings.market_db} to re-score the hold-out on; point GAORG_HOME at "
             "the store the strategies were evolved on, or pass --no-rescore to use the recorded figures"
         )
-    costs = costs_from_tag(basis.tags.get("rescore.costs"))
+    costs = costs_of(basis)
     metrics, sums = _rescore(genome, series, costs, settings)
     figures = {"sharpe": float(sum(m["sharpe"] for m in metrics) / len(metrics)),
                "max_drawdown": float(max(m["max_drawdown"] for m in metrics)),
                "trades": float(sum(m["trades"] for m in metrics)),
-               "deflated_sharpe": deflated_sharpe_of(sums, candidates_of(own))}
+               "deflated_sharpe": deflated_sharpe_of(sums, k)}
     keys = ", ".join(f"{s[1]} {s[2]}" for s in series)
     return figures, f"re-scored on the newest data ({keys}, {int(sum(m['bars'] for m in metrics))} bars)"
 
 
-def recorded_figures(info: VersionInfo) -> dict[str, float]:
-    """The hold-out figures recorded on a version when it was registered (NaN where absent)."""
-    try:
-        sums = [float(x) for x in json.loads(info.tags.get("holdout.sums", "[]"))]
-    except (ValueError, TypeError):
-        sums = []
-    dsr = deflated_sharpe_of(sums, candidates_of(info)) if len(sums) == 5 else math.nan
+def recorded_figures(info: VersionInfo, candidates: int) -> dict[str, float]:
+    """The hold-out figures recorded on a version when it was registered (NaN where absent).
+
+    ``candidates``: how many the version's run registered (:func:`candidates_of`).
+    """
+    raw = json_tag(info, "holdout.sums", [])
+    if not isinstance(raw, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in raw):
+        raise tag_error(info, "holdout.sums", "is not a list of numbers")
+    sums = [float(x) for x in raw]
+    dsr = deflated_sharpe_of(sums, candidates) if len(sums) == 5 else math.nan
     return {"sharpe": info.figure("holdout.sharpe"), "max_drawdown": info.figure("holdout.max_drawdown"),
             "trades": info.figure("holdout.trades"), "deflated_sharpe": dsr}
 
 
-def candidates_of(info: VersionInfo) -> int:
-    """How many versions the run that made ``info`` registered (looks at the same hold-out); 1 if unknown."""
-    value = info.figure("holdout.candidates")
-    return max(int(value), 1) if math.isfinite(value) else 1
+def candidates_of(info: VersionInfo, settings: Settings) -> int:
+    """How many candidates (looks at the same hold-out) the run that made ``info`` registered.
+
+    Read from the run's unchangeable record, not the ``holdout.candidates`` tag anyone can edit.
+    """
+    from gaorg.tracking.registry import run_record
+    from gaorg.tracking.store import make_client
+
+    return int(run_record(make_client(settings), settings, info)["holdout_candidates"])
+
+
+def series_of(info: VersionInfo) -> list[tuple[str, str, str, int]]:
+    """The version's ``rescore.series`` tag, checked: ``(exchange, symbol, timeframe, hold-out start ms)``
+    per series ([] when absent); TagError naming the version if it is not that shape."""
+    raw = json_tag(info, SERIES_TAG, [])
+    shape = "a list of [exchange, symbol, timeframe, hold-out start in ms]"
+    if not isinstance(raw, list) or len(raw) > MAX_SERIES:
+        raise tag_error(info, SERIES_TAG, f"is not {shape}")
+    out = []
+    for item in raw:
+        ok = (isinstance(item, list) and len(item) == 4 and all(isinstance(x, str) and x for x in item[:3])
+              and isinstance(item[3], int) and not isinstance(item[3], bool) and item[3] >= 0)
+        if not ok:
+            raise tag_error(info, SERIES_TAG, f"holds {json.dumps(item)[:80]}, not {shape}")
+        out.append((item[0], item[1], item[2], item[3]))
+    return out
+
+
+def costs_of(info: VersionInfo) -> Any:
+    """The engine's ``Costs`` from the version's ``rescore.costs`` tag (default costs if absent)."""
+    raw = json_tag(info, COSTS_TAG)
+    try:
+        return _costs_from(raw)
+    except (InputError, TypeError, ValueError) as exc:
+        raise tag_error(info, COSTS_TAG, f'is not {{"fee": x, "slippage": y}} with fractions in [0, 0.1] ({exc})') from None
 
 
 def _rescore(genome: Genome, series: list, costs: Any, settings: Settings) -> tuple[list[dict[str, float]], Any]:
@@ -99,17 +142,17 @@ def _rescore(genome: Genome, series: list, costs: Any, settings: Settings) -> tu
     return out, sums / design_effect(held)
 
 
-def costs_from_tag(text: str | None) -> Any:
-    """The engine's ``Costs`` from a version's ``rescore.costs`` tag (the default costs if absent)."""
+def _costs_from(raw: Any) -> Any:
     from gaorg.backtest.engine import Costs
 
-    if not text:
+    if raw is None:
         return Costs()
-    raw = json.loads(text)
-    fee, slippage = raw.get("fee"), float(raw.get("slippage") or 0.0)
+    if not isinstance(raw, dict):
+        raise TypeError(f"got {type(raw).__name__}")
+    fee, slippage = raw.get("fee"), raw.get("slippage") or 0.0
+    for value in (fee, slippage):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise TypeError(f"{value!r} is not a number")
     if fee is None or not math.isfinite(float(fee)):
-        return Costs(slippage=slippage)
-    return Costs(fee=float(fee), slippage=slippage)
-
-
-_costs = costs_from_tag  # the name gaorg.research.compare imports
+        return Costs(slippage=float(slippage))
+    return Costs(fee=float(fee), slippage=float(slippage))

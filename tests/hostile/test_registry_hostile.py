@@ -1,11 +1,161 @@
-"""Hostile registries, checkpoints and tracking URIs: refused with a message, never a traceback."""
+"""Hostile registries, checkpoints and tracking URIs: refused with a message, never a traceback.
+
+One model of three versions is registered once for the module (a hand-made front on a seeded
+market, logged through gaorg.tracking) and its store is copied aside; a test that tampers with it
+starts from a fresh copy. The tampering is what someone with write access to the registry's tags
+or the artifact folder can do (MLflow's own API, the files on disk); the gates must not be moved
+by it, and a tag edited into junk is refused naming the version and the tag.
+"""
 
 from __future__ import annotations
 
+import json
+import shutil
 import socket
 import time
+from pathlib import Path
 
 import pytest
+
+from gaorg.config import Settings
+from gaorg.evolve.stats import deflated_sharpe_of
+from gaorg.strategies.genome import make_genome
+from tests.hostile.conftest import record
+
+NAME = "hostile"
+RUN_ID = "20260101-000000-abcdef"
+LENIENT = ("--min-dsr", "0", "--min-holdout-dsr", "0", "--min-trades", "0", "--max-drawdown", "1",
+           "--min-holdout-sharpe", "-1000", "--no-rescore", "--json")
+"""Every gate waived but the one a case is about (each case puts that one back)."""
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Three registered versions (run-recorded deflated Sharpe 0.5), the store saved as a pristine copy."""
+    from gaorg.tracking.fixtures import hand_made_result, store_synthetic
+    from gaorg.tracking.log import log_evolution
+    from gaorg.tracking.recorder import MlflowRecorder
+
+    root = tmp_path_factory.mktemp("registry-hostile")
+    home = root / "home"
+    settings = Settings(home=home, tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
+    data = store_synthetic(settings, ("BTC", "ETH"), "1h", 1200, seed=7)
+    gs = [make_genome(("ema_crossover", {"fast": f, "slow": s, "direction": "both"}))
+          for f, s in ((5, 40), (12, 60), (20, 120))]
+    log_evolution(hand_made_result(data, gs, deflated_sharpe=0.5), MlflowRecorder(settings), register=NAME)
+    shutil.copytree(home, root / "pristine")
+    return settings, root / "pristine"
+
+
+@pytest.fixture
+def reg(built):
+    """The registry as registered (restored from the pristine copy in place) and an MlflowClient on it."""
+    from mlflow import MlflowClient
+
+    settings, pristine = built
+    home = settings.home
+    for name in ("mlflow.db", "market.duckdb"):  # in place: pooled sqlite connections keep their file
+        shutil.copyfile(pristine / name, home / name)
+    shutil.rmtree(home / "mlartifacts")
+    shutil.copytree(pristine / "mlartifacts", home / "mlartifacts")
+    return settings, MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+
+
+def stores(settings: Settings, db: bool = True) -> list[Path]:
+    return [settings.artifacts, settings.market_db, *([settings.home / "mlflow.db"] if db else [])]
+
+
+def env(settings: Settings) -> dict[str, str]:
+    return {"GAORG_HOME": str(settings.home)}
+
+
+
+# --- registry: the genome check and the gates cannot be moved by tags or artifacts ---------------
+
+def test_a_holdout_candidates_tag_edited_to_1_does_not_change_the_hold_out_gate(hostile, reg):
+    """The run registered 3: its record deflates for 3 whatever the tag says (a tag of 1 would pass)."""
+    settings, client = reg
+    best = max(("1", "2", "3"), key=lambda v: float(client.get_model_version(NAME, v).tags["holdout.sharpe"]))
+    sums = json.loads(client.get_model_version(NAME, best).tags["holdout.sums"])
+    one, three = deflated_sharpe_of(sums, 1), deflated_sharpe_of(sums, 3)
+    assert one - three > 0.01, (one, three)  # the count matters to the verdict on this version
+    client.set_model_version_tag(NAME, best, "holdout.candidates", "1")
+    bar = (one + three) / 2
+    res = hostile("registry", "holdout.candidates tag 1 (run registered 3)", "promote", NAME, best, *LENIENT,
+                  "--min-holdout-dsr", f"{bar:.6f}", expect=1, stores=stores(settings, db=False),
+                  env=env(settings))
+    (gate,) = [g for g in res.json["gates"] if g["name"] == "hold-out deflated Sharpe"]
+    assert gate["figure"] == pytest.approx(three) and not gate["passed"]
+    assert "among 3 candidates (recorded by run" in gate["detail"]
+    assert client.get_registered_model(NAME).aliases == {}
+
+
+def test_a_rescore_series_tag_edited_into_junk_is_refused_naming_the_version_and_tag(hostile, reg):
+    settings, client = reg
+    client.set_model_version_tag(NAME, "3", "rescore.series", "[[not json")
+    res = hostile("registry", "rescore.series not JSON", "promote", NAME, "3", stores=stores(settings),
+                  env=env(settings))
+    assert f"{NAME} version 3: its tag 'rescore.series' is not JSON" in res.stderr
+
+
+JUNK = {
+    "rescore.series": ['[["synthetic", "BTC", "1h"]]', "{}", "null", '"[]"', "[1, 2]", '[["synthetic", "BTC", "1h", "soon"]]',
+                       '[["synthetic", "BTC", "1h", true]]', '[["synthetic", ["BTC"], "1h", 0]]',
+                       '[["synthetic", "BTC", "1h", -5]]', "[" * 4000 + "]" * 4000],
+    "rescore.costs": ["{{", "[0.1]", '{"fee": "free"}', '{"fee": -1}', '{"slippage": 5}'],
+}
+
+
+def test_every_junk_rescore_tag_is_refused_in_promotion_re_scoring_and_the_comparison(reg):
+    """In process (a command line each would be slow): the gates' re-scoring and the notebook's
+    comparison both refuse each value with a TagError naming the version and the tag."""
+    from gaorg.research.compare import holdout_runs, load_candidates
+    from gaorg.tracking.loader import read_genome
+    from gaorg.tracking.registry import TagError, get_version
+    from gaorg.tracking.rescore import holdout_figures
+
+    settings, client = reg
+    (candidate,) = load_candidates(settings, NAME, (3,))
+    genome = read_genome(client, settings, candidate.info)
+    for tag, values in JUNK.items():
+        for value in values:
+            client.set_model_version_tag(NAME, "3", tag, value)
+            info = get_version(client, settings, NAME, "3")
+            for where in ("promotion", "comparison"):
+                case = f"{where}: {tag} = {value[:30]}"
+                try:
+                    if where == "promotion":
+                        holdout_figures(genome, info, info, settings, candidates=3)
+                    else:
+                        holdout_runs(settings, [type(candidate)(info, candidate.genome)])
+                except TagError as exc:
+                    record("registry", case, refused=True)
+                    assert f"{NAME} version 3: its tag {tag!r}" in str(exc), case
+                except Exception:
+                    record("registry", case, refused=False, crashed=True)
+                    raise
+                else:
+                    record("registry", case, refused=False)
+                    pytest.fail(f"{case}: accepted")
+        client.set_model_version_tag(NAME, "3", tag, candidate.info.tags[tag])
+
+
+def test_a_run_recorded_before_the_count_of_candidates_counts_its_entries(reg):
+    """Old stores stay readable: a record without holdout_candidates had one entry per candidate."""
+    from gaorg.tracking.registry import REGISTERED_PARAM, get_version, run_record
+
+    settings, client = reg
+    info = get_version(client, settings, NAME, "1")
+    params = client.get_run(info.run_id).data.params
+    entries = json.loads(params[REGISTERED_PARAM])
+    assert {e["holdout_candidates"] for e in entries.values()} == {3}  # what registration writes now
+    run = client.create_run(client.get_experiment_by_name("gaorg").experiment_id)
+    old = {h: {"deflated_sharpe": e["deflated_sharpe"]} for h, e in list(entries.items())[:2]}
+    client.log_param(run.info.run_id, REGISTERED_PARAM, json.dumps(old))
+    moved = type(info)(**{**info.__dict__, "run_id": run.info.run_id,
+                          "tags": {**info.tags, "genome_hash": next(iter(old))}})
+    assert run_record(client, settings, moved)["holdout_candidates"] == 2
+
 
 # --- tracking URIs: a driver that is missing, a server that is down, credentials never shown ----
 

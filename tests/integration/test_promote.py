@@ -22,7 +22,7 @@ from gaorg.tracking.log import log_evolution
 from gaorg.tracking.promote import Gates, promote, rollback
 from gaorg.tracking.recorder import MlflowRecorder
 from gaorg.tracking.registry import get_version
-from gaorg.tracking.rescore import holdout_figures, recorded_figures
+from gaorg.tracking.rescore import candidates_of, holdout_figures, recorded_figures
 
 NAME = "trend"
 
@@ -112,8 +112,8 @@ def test_a_first_champion_must_still_beat_the_hold_out_sharpe_floor(fresh):
 def test_the_hold_out_deflated_sharpe_deflates_for_the_runs_candidates_and_matches_the_recorded_one(fresh):
     settings, client, figures, low, high = fresh
     info = get_version(client, settings, NAME, high)
-    assert info.tags["holdout.candidates"] == "3"  # the three registered versions
-    recorded = recorded_figures(info)["deflated_sharpe"]
+    assert candidates_of(info, settings) == 3  # the three registered versions, from the run's record
+    recorded = recorded_figures(info, 3)["deflated_sharpe"]
     assert recorded == pytest.approx(figures[high]["deflated_sharpe"], rel=1e-9)  # the store has not moved
     sums = np.array(json.loads(info.tags["holdout.sums"]))
     n, _, _, skew, kurt = moments(sums)
