@@ -48,6 +48,53 @@ def one(kind: str, edge: float, assets: int, seed: int, population: int, generat
             for s in compare(config, bars, fresh, methods, budget)]
 
 
+def paired(rows: list[dict], key: str, method: str, other: str) -> tuple[float, float, float, int]:
+    """Mean over seeds of ``method`` minus ``other`` on ``key``, with a 95% t interval, seed by seed."""
+    from scipy import stats
+
+    by = {(r["seed"], r["method"]): r[key] for r in rows}
+    diffs = np.array([by[(s, method)] - by[(s, other)] for s, m in by if m == method and (s, other) in by])
+    diffs = diffs[np.isfinite(diffs)]
+    if len(diffs) < 2:
+        return float("nan"), float("nan"), float("nan"), len(diffs)
+    half = stats.t.ppf(0.975, len(diffs) - 1) * diffs.std(ddof=1) / np.sqrt(len(diffs))
+    return float(diffs.mean()), float(diffs.mean() - half), float(diffs.mean() + half), len(diffs)
+
+
+def report(rows: list[dict], methods: list[str]) -> str:
+    """The means table, then NSGA-II's paired differences against each other method (95% intervals)."""
+    out = ["| market | method | evaluations | hypervolume | best walk-forward Sharpe | its hold-out Sharpe "
+           "| its fresh Sharpe (planted rule) | highest HV | best fresh |",
+           "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    diffs = ["", "| market | NSGA-II minus | hypervolume | best walk-forward Sharpe | its hold-out Sharpe "
+             "| its fresh Sharpe |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for label in dict.fromkeys(f"{r['kind']} {r['edge']:g} x{r['assets']}" for r in rows):
+        mine = [r for r in rows if f"{r['kind']} {r['edge']:g} x{r['assets']}" == label]
+        seeds = sorted({r["seed"] for r in mine})
+        wins_hv = dict.fromkeys(methods, 0)
+        wins_fresh = dict.fromkeys(methods, 0)
+        for s in seeds:
+            at = [r for r in mine if r["seed"] == s]
+            wins_hv[max(at, key=lambda r: r["hypervolume"])["method"]] += 1
+            wins_fresh[max(at, key=lambda r: np.nan_to_num(r["fresh_sharpe"], nan=-99))["method"]] += 1
+        for m in methods:
+            rs = [r for r in mine if r["method"] == m]
+
+            def mean(key, rs=rs):
+                return float(np.nanmean([r[key] for r in rs]))
+
+            out.append(f"| {label} | {m} | {mean('evaluations'):.0f} | {mean('hypervolume'):.2f} "
+                       f"| {mean('best_sharpe'):.2f} | {mean('holdout_sharpe'):.2f} | {mean('fresh_sharpe'):.2f} "
+                       f"({mean('oracle'):.2f}) | {wins_hv[m]}/{len(seeds)} | {wins_fresh[m]}/{len(seeds)} |")
+        for other in [m for m in methods if m != "nsga2"] if "nsga2" in methods else []:
+            cells = []
+            for key in ("hypervolume", "best_sharpe", "holdout_sharpe", "fresh_sharpe"):
+                d, lo, hi, _ = paired(mine, key, "nsga2", other)
+                cells.append(f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}]")
+            diffs.append(f"| {label} | {other} | " + " | ".join(cells) + " |")
+    return "\n".join(out + (diffs if len(diffs) > 3 else []))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
@@ -63,7 +110,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="the others get NSGA-II's count of evaluations, or their cost in 1h backtests")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                     help="an EvolveConfig field for NSGA-II's run, e.g. --set immigrants=0.3 (repeatable)")
+    ap.add_argument("--report", default="", metavar="FILE.jsonl",
+                    help="print the tables of records written by --out, run nothing")
     args = ap.parse_args(argv)
+    if args.report:
+        rows = [json.loads(line) for line in open(args.report) if line.strip()]
+        print(report(rows, [m for m in METHODS if any(r["method"] == m for r in rows)]))
+        return 0
     overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     rows = []
     for kind in args.kinds.split(","):
@@ -76,27 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.out:
                 with open(args.out, "a") as fh:
                     fh.writelines(json.dumps(r) + "\n" for r in got)
-    print("\n| market | method | evaluations | hypervolume | best walk-forward Sharpe | its hold-out Sharpe "
-          "| its fresh Sharpe (planted rule) | highest HV | best fresh |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for kind in args.kinds.split(","):
-        mine = [r for r in rows if r["kind"] == kind]
-        seeds = sorted({r["seed"] for r in mine})
-        wins_hv = {m: 0 for m in args.methods.split(",")}
-        wins_fresh = {m: 0 for m in args.methods.split(",")}
-        for s in seeds:
-            at = [r for r in mine if r["seed"] == s]
-            wins_hv[max(at, key=lambda r: r["hypervolume"])["method"]] += 1
-            wins_fresh[max(at, key=lambda r: np.nan_to_num(r["fresh_sharpe"], nan=-99))["method"]] += 1
-        for m in args.methods.split(","):
-            rs = [r for r in mine if r["method"] == m]
-
-            def mean(key, rs=rs):
-                return float(np.nanmean([r[key] for r in rs]))
-
-            print(f"| {kind} {args.edge:g} x{args.assets} | {m} | {mean('evaluations'):.0f} | {mean('hypervolume'):.2f} "
-                  f"| {mean('best_sharpe'):.2f} | {mean('holdout_sharpe'):.2f} | {mean('fresh_sharpe'):.2f} "
-                  f"({mean('oracle'):.2f}) | {wins_hv[m]}/{len(seeds)} | {wins_fresh[m]}/{len(seeds)} |")
+    print(report(rows, args.methods.split(",")))
     return 0
 
 
