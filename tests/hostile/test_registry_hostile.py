@@ -9,17 +9,21 @@ by it, and a tag edited into junk is refused naming the version and the tag.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import pickle
 import shutil
 import socket
 import time
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pytest
 
 from gaorg.config import Settings
+from gaorg.evolve.checkpoint import OLD_MAGIC, STATE_FILE
 from gaorg.evolve.stats import deflated_sharpe_of
-from gaorg.strategies.genome import make_genome
+from gaorg.strategies.genome import make_genome, parse_genome
 from tests.hostile.conftest import record
 
 NAME = "hostile"
@@ -69,8 +73,73 @@ def env(settings: Settings) -> dict[str, str]:
     return {"GAORG_HOME": str(settings.home)}
 
 
+def genome_path(client, version: str) -> Path:
+    uri = client.get_model_version_download_uri(NAME, version)
+    return Path(unquote(urlparse(uri).path)) / "artifacts" / "genome.json"
+
+
+def edit_genome(client, version: str) -> dict:
+    """Change a parameter of the version's genome.json on disk (a valid genome, a different one)."""
+    path = genome_path(client, version)
+    genome = json.loads(path.read_text())
+    genome["entry"]["params"]["fast"] += 1
+    path.write_text(json.dumps(genome))
+    return genome
+
 
 # --- registry: the genome check and the gates cannot be moved by tags or artifacts ---------------
+
+def tamper(client, how: str) -> None:
+    """Tamper with version 1: its genome_hash tag, its genome.json on disk, or both."""
+    if how == "delete":
+        client.delete_model_version_tag(NAME, "1", "genome_hash")
+    if how == "blank":
+        client.set_model_version_tag(NAME, "1", "genome_hash", "")
+    if how in ("genome", "both"):
+        genome = edit_genome(client, "1")
+    if how == "both":
+        client.set_model_version_tag(NAME, "1", "genome_hash", parse_genome(genome).canonical_hash())
+
+
+TAMPERED = [("genome_hash tag deleted", "delete", "records no genome_hash"),
+            ("genome_hash tag blank", "blank", "records no genome_hash"),
+            ("genome.json edited", "genome", "differs from the"),
+            ("genome.json and its genome_hash tag edited to match", "both", "is not a genome its run")]
+
+
+@pytest.mark.parametrize("name, how, message", [TAMPERED[0], TAMPERED[3]])
+def test_a_version_whose_genome_or_hash_was_tampered_with_is_not_promoted(hostile, reg, name, how, message):
+    settings, client = reg
+    tamper(client, how)
+    res = hostile("registry", name, "promote", NAME, "1", *LENIENT, stores=stores(settings), env=env(settings))
+    assert message in res.stderr and f"{NAME} version 1" in res.stderr
+    assert client.get_registered_model(NAME).aliases == {}
+
+
+@pytest.mark.parametrize("name, how, message", [TAMPERED[1], TAMPERED[2]])
+def test_the_other_tamperings_are_refused_by_the_same_check_in_process(reg, name, how, message):
+    """The same refusal as on the command line, without a process each (the battery stays fast)."""
+    from gaorg.errors import GenomeError
+    from gaorg.tracking.promote import promote
+
+    settings, client = reg
+    tamper(client, how)
+    with pytest.raises(GenomeError, match=message):
+        promote(NAME, "1", settings)
+    record("registry", f"{name} (in process)", refused=True)
+    assert client.get_registered_model(NAME).aliases == {}
+
+
+def test_a_deflated_sharpe_tag_of_999_does_not_pass_the_gate(hostile, reg):
+    settings, client = reg
+    client.set_model_version_tag(NAME, "2", "deflated_sharpe", "999")
+    res = hostile("registry", "deflated_sharpe tag 999", "promote", NAME, "2", *LENIENT, "--min-dsr", "0.95",
+                  expect=1, stores=stores(settings, db=False), env=env(settings))  # the rejection is logged
+    (gate,) = [g for g in res.json["gates"] if g["name"] == "deflated Sharpe"]
+    assert gate["figure"] == pytest.approx(0.5) and not gate["passed"]
+    assert [g["name"] for g in res.json["gates"] if not g["passed"]] == ["deflated Sharpe"]
+    assert client.get_registered_model(NAME).aliases == {}
+
 
 def test_a_holdout_candidates_tag_edited_to_1_does_not_change_the_hold_out_gate(hostile, reg):
     """The run registered 3: its record deflates for 3 whatever the tag says (a tag of 1 would pass)."""
@@ -155,6 +224,44 @@ def test_a_run_recorded_before_the_count_of_candidates_counts_its_entries(reg):
     moved = type(info)(**{**info.__dict__, "run_id": run.info.run_id,
                           "tags": {**info.tags, "genome_hash": next(iter(old))}})
     assert run_record(client, settings, moved)["holdout_candidates"] == 2
+
+
+# --- checkpoints: a planted file is refused unread ------------------------------------------------
+
+class _Planted:
+    """Unpickling this would create a marker file: what a crafted checkpoint could do."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def plant(folder: Path, marker: Path, magic: bytes) -> None:
+    body = pickle.dumps(_Planted(marker))
+    folder.mkdir(parents=True)
+    (folder / STATE_FILE).write_bytes(magic + hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+
+
+@pytest.mark.parametrize("name, magic, message", [
+    ("pickled checkpoint (old format)", OLD_MAGIC, "old format"),
+    ("pickle under the new format's header", b"gaorg.checkpoint/2\n", "cannot be read"),
+])
+def test_a_pickled_checkpoint_is_refused_and_never_unpickled(hostile, gaorg_home, tmp_path, name, magic, message):
+    marker = tmp_path / "ran"
+    plant(gaorg_home / "checkpoints" / RUN_ID, marker, magic)
+    res = hostile("checkpoints", name, "evolve", "--resume", RUN_ID, "--no-progress",
+                  stores=[gaorg_home])
+    assert message in res.stderr and not marker.exists()
+
+
+def test_resume_from_a_path_is_refused_before_anything_is_opened(hostile, gaorg_home, tmp_path):
+    marker = tmp_path / "ran"
+    plant(tmp_path / "x", marker, OLD_MAGIC)  # where checkpoints/../../x leads from GAORG_HOME
+    res = hostile("checkpoints", "--resume ../../x", "evolve", "--resume", "../../x", "--no-progress",
+                  stores=[gaorg_home, tmp_path / "x"])
+    assert "not a run id" in res.stderr and not marker.exists()
 
 
 # --- tracking URIs: a driver that is missing, a server that is down, credentials never shown ----
