@@ -252,6 +252,9 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict[str, Any], s
         papermill.execute_notebook(
             str(notebook), str(output), parameters=parameters, kernel_name=kernel, progress_bar=False,
             log_output=False, execution_timeout=cell_timeout, cwd=str(notebook.parent),
+            # no widget state in the saved notebook: an HTML export then shows the static copy a
+            # widget carries (gaorg.plots) instead of an empty box waiting for a CDN's widget manager
+            store_widget_state=False,
         )
 
 

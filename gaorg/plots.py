@@ -6,6 +6,11 @@
 - :func:`pareto_figure` / :class:`ParetoExplorer`: the Pareto front; in a notebook, clicking a
   point draws that strategy's equity curve (a ``FigureWidget`` pair).
 - :func:`correlation_figure`: correlation of candidates' returns.
+
+Figures render from the file alone, without a kernel or the internet: a notebook's first cell calls
+:func:`offline_figures` (plotly.js embedded once, every figure also as HTML), live charts redraw in
+place through :class:`LiveFigure` (a display, not a widget), and ``ParetoExplorer`` carries a static
+copy of itself for where widgets cannot run (an exported notebook).
 """
 
 from __future__ import annotations
@@ -16,6 +21,65 @@ from typing import Any
 import numpy as np
 
 from gaorg.data.bars import Bars
+
+OFFLINE_RENDERER = "gaorg_offline"
+
+
+def _figure_html(fig: Any) -> str:
+    """A figure as an HTML fragment drawn by the page's ``Plotly`` (no script tag to fetch, no CDN)."""
+    import plotly.io as pio
+
+    return pio.to_html(fig, include_plotlyjs=False, include_mathjax=False, full_html=False,
+                       default_width="100%", validate=False)
+
+
+def offline_figures() -> str:
+    """Make this kernel's plotly figures render from the notebook file alone (no kernel, no internet).
+
+    Embeds plotly.js once in this cell's output and sets plotly's renderer to the JupyterLab
+    mimetype plus an HTML fragment per figure: JupyterLab draws the first, an exported notebook
+    (``jupyter nbconvert --to html``) the second. Returns the renderer name.
+    """
+    import plotly.io as pio
+    from IPython.display import display
+    from plotly.io.base_renderers import MimetypeRenderer
+    from plotly.offline import get_plotlyjs
+
+    class OfflineHtml(MimetypeRenderer):
+        def to_mimebundle(self, fig_dict: Any) -> dict[str, str]:
+            return {"text/html": _figure_html(fig_dict)}
+
+    pio.renderers[OFFLINE_RENDERER] = OfflineHtml()
+    pio.renderers.default = f"plotly_mimetype+{OFFLINE_RENDERER}"
+    display({"text/html": f'<script type="text/javascript">{get_plotlyjs()}</script>'}, raw=True)
+    return pio.renderers.default
+
+
+class LiveFigure:
+    """A figure in a notebook output that redraws in place (``update``): a display, not a widget.
+
+    Unlike a ``FigureWidget`` it needs no widget manager, so the last drawing shows in an exported
+    notebook too. ``show()`` displays it; ``update(fig)`` replaces it.
+    """
+
+    def __init__(self, figure: Any) -> None:
+        self.figure = figure
+        self._handle: Any = None
+
+    def _bundle(self) -> dict[str, Any]:
+        return self.figure._repr_mimebundle_()
+
+    def show(self) -> LiveFigure:
+        from IPython.display import display
+
+        self._handle = display(self._bundle(), raw=True, display_id=True)
+        return self
+
+    def update(self, figure: Any) -> None:
+        self.figure = figure
+        if self._handle is not None:
+            self._handle.update(self._bundle(), raw=True)
+
 
 _OBJECTIVES = (("sharpe", "walk-forward Sharpe"), ("max_drawdown", "max drawdown"),
                ("consistency", "consistency"))
@@ -191,6 +255,30 @@ class ParetoExplorer:
         import ipywidgets
 
         return ipywidgets.HBox([self.front_fig, self.equity_fig])
+
+    def snapshot(self) -> Any:
+        """The front and the selected member's equity as one static figure (what an export shows)."""
+        import plotly.graph_objects as go
+        from plotly.subplots import make_subplots
+
+        fig = make_subplots(rows=1, cols=2, subplot_titles=(self.front_fig.layout.title.text,
+                                                             self.equity_fig.layout.title.text))
+        fig.add_trace(go.Scatter(self.front_fig.data[0]), row=1, col=1)
+        fig.add_trace(go.Scatter(self.equity_fig.data[0]), row=1, col=2)
+        fig.update_layout(height=420, showlegend=False)
+        fig.update_xaxes(title_text="max drawdown", row=1, col=1)
+        fig.update_yaxes(title_text="walk-forward Sharpe", row=1, col=1)
+        return fig
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict[str, Any]:
+        """The clickable widget, with a static copy as HTML for where no widget manager runs.
+
+        JupyterLab draws the widget; an exported notebook without widget state (gaorg's runs store
+        none) falls back to the HTML, which needs :func:`offline_figures` run first in the kernel.
+        """
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        bundle["text/html"] = _figure_html(self.snapshot())
+        return bundle
 
 
 def correlation_figure(returns: Mapping[str, np.ndarray]) -> Any:

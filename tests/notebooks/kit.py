@@ -66,3 +66,14 @@ def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any], home:
     assert os.environ.get("GAORG_HOME") == str(home)
     execute_notebook(notebook, output, parameters, Settings.from_env(), cell_timeout=300)
     return nbformat.read(str(output), as_version=4)
+
+
+def run_notebook_in(notebook: Path, output: Path, parameters: dict[str, Any], cwd: Path) -> Any:
+    """Execute ``notebook`` with papermill as a user does: kernel in ``cwd``, GAORG_HOME left unset."""
+    import nbformat
+    import papermill
+
+    assert "GAORG_HOME" not in os.environ and "MLFLOW_TRACKING_URI" not in os.environ
+    papermill.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name="python3",
+                               progress_bar=False, log_output=False, execution_timeout=300, cwd=str(cwd))
+    return nbformat.read(str(output), as_version=4)
