@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 # Tests start many `gaorg` processes: let Python keep its bytecode caches even where the shell says not to.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: demo test bench lint lock clean nightly-unit
+.PHONY: demo test bench lint lock clean chromium nightly-unit
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,13 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	$(BIN)/gaorg demo
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q
+
+# headless Chromium for tests/browser (Debian's package, installed when missing and root; else the
+# browser tests skip and say why)
+chromium: $(STAMP)
+	$(BIN)/python -m tests.browser.chromium
 
 # the nightly's systemd unit and timer with this checkout's paths, in $$GAORG_HOME/systemd/
 nightly-unit: $(STAMP)

@@ -57,7 +57,7 @@ def write_front_html(front: Sequence[Any], path: Path) -> Path:
     ))
     fig.update_layout(title="Pareto front (walk-forward)", xaxis_title="max drawdown",
                       yaxis_title="walk-forward Sharpe", height=480)
-    fig.write_html(path, include_plotlyjs="cdn", full_html=True)
+    fig.write_html(path, include_plotlyjs=True, full_html=True)
     return path
 
 
@@ -96,5 +96,5 @@ def write_equity_html(front: Sequence[Any], baskets: Mapping[str, Sequence[Bars]
             fig.add_vrect(x0=np.datetime64(start, "ms"), x1=times[-1], fillcolor="#888888", opacity=0.15,
                           line_width=0, annotation_text="hold-out", row=row, col=1)
     fig.update_layout(title="equity of the best strategies (hold-out shaded)", height=320 * len(series))
-    fig.write_html(path, include_plotlyjs="cdn", full_html=True)
+    fig.write_html(path, include_plotlyjs=True, full_html=True)
     return path
