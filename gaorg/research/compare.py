@@ -1,7 +1,8 @@
 """``04_compare_promote``: a registered model's candidates side by side, then a decision.
 
 Genomes are read through the safe loader (``genome.json`` only, validated); equity is
-re-computed by the engine on each candidate's recorded hold-out range of the store's series.
+re-computed by the engine on each candidate's recorded hold-out range of the store's series (what
+its run recorded, as the gates read it).
 The decision is :func:`gaorg.tracking.promote.promote` / ``rollback`` themselves: the notebook
 shows their gates and verdicts, and never forces.
 """
@@ -62,12 +63,12 @@ def holdout_runs(settings: Settings, candidates: list[Candidate], symbol: str = 
     from gaorg.backtest.run import backtest_genome
     from gaorg.data.store import open_store
     from gaorg.evolve.basket import load_basket
-    from gaorg.tracking.rescore import costs_of, series_of
+    from gaorg.tracking.rescore import rescore_basis
 
     runs: dict[str, Any] = {}
     with open_store(settings, read_only=True) as store:
         for c in candidates:
-            series = series_of(c.info)  # TagError (exit 2) naming the version if it was edited into junk
+            series, costs, _ = rescore_basis(c.info, settings)  # what the gates re-score on
             if not series:
                 continue
             pick = next((s for s in series if s[1] == symbol), series[0]) if symbol else series[0]
@@ -75,7 +76,7 @@ def holdout_runs(settings: Settings, candidates: list[Candidate], symbol: str = 
             tf = timeframe or tf
             (bars,) = load_basket(store, (sym,), tf, exchange)
             start = int(np.searchsorted(bars.ts, int(start_ms)))
-            runs[c.label] = (bars, backtest_genome(c.genome, bars, costs_of(c.info), start=start))
+            runs[c.label] = (bars, backtest_genome(c.genome, bars, costs, start=start))
     return runs
 
 

@@ -156,7 +156,14 @@ def _log_run(recorder: Recorder, run_id: str, result: Any, lineage: Any, baskets
 
 
 def _register(recorder: Recorder, run_id: str, result: Any, lineage: Any, name: str, top_k: int) -> list:
-    from gaorg.tracking.registry import REGISTERED_PARAM, register_versions, registered_record, version_tags
+    from gaorg.tracking.registry import (
+        REGISTERED_PARAM,
+        RESCORE_PARAM,
+        register_versions,
+        registered_record,
+        rescore_record,
+        version_tags,
+    )
     from gaorg.tracking.store import tracking_errors
     from gaorg.tracking.strategy_models import log_strategy_models
 
@@ -171,8 +178,12 @@ def _register(recorder: Recorder, run_id: str, result: Any, lineage: Any, name: 
         series = lineage.for_timeframe(member.timeframe) if lineage else ()
         entries.append((model, version_tags(member, rank=rank, run_id=run_id, evolution_run_id=result.run_id,
                                             series=series, costs=costs, candidates=len(members))))
+    timeframes = sorted({m.timeframe for m in members})
     with tracking_errors(settings, "recording the registered genomes on the run"):
         client.log_param(run_id, REGISTERED_PARAM, registered_record(members))
+        if lineage:  # what promotion re-scores on, unchangeable like the genomes
+            client.log_param(run_id, RESCORE_PARAM,
+                             rescore_record(costs, {tf: lineage.for_timeframe(tf) for tf in timeframes}))
     return register_versions(client, settings, name, entries,
                              description="strategies evolved by gaorg (genome.json inside each version)")
 

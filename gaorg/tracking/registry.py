@@ -28,7 +28,12 @@ REGISTERED_PARAM = "gaorg.registered"
 """The run param that records, once and for good (MLflow params cannot be changed), each genome the
 run registered with its deflated Sharpe and how many candidates the run registered (each one look
 at the same hold-out): ``{"HASH": {"deflated_sharpe": x, "holdout_candidates": n}, ...}`` as JSON.
-Runs registered before ``holdout_candidates`` was recorded count their entries instead."""
+Runs registered before ``holdout_candidates`` was recorded count their entries instead. Each entry
+also names the genome's ``timeframe`` (the stage it was found in)."""
+RESCORE_PARAM = "gaorg.rescore"
+"""The run param recording what promotion re-scores on, for good: ``{"costs": {"fee": f, "slippage": s},
+"series": {"1h": [[exchange, symbol, timeframe, hold-out start ms], ...], ...}}`` as JSON (the same
+values as the versions' ``rescore.costs`` / ``rescore.series`` tags, which anyone can edit)."""
 
 
 class TagError(InputError):
@@ -122,13 +127,23 @@ def version_tags(member: Any, *, rank: int, run_id: str, evolution_run_id: str,
     if getattr(member, "holdout_sums", ()):
         tags["holdout.sums"] = json.dumps([float(x) for x in member.holdout_sums])
     tags["holdout.candidates"] = str(int(candidates))
-    rescore = [[s.exchange, s.symbol, s.timeframe, s.holdout_start] for s in series
-               if s.holdout_start is not None]
+    rescore = rescore_rows(series)
     if rescore:
         tags["rescore.series"] = json.dumps(rescore)
     if costs is not None:
         tags["rescore.costs"] = json.dumps(dict(costs), sort_keys=True)
     return tags
+
+
+def rescore_rows(series: Iterable[Any]) -> list[list[Any]]:
+    """``[exchange, symbol, timeframe, hold-out start ms]`` of each SeriesLineage with a hold-out."""
+    return [[s.exchange, s.symbol, s.timeframe, s.holdout_start] for s in series if s.holdout_start is not None]
+
+
+def rescore_record(costs: Mapping[str, Any], series: Mapping[str, Iterable[Any]]) -> str:
+    """The value of :data:`RESCORE_PARAM`: the costs and each timeframe's hold-out series."""
+    return json.dumps({"costs": dict(costs), "series": {tf: rescore_rows(s) for tf, s in series.items()}},
+                      sort_keys=True)
 
 
 def register_versions(client: Any, settings: Settings, name: str, entries: list[tuple[Any, dict[str, str]]],
@@ -180,7 +195,8 @@ def registered_record(members: Iterable[Any]) -> str:
     """The value of :data:`REGISTERED_PARAM` for the front members a run registers (all of them)."""
     members = list(members)
     return json.dumps({m.genome_hash: {"deflated_sharpe": _none_if_nan(m.deflated_sharpe),
-                                       "holdout_candidates": len(members)} for m in members}, sort_keys=True)
+                                       "holdout_candidates": len(members), "timeframe": m.timeframe}
+                       for m in members}, sort_keys=True)
 
 
 def run_record(client: Any, settings: Settings, info: VersionInfo) -> dict[str, Any]:

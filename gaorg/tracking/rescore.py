@@ -9,8 +9,10 @@ Figures over the basket: mean Sharpe, worst max drawdown, total trades, and the 
 Sharpe ratio: the probability that the strategy's true Sharpe on the pooled hold-out returns is above
 what the best of the run's registered candidates (each one look at the same hold-out) would show by
 luck. The count of candidates is read from the source run's unchangeable record (run param
-``gaorg.registered``), never from the editable ``holdout.candidates`` tag. A tag that is not what
-gaorg wrote (not JSON, the wrong shape) is a TagError naming the version and the tag.
+``gaorg.registered``), never from the editable ``holdout.candidates`` tag; so are the series, hold-out
+starts and costs (run param ``gaorg.rescore``), not the ``rescore.*`` tags, except for runs registered
+before that param existed. A tag that is not what gaorg wrote (not JSON, the wrong shape) is a
+TagError naming the version and the tag.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def holdout_figures(genome: Genome, own: VersionInfo, basis: VersionInfo, settin
     candidates the run of ``own`` registered (read from that run's record when None).
     """
     k = candidates_of(own, settings) if candidates is None else candidates
-    series = series_of(basis) if rescore else []
+    series, costs, source = rescore_basis(basis, settings) if rescore else ([], None, "")
     if not rescore or not series:
         why = "recorded at registration" + ("" if rescore else " (--no-rescore)")
         if rescore:
@@ -52,14 +54,14 @@ def holdout_figures(genome: Genome, own: VersionInfo, basis: VersionInfo, settin
             f"no market store at {settings.market_db} to re-score the hold-out on; point GAORG_HOME at "
             "the store the strategies were evolved on, or pass --no-rescore to use the recorded figures"
         )
-    costs = costs_of(basis)
     metrics, sums = _rescore(genome, series, costs, settings)
     figures = {"sharpe": float(sum(m["sharpe"] for m in metrics) / len(metrics)),
                "max_drawdown": float(max(m["max_drawdown"] for m in metrics)),
                "trades": float(sum(m["trades"] for m in metrics)),
                "deflated_sharpe": deflated_sharpe_of(sums, k)}
     keys = ", ".join(f"{s[1]} {s[2]}" for s in series)
-    return figures, f"re-scored on the newest data ({keys}, {int(sum(m['bars'] for m in metrics))} bars)"
+    return figures, (f"re-scored on the newest data ({keys}, {int(sum(m['bars'] for m in metrics))} bars; "
+                     f"series and costs {source})")
 
 
 def recorded_figures(info: VersionInfo, candidates: int) -> dict[str, float]:
@@ -87,30 +89,68 @@ def candidates_of(info: VersionInfo, settings: Settings) -> int:
     return int(run_record(make_client(settings), settings, info)["holdout_candidates"])
 
 
+def rescore_basis(info: VersionInfo, settings: Settings) -> tuple[list[tuple[str, str, str, int]], Any, str]:
+    """What the hold-out of ``info`` is re-scored on: (series, costs, where they were read from).
+
+    From the source run's record (run param ``gaorg.rescore``, the genome's timeframe from
+    ``gaorg.registered``), which cannot be edited; from the version's tags for runs registered
+    before that param was written. The tags are checked for shape either way (TagError: a version
+    whose tags were edited into junk is refused); valid tags that differ from the record are ignored.
+    """
+    from gaorg.errors import GenomeError
+    from gaorg.tracking.registry import RESCORE_PARAM, run_record
+    from gaorg.tracking.store import make_client, tracking_errors
+
+    tagged_series, tagged_costs = series_of(info), costs_of(info)
+    client = make_client(settings)
+    entry = run_record(client, settings, info)
+    with tracking_errors(settings, f"reading the run of {info.name} version {info.version}"):
+        text = client.get_run(info.run_id).data.params.get(RESCORE_PARAM)
+    if text is None:
+        return tagged_series, tagged_costs, f"from the version's tags (run {info.run_id} recorded none)"
+
+    def problem(what: str) -> GenomeError:
+        return GenomeError(f"refusing {info.name} version {info.version}: run {info.run_id}'s {RESCORE_PARAM} "
+                           f"{what}; register the strategies again")
+
+    try:
+        raw = json.loads(text)
+        series, costs = raw["series"][entry["timeframe"]], raw["costs"]
+    except (ValueError, TypeError, KeyError, RecursionError):
+        raise problem(f"has no series for the genome's timeframe {entry.get('timeframe')!r}") from None
+    return _series(series, problem), _costs(costs, problem), f"recorded by run {info.run_id}"
+
+
 def series_of(info: VersionInfo) -> list[tuple[str, str, str, int]]:
     """The version's ``rescore.series`` tag, checked: ``(exchange, symbol, timeframe, hold-out start ms)``
     per series ([] when absent); TagError naming the version if it is not that shape."""
-    raw = json_tag(info, SERIES_TAG, [])
+    return _series(json_tag(info, SERIES_TAG, []), lambda what: tag_error(info, SERIES_TAG, what))
+
+
+def costs_of(info: VersionInfo) -> Any:
+    """The engine's ``Costs`` from the version's ``rescore.costs`` tag (default costs if absent)."""
+    return _costs(json_tag(info, COSTS_TAG), lambda what: tag_error(info, COSTS_TAG, what))
+
+
+def _series(raw: Any, problem: Any) -> list[tuple[str, str, str, int]]:
     shape = "a list of [exchange, symbol, timeframe, hold-out start in ms]"
     if not isinstance(raw, list) or len(raw) > MAX_SERIES:
-        raise tag_error(info, SERIES_TAG, f"is not {shape}")
+        raise problem(f"is not {shape}")
     out = []
     for item in raw:
         ok = (isinstance(item, list) and len(item) == 4 and all(isinstance(x, str) and x for x in item[:3])
               and isinstance(item[3], int) and not isinstance(item[3], bool) and item[3] >= 0)
         if not ok:
-            raise tag_error(info, SERIES_TAG, f"holds {json.dumps(item)[:80]}, not {shape}")
+            raise problem(f"holds {json.dumps(item)[:80]}, not {shape}")
         out.append((item[0], item[1], item[2], item[3]))
     return out
 
 
-def costs_of(info: VersionInfo) -> Any:
-    """The engine's ``Costs`` from the version's ``rescore.costs`` tag (default costs if absent)."""
-    raw = json_tag(info, COSTS_TAG)
+def _costs(raw: Any, problem: Any) -> Any:
     try:
         return _costs_from(raw)
     except (InputError, TypeError, ValueError) as exc:
-        raise tag_error(info, COSTS_TAG, f'is not {{"fee": x, "slippage": y}} with fractions in [0, 0.1] ({exc})') from None
+        raise problem(f'is not {{"fee": x, "slippage": y}} with fractions in [0, 0.1] ({exc})') from None
 
 
 def _rescore(genome: Genome, series: list, costs: Any, settings: Settings) -> tuple[list[dict[str, float]], Any]:

@@ -209,9 +209,41 @@ def test_every_junk_rescore_tag_is_refused_in_promotion_re_scoring_and_the_compa
         client.set_model_version_tag(NAME, "3", tag, candidate.info.tags[tag])
 
 
-def test_a_run_recorded_before_the_count_of_candidates_counts_its_entries(reg):
-    """Old stores stay readable: a record without holdout_candidates had one entry per candidate."""
+@pytest.mark.parametrize("name, edit", [
+    ("rescore.costs edited to zero fees", {"rescore.costs": '{"fee": 0.0, "slippage": 0.0}'}),
+    ("rescore.series edited to a later hold-out start", "later"),
+    ("rescore.series deleted and holdout.sharpe set to 99", {"rescore.series": None, "holdout.sharpe": "99"}),
+])
+def test_rescore_tags_edited_to_other_valid_values_do_not_move_the_gates(reg, name, edit):
+    """The series, hold-out starts and costs re-scored on are the run's record; the tags are not read."""
+    from gaorg.tracking.loader import read_genome
+    from gaorg.tracking.registry import get_version
+    from gaorg.tracking.rescore import holdout_figures
+
+    settings, client = reg
+    info = get_version(client, settings, NAME, "3")
+    genome = read_genome(client, settings, info)
+    before, how = holdout_figures(genome, info, info, settings, candidates=3)
+    if edit == "later":
+        series = json.loads(info.tags["rescore.series"])
+        edit = {"rescore.series": json.dumps([[*s[:3], s[3] + 200 * 3_600_000] for s in series])}
+    for tag, value in edit.items():
+        if value is None:
+            client.delete_model_version_tag(NAME, "3", tag)
+        else:
+            client.set_model_version_tag(NAME, "3", tag, value)
+    info = get_version(client, settings, NAME, "3")
+    after, how_after = holdout_figures(genome, info, info, settings, candidates=3)
+    moved = after != before
+    record("registry", name, refused=not moved)
+    assert not moved and how_after == how and "series and costs recorded by run" in how
+
+
+def test_a_run_recorded_before_the_count_and_the_rescore_record_is_read_as_it_was(reg):
+    """Old stores stay readable: a record without holdout_candidates had one entry per candidate, and
+    a run without gaorg.rescore is re-scored on its versions' tags (checked for shape)."""
     from gaorg.tracking.registry import REGISTERED_PARAM, get_version, run_record
+    from gaorg.tracking.rescore import rescore_basis, series_of
 
     settings, client = reg
     info = get_version(client, settings, NAME, "1")
@@ -224,6 +256,8 @@ def test_a_run_recorded_before_the_count_of_candidates_counts_its_entries(reg):
     moved = type(info)(**{**info.__dict__, "run_id": run.info.run_id,
                           "tags": {**info.tags, "genome_hash": next(iter(old))}})
     assert run_record(client, settings, moved)["holdout_candidates"] == 2
+    series, _, source = rescore_basis(moved, settings)
+    assert series == series_of(info) and "from the version's tags" in source
 
 
 # --- checkpoints: a planted file is refused unread ------------------------------------------------
