@@ -331,6 +331,19 @@ def test_an_unreachable_tracking_server_is_reported_within_seconds(hostile, gaor
     assert "hunter2pw" not in res.stderr + res.stdout and res.json["kind"] == "TrackingError"
 
 
+def test_a_database_that_is_down_is_reported_before_mlflow_retries_it():
+    """With its driver installed (not here: the check is called past it), MLflow would retry the
+    engine for minutes; the probe answers at once, exit 1, without the password."""
+    from gaorg.errors import TrackingError
+    from gaorg.tracking.uri import probe
+
+    started = time.monotonic()
+    with pytest.raises(TrackingError, match="database at postgresql://\\*\\*\\*@127.0.0.1:.* cannot be reached") as err:
+        probe(f"postgresql://ops:hunter2pw@127.0.0.1:{closed_port()}/mlflow")
+    assert time.monotonic() - started < 10 and "hunter2pw" not in str(err.value)
+    record("tracking-uri", "a database that is down (in process)", refused=False, code=1)
+
+
 @pytest.mark.parametrize("port", ["-1", "70000"])
 def test_a_ui_port_out_of_range_is_refused(hostile, gaorg_home, port):
     res = hostile("tracking-uri", f"ui --port {port}", "ui", "--port", port, stores=[gaorg_home], timeout=60)
