@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from gaorg.research.discovery import (
     STRENGTHS,
     Cell,
@@ -35,6 +37,7 @@ from gaorg.research.discovery import (
     cells,
     curve_figure,
     gate_curve,
+    oracle_ceiling,
     summarise,
     table,
 )
@@ -74,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--population", type=int, default=Setup.population, help="genomes a generation")
     ap.add_argument("--generations", type=int, default=Setup.generations, help="generations a stage")
     ap.add_argument("--bars", type=int, default=Setup.bars, help="stored 1h bars a series (the last 20%% held out)")
+    ap.add_argument("--ceiling", action="store_true",
+                    help="only how often the planted rule itself passes the hold-out gate, per cell (no evolution)")
     args = ap.parse_args(argv)
     sizes = {"population": args.population, "generations": args.generations, "bars": args.bars}
     out = Path(args.out)
@@ -88,6 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.kinds:
         chosen = [c for c in chosen if c.kind in args.kinds.split(",")]
     seeds = range(args.first_seed, args.first_seed + args.seeds)
+    if args.ceiling:
+        print("| cell | bars | planted rule passes hold-out gate | its hold-out Sharpe |\n| --- | ---: | ---: | ---: |")
+        for c in (c for c in chosen if not c.null):
+            got = [oracle_ceiling(c, s, Setup(**sizes)) for s in seeds]
+            print(f"| {c.label} | {args.bars} | {sum(sh > 0 and d >= 0.95 for sh, d in got)}/{len(got)} "
+                  f"| {np.mean([sh for sh, _ in got]):.2f} |", flush=True)
+        return 0
     jobs = [(str(out.resolve()), {"kind": c.kind, "edge": c.edge, "assets": c.assets}, s, sizes)
             for s in seeds for c in chosen if (c, s) not in done]
     print(f"{len(chosen)} cells x {args.seeds} seeds: {len(jobs)} runs to go ({len(done)} recorded)", flush=True)
@@ -101,7 +113,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{i}/{len(jobs)} {time.perf_counter() - start:.0f}s] {r.cell.label} seed {r.seed}: "
                   f"promoted {r.promoted} discovered {r.discovered} ({r.seconds:.1f}s)", flush=True)
     records = [r for r in done.values() if r.cell in chosen and r.seed in seeds]
-    rows = summarise(sorted(records, key=lambda r: (r.cell.null, r.kind, r.edge, r.assets, r.seed)))
+    setup = Setup(**sizes)
+
+    def ceiling(cell: Cell, seed: int) -> bool:
+        sharpe, dsr = oracle_ceiling(cell, seed, setup)
+        return sharpe > 0 and dsr >= 0.95
+
+    rows = summarise(sorted(records, key=lambda r: (r.cell.null, r.kind, r.edge, r.assets, r.seed)), ceiling)
     text = table(rows)
     (out / "table.md").write_text(text + "\n")
     curve = gate_curve(records, THRESHOLDS)
