@@ -110,6 +110,12 @@ class LiveConfig:
             raise ValueError("replay_speed must be >= 0; poll_seconds and registry_poll_seconds > 0")
         if not (0 < self.leverage_target <= 10):
             raise ValueError("leverage_target must be in (0, 10]")
+        for name in ("metrics_port", "api_port"):  # a port out of range would only fail once trading
+            port = getattr(self, name)
+            if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535):
+                flag = "--" + name.replace("_", "-")
+                raise ValueError(f"{name}={port!r} ({flag}) is not a TCP port: give 1..65535 (above 1023 without "
+                                 f"privileges), or {flag} 0 for a free one")
 
     def _settle_symbols(self) -> None:
         """``symbol`` and ``symbols`` agree; one symbol fills both, several leave ``symbol`` empty."""

@@ -16,7 +16,19 @@ import threading
 import time
 from typing import Any
 
+from gaorg.errors import GaorgError
+from gaorg.monitor.ports import HOST, listen
+
 TOKEN_ENV = "GAORG_OPERATOR_TOKEN"
+
+
+def bearer(authorization: str | None) -> bytes:
+    """The token of ``Authorization: Bearer <token>`` (the scheme in any case, RFC 6750); b"" for anything
+    else, a bare token included, so it can never match."""
+    parts = (authorization or "").split(maxsplit=1)
+    if len(parts) != 2 or parts[0].lower() != "bearer":
+        return b""
+    return parts[1].strip().encode("utf-8", "surrogateescape")
 
 
 def make_app(target: Any, token: str | None = None) -> Any:
@@ -36,8 +48,7 @@ def make_app(target: Any, token: str | None = None) -> Any:
     def authorize(authorization: str | None) -> None:
         if not secret:
             raise HTTPException(503, f"operator actions are disabled: set {TOKEN_ENV} in the executor's environment")
-        given = (authorization or "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), secret.encode()):
+        if not hmac.compare_digest(bearer(authorization), secret.encode("utf-8", "surrogateescape")):
             raise HTTPException(401, "missing or wrong operator token (Authorization: Bearer <token>)")
 
     @app.get("/health")
@@ -88,29 +99,37 @@ def make_app(target: Any, token: str | None = None) -> Any:
 
 
 class OperatorServer:
-    """uvicorn serving :func:`make_app` on 127.0.0.1 in a daemon thread; ``start()`` returns the port."""
+    """uvicorn serving :func:`make_app` on 127.0.0.1 in a daemon thread; ``start()`` returns the port.
+
+    The socket is bound here, before uvicorn runs (uvicorn logs a failed bind and returns quietly):
+    a port that cannot be listened on raises ConfigError, a server that does not come up GaorgError.
+    """
 
     def __init__(self, target: Any, port: int = 0, token: str | None = None) -> None:
         self.target, self.port, self.token = target, int(port), token
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
 
     def start(self, timeout: float = 10.0) -> int:
         import uvicorn
 
-        if self.port == 0:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                self.port = s.getsockname()[1]
-        config = uvicorn.Config(make_app(self.target, self.token), host="127.0.0.1", port=self.port,
+        self._socket = listen(self.port, "operator API", "--api-port")
+        self.port = self._socket.getsockname()[1]
+        config = uvicorn.Config(make_app(self.target, self.token), host=HOST, port=self.port,
                                 log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
         self._server.install_signal_handlers = lambda: None  # the executor owns the signals
-        self._thread = threading.Thread(target=self._server.run, daemon=True, name="gaorg-operator-api")
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True,
+                                        name="gaorg-operator-api")
         self._thread.start()
         deadline = time.monotonic() + timeout
-        while not self._server.started and time.monotonic() < deadline:
+        while not self._server.started and self._thread.is_alive() and time.monotonic() < deadline:
             time.sleep(0.02)
+        if not self._server.started:
+            self.stop()
+            raise GaorgError(f"the operator API on {HOST}:{self.port} did not start within {timeout:g}s; "
+                             "nothing was traded (see the log above)")
         return self.port
 
     def stop(self) -> None:
@@ -119,3 +138,6 @@ class OperatorServer:
             if self._thread is not None:
                 self._thread.join(timeout=5)
             self._server = None
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None

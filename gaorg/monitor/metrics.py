@@ -60,10 +60,20 @@ class LiveMetrics:
         return generate_latest(self.registry)
 
     def serve(self, port: int = 0, addr: str = "127.0.0.1") -> int:
-        """Serve /metrics on ``addr:port`` (0: a free port) in a daemon thread; returns the port."""
+        """Serve /metrics on ``addr:port`` (0: a free port) in a daemon thread; returns the port.
+
+        The bind happens here, at once: a port taken or out of reach raises ConfigError (exit 2)."""
         from prometheus_client import start_http_server
 
-        self._server, self._thread = start_http_server(port, addr=addr, registry=self.registry)
+        from gaorg.errors import ConfigError
+        from gaorg.monitor.ports import port_error
+
+        try:
+            self._server, self._thread = start_http_server(port, addr=addr, registry=self.registry)
+        except OverflowError:
+            raise ConfigError(f"--metrics-port {port} is not a TCP port: give 1..65535, or 0 for a free one") from None
+        except OSError as exc:
+            raise port_error(exc, port, "metrics server", "--metrics-port", addr) from None
         return int(self._server.server_address[1])
 
     def stop(self) -> None:
