@@ -43,7 +43,23 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def _live(args: argparse.Namespace, settings):
+    """``gaorg live``: every message and log line it writes has URL credentials and secrets masked."""
     import logging
+
+    from gaorg.errors import GaorgError
+    from gaorg.live.redact import install_log_filter, scrub, secrets_from_env, url_secrets
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    secrets = [*secrets_from_env(), *url_secrets(args.api_url)]
+    install_log_filter(secrets)
+    try:
+        return _run(args, settings)
+    except GaorgError as exc:
+        scrub(exc, secrets)
+        raise
+
+
+def _run(args: argparse.Namespace, settings):
     from pathlib import Path
 
     from gaorg.cli import Outcome
@@ -53,7 +69,6 @@ def _live(args: argparse.Namespace, settings):
     from gaorg.live.runner import Runner
     from gaorg.monitor.metrics import LiveMetrics
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     overrides = {k: getattr(args, k) for k in ("alias", "timeframe", "feed", "start", "end", "max_bars",
                                                 "replay_speed", "switch_policy", "metrics_port", "api_port",
                                                 "api_url", "testnet", "feed_transport")}
@@ -73,17 +88,21 @@ def _live(args: argparse.Namespace, settings):
     registry = FileRegistry(args.genome) if args.genome else MlflowRegistryReader(settings)
     summary = Runner(config, settings, registry).run(metrics=LiveMetrics())
     s = summary
+    # orders the exchange rejected or lost: the run did not do what it decided, so it does not exit 0
+    code, failed = (1, f"\n  {s.failed} orders failed at the exchange (see the log's errors)") if s.failed else (0, "")
     if not config.multi:
         text = (f"{s.model} v{s.version} on {config.symbol} {config.timeframe} ({s.broker}): {s.bars} bars this run, "
-                f"{s.total_bars} in this live state; {s.orders} orders, {s.refused} refused, {len(s.switches)} "
-                f"switches; equity {s.equity:.2f}, position {s.units:.6g}, risk {s.risk_state}; {s.stopped}")
-        return Outcome(text, s.to_dict())
+                f"{s.total_bars} in this live state; {s.orders} orders, {s.failed} failed, {s.refused} refused, "
+                f"{len(s.switches)} switches; equity {s.equity:.2f}, position {s.units:.6g}, risk {s.risk_state}; "
+                f"{s.stopped}{failed}")
+        return Outcome(text, s.to_dict(), code)
     each = "; ".join(f"{sym}: equity {_money(v['equity'])}, position {v['units']:.6g}, {v['orders']} orders, "
-                     f"risk {v['risk_state']}" for sym, v in s.symbols.items())
+                     f"{v['failed']} failed, risk {v['risk_state']}" for sym, v in s.symbols.items())
     text = (f"{s.model} v{s.version} on {len(config.symbols)} symbols {config.timeframe} ({s.broker}): {s.bars} bars "
-            f"this run, {s.total_bars} in these live states; {s.orders} orders, {s.refused} refused, "
-            f"{len(s.switches)} switches; total equity {_money(s.equity)}, risk {s.risk_state}; {s.stopped}\n  {each}")
-    return Outcome(text, s.to_dict())
+            f"this run, {s.total_bars} in these live states; {s.orders} orders, {s.failed} failed, {s.refused} refused, "
+            f"{len(s.switches)} switches; total equity {_money(s.equity)}, risk {s.risk_state}; {s.stopped}\n  {each}"
+            f"{failed}")
+    return Outcome(text, s.to_dict(), code)
 
 
 def _symbols(given: list[str] | None) -> list[str] | None:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from gaorg.errors import ExchangeError, GaorgError
 from gaorg.live.config import LiveConfig
+from gaorg.live.redact import redact
 from gaorg.live.risk import STATE_CODE, RiskGate, RiskState
 from gaorg.live.state import LiveState
 from gaorg.live.strategy import BarWindow, Strategy
@@ -53,6 +54,7 @@ class StepReport:
     target: float | None
     order: str | None = None  # cloid of an order handed to the broker
     refused: str | None = None  # the risk gate's reason code
+    failed: str | None = None  # the order was rejected by the exchange or lost in an exchange error (its kind)
     latency: float = 0.0  # seconds from the bar's arrival to the order handed over (or the decision)
     decision: float = 0.0  # seconds from the bar's arrival to the order built (before its intent is written)
     stale: bool = False  # the bar was stale or followed a gap: no decision
@@ -278,6 +280,8 @@ class Executor:
                 self.metrics.orders_refused.labels(decision.code).inc()
             return
         result = self._send(order, report, t0)
+        if result is None or result.status == "rejected":
+            report.failed = "error" if result is None else "rejected"
         if result is not None and result.status not in ("rejected", "unknown"):
             self.acted = target
             if self.portfolio is not None:  # the other symbols' checks count this position from now on
@@ -305,12 +309,12 @@ class Executor:
         try:
             result = self.broker.submit(order)
         except GaorgError as exc:
-            kind = type(exc).__name__
+            kind, message = type(exc).__name__, redact(str(exc))[:300]
             # unknown outcome: the row stays 'submitted'; the next start (or lookup) resolves it by cloid
             st.record_intent(order)
-            st.set_status(order.cloid, "submitted", str(exc)[:300])
-            self._event(order.bar_ts, "error", kind, str(exc)[:300], order.cloid)
-            log.error("order %s failed: %s", order.cloid, exc)
+            st.set_status(order.cloid, "submitted", message)
+            self._event(order.bar_ts, "error", kind, message, order.cloid)
+            log.error("order %s failed: %s", order.cloid, message)
             if self.metrics is not None:
                 self.metrics.errors.labels(kind).inc()
             if not isinstance(exc, ExchangeError):
@@ -323,6 +327,7 @@ class Executor:
             self.metrics.orders_sent.inc()
         if result.status == "rejected":
             self._event(order.bar_ts, "rejected", "exchange", result.error or "rejected by the exchange", order.cloid)
+            log.error("order %s rejected by the exchange: %s", order.cloid, redact(result.error or "no reason"))
             if self.metrics is not None:
                 self.metrics.errors.labels("rejected").inc()
         return result
@@ -340,7 +345,7 @@ class Executor:
             self.metrics.orders_filled.inc()
 
     def _event(self, ts: int | None, kind: str, code: str, reason: str, cloid: str | None = None) -> None:
-        self.state.risk_event(ts, kind, code, reason, cloid)
+        self.state.risk_event(ts, kind, code, redact(reason), cloid)
         self._events += 1
 
     def _transition(self, ts: int | None, t) -> None:

@@ -217,18 +217,18 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
     parts: dict[str, Runner] = {}
     states: list[Any] = []
     brokers: list[Any] = []
-    servers: list[Any] = []
-    summary = RunSummary(res.name, res.version, "")
+    summary = RunSummary(res.name, res.version, "", metrics_port=runner.metrics_port, api_port=runner.api_port)
     try:
-        for sym in c.symbols:
+        for sym in c.symbols:  # every broker (an exchange's markets loaded) before any live state is opened
             cfg = c.for_symbol(sym)
             injected = runner._broker.get(sym) if isinstance(runner._broker, dict) else None
             exchange = runner.exchange() if shared else None  # one account: one client for the orders
             part = parts[sym] = Runner(cfg, settings, runner.registry, broker=injected, exchange=exchange)
+            brokers.append(part.broker())
+        for sym, broker in zip(c.symbols, brokers, strict=True):
+            cfg = c.for_symbol(sym)
             state = LiveState(settings.live_db, cfg.state_key)
             states.append(state)
-            broker = part.broker()
-            brokers.append(broker)
             ex = Executor(cfg, state, broker, _strategy(res), metrics=metrics, kill_file=kill, portfolio=book,
                           share=c.weight(sym) if shared else 1.0)
             book.add(ex, cfg.costs.init_cash)
@@ -238,7 +238,7 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
         for sym, ex in book.executors.items():
             summary.reconciled += [{**r, "symbol": sym} for r in ex.reconcile()]
         book.restore()
-        per = {s: {"bars": 0, "orders": 0, "refused": 0} for s in c.symbols}
+        per = {s: {"bars": 0, "orders": 0, "refused": 0, "failed": 0} for s in c.symbols}
         if c.max_bars is not None and all(ex.bars_done >= c.max_bars for ex in book.executors.values()):
             summary.stopped = f"max_bars {c.max_bars} already reached in this live state"
             return finish(summary, book, per, c)
@@ -247,7 +247,6 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
             feed = _feed(runner, parts[sym], sym, ex)
             ex.warm(feed.history if c.feed == "replay" or runner._feed is not None else feed.load_history())
             feeds[sym] = feed
-        servers = runner._serve(metrics, summary)
         runner._last_poll = time.monotonic()
         stream = merge_by_time(feeds) if c.feed == "replay" else merge_as_they_come(feeds, runner.stop_event)
         for sym, bar, stale in stream:
@@ -270,6 +269,7 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
                                          "symbol": sym})
             per[sym]["orders"] += report.order is not None
             per[sym]["refused"] += report.refused is not None
+            per[sym]["failed"] += report.failed is not None
             if on_step is not None:
                 on_step(runner, report)
             if c.max_bars is not None and all(e.bars_done >= c.max_bars for e in book.executors.values()):
@@ -277,8 +277,7 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
                 break
         return finish(summary, book, per, c)
     finally:
-        for server in servers:
-            server.stop()
+        runner.stop_servers()  # before the states close: no operator call reaches a closed state
         for state in states:
             state.close()
         for broker in brokers:
@@ -308,6 +307,7 @@ def finish(summary: Any, book: Portfolio, per: dict[str, dict[str, int]], config
     summary.total_bars = sum(ex.bars_done for ex in book.executors.values())
     summary.orders = sum(p["orders"] for p in per.values())
     summary.refused = sum(p["refused"] for p in per.values())
+    summary.failed = sum(p["failed"] for p in per.values())
     summary.version = c0.strategy.version
     summary.equity = book.equity()
     summary.units = NAN  # several markets: see symbols

@@ -22,6 +22,7 @@ from gaorg.config import Settings
 from gaorg.errors import GaorgError
 from gaorg.live.config import LiveConfig
 from gaorg.live.executor import Executor, StepReport
+from gaorg.live.redact import scrub, secrets_from_env, url_secrets
 from gaorg.live.registry import RegistryReader, Resolved
 from gaorg.live.strategy import Strategy
 
@@ -38,7 +39,8 @@ class RunSummary:
     bars: int = 0  # processed by this run
     total_bars: int = 0  # processed in this live state, across restarts
     orders: int = 0
-    refused: int = 0
+    refused: int = 0  # by the risk gate
+    failed: int = 0  # sent, and rejected by the exchange or lost in an exchange error: a run that is not clean
     switches: list[dict[str, Any]] = field(default_factory=list)
     reconciled: list[dict[str, Any]] = field(default_factory=list)
     equity: float = float("nan")
@@ -74,6 +76,8 @@ class Runner:
         self.executors: dict[str, Executor] = {}  # every symbol's executor (one for a one-symbol run)
         self.portfolio: Any = None  # the shared risk view of a several-symbol run
         self.api_port: int | None = None  # the operator API's port while it is served
+        self.metrics_port: int | None = None  # the metrics server's port while it is served
+        self._servers: list[Any] = []
         self._last_poll = 0.0
         self.lock = threading.Lock()  # the operator API and the loop share the executor
 
@@ -143,21 +147,49 @@ class Runner:
                 one.request_switch(_strategy(res), self.config.switch_policy)
 
     def run(self, on_step: Callable[[Runner, StepReport], None] | None = None, metrics: Any = None) -> RunSummary:
-        """Run until the feed ends, ``max_bars`` is reached or :meth:`stop` is called."""
+        """Run until the feed ends, ``max_bars`` is reached or :meth:`stop` is called.
+
+        Before anything is read or written: the exchange keys' shape is checked and the servers asked
+        for are listening (else ConfigError, exit 2). Errors leave with URL credentials and secrets masked.
+        """
+        secrets = [*secrets_from_env(), *url_secrets(self.config.api_url)]
+        try:
+            self._check_credentials()
+            self._serve(metrics)
+            try:
+                if self.config.multi:
+                    from gaorg.live.portfolio import run_book
+
+                    return run_book(self, on_step, metrics)
+                return self._run_one(on_step, metrics)
+            finally:
+                self.stop_servers()
+        except GaorgError as exc:
+            scrub(exc, secrets)
+            raise
+
+    def _check_credentials(self) -> None:
+        """The exchange broker's keys are there and well formed (unless a client was handed in)."""
+        if self.config.broker == "exchange" and self._exchange is None and self._broker is None:
+            from gaorg.live.brokers.ccxt_broker import credentials_from_env
+
+            credentials_from_env()
+
+    def _run_one(self, on_step: Callable[[Runner, StepReport], None] | None, metrics: Any) -> RunSummary:
         from gaorg.live.state import LiveState
 
         c = self.config
-        if c.multi:
-            from gaorg.live.portfolio import run_book
-
-            return run_book(self, on_step, metrics)
         res = self.registry.resolve(c.model, c.alias)
         strategy = _strategy(res)
-        self.settings.ensure_home()
-        state = LiveState(self.settings.live_db, c.state_key)
-        broker = self.broker()
-        summary = RunSummary(res.name, res.version, broker.name)
-        servers: list[Any] = []
+        broker = self.broker()  # the exchange's markets load before any live state is opened
+        try:
+            self.settings.ensure_home()
+            state = LiveState(self.settings.live_db, c.state_key)
+        except BaseException:
+            broker.close()
+            raise
+        summary = RunSummary(res.name, res.version, broker.name, metrics_port=self.metrics_port,
+                             api_port=self.api_port)
         feed: Any = None
         try:
             kill = c.kill_file or str(self.settings.home / "KILL")
@@ -171,7 +203,6 @@ class Runner:
             feed = self.feed(ex.last_ts, ex.window.size)
             history = feed.history if c.feed == "replay" or self._feed is not None else feed.load_history()
             ex.warm(history)
-            servers = self._serve(metrics, summary)
             self._last_poll = time.monotonic()
             done = 0
             for bar, stale in feed:
@@ -189,6 +220,7 @@ class Runner:
                     summary.switches.append({"ts": bar.ts, "version": switch[0].version, "policy": switch[1]})
                 summary.orders += report.order is not None
                 summary.refused += report.refused is not None
+                summary.failed += report.failed is not None
                 if on_step is not None:
                     on_step(self, report)
                 if c.max_bars is not None and ex.bars_done >= c.max_bars:
@@ -196,25 +228,32 @@ class Runner:
                     break
             return self._finish(summary, ex, done)
         finally:
-            for server in servers:
-                server.stop()
+            self.stop_servers()  # before the state closes: no operator call reaches a closed state
             if feed is not None and feed is not self._feed:  # a websocket feed's thread and client
                 getattr(feed, "close", lambda: None)()
             state.close()
             broker.close()
 
-    def _serve(self, metrics: Any, summary: RunSummary) -> list[Any]:
-        servers: list[Any] = []
-        if metrics is not None and self.config.metrics_port is not None:
-            summary.metrics_port = metrics.serve(self.config.metrics_port)
-            servers.append(metrics)
-        if self.config.api_port is not None:
-            from gaorg.monitor.api import OperatorServer
+    def _serve(self, metrics: Any) -> None:
+        """Start the metrics and operator API servers asked for; all or none (ConfigError when a port fails)."""
+        try:
+            if metrics is not None and self.config.metrics_port is not None:
+                self.metrics_port = metrics.serve(self.config.metrics_port)
+                self._servers.append(metrics)
+            if self.config.api_port is not None:
+                from gaorg.monitor.api import OperatorServer
 
-            api = OperatorServer(self, port=self.config.api_port)
-            summary.api_port = self.api_port = api.start()
-            servers.append(api)
-        return servers
+                api = OperatorServer(self, port=self.config.api_port)
+                self.api_port = api.start()
+                self._servers.append(api)
+        except BaseException:
+            self.stop_servers()
+            raise
+
+    def stop_servers(self) -> None:
+        """Stop the metrics and operator API servers (again: nothing)."""
+        while self._servers:
+            self._servers.pop().stop()
 
     def _finish(self, summary: RunSummary, ex: Executor, done: int) -> RunSummary:
         summary.bars, summary.total_bars = done, ex.bars_done
@@ -222,7 +261,7 @@ class Runner:
         summary.equity, summary.units = ex.equity, ex.units
         summary.risk_state, summary.last_ts = ex.risk.state.value, ex.last_ts
         summary.symbols = {ex.symbol: {"bars": done, "total_bars": ex.bars_done, "orders": summary.orders,
-                                       "refused": summary.refused, "equity": summary.to_dict()["equity"],
+                                       "refused": summary.refused, "failed": summary.failed, "equity": summary.to_dict()["equity"],
                                        "units": ex.units, "risk_state": summary.risk_state, "last_ts": ex.last_ts,
                                        "weight": 1.0}}
         return summary

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gaorg.errors import StoreLockedError
+from gaorg.live.redact import redact
 from gaorg.live.types import Fill, Order, OrderResult
 
 OPEN_STATUSES = ("intent", "submitted", "open")
@@ -223,13 +224,14 @@ class LiveState:
 
     def set_status(self, cloid: str, status: str, error: str | None = None) -> None:
         self.con.execute("UPDATE orders SET status = ?, error = coalesce(?, error), updated_at = ? WHERE cloid = ?",
-                         [status, error, time.time(), cloid])
+                         [status, None if error is None else redact(error), time.time(), cloid])
 
     def record_result(self, result: OrderResult) -> None:
         self.con.execute(
             "UPDATE orders SET status = ?, exchange_id = coalesce(?, exchange_id), filled = ?, avg_price = ?, "
             "fee = ?, error = coalesce(?, error), updated_at = ? WHERE cloid = ?",
-            [result.status, result.exchange_id, result.filled, result.avg_price, result.fee, result.error,
+            [result.status, result.exchange_id, result.filled, result.avg_price, result.fee,
+             None if result.error is None else redact(result.error),
              time.time(), result.cloid])
 
     def order(self, cloid: str) -> dict[str, Any] | None:

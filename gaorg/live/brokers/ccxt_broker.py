@@ -20,8 +20,9 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from gaorg.data.exchange import RetryPolicy, call, translate_error
@@ -34,14 +35,34 @@ KEY_ENV = "GAORG_HYPERLIQUID_PRIVATE_KEY"
 LIVE_RETRY = RetryPolicy(attempts=4, base_delay=0.2, max_delay=2.0)
 
 
-def credentials_from_env(env: dict[str, str] | None = None) -> dict[str, str]:
-    """ccxt credentials from the environment; ConfigError naming the variables (never their values)."""
-    env = dict(os.environ) if env is None else env
+def credentials_from_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """ccxt credentials from the environment, their shape checked before anything is sent: ConfigError
+    naming the variable and what is wrong with it (never its value, nor any part of it)."""
+    env = os.environ if env is None else env
     wallet, key = env.get(WALLET_ENV, ""), env.get(KEY_ENV, "")
     if not wallet or not key:
         raise ConfigError(f"the exchange broker needs {WALLET_ENV} and {KEY_ENV} in the environment "
                           "(keys are never read from files or flags); or use --paper")
+    _check_hex(WALLET_ENV, wallet, 40, "an account address")
+    _check_hex(KEY_ENV, key, 64, "a private key")
     return {"walletAddress": wallet, "privateKey": key}
+
+
+def _check_hex(name: str, value: str, digits: int, what: str) -> None:
+    """``value`` is ``0x`` and ``digits`` hex digits; else ConfigError that says why without quoting it."""
+    if re.fullmatch(f"0x[0-9a-fA-F]{{{digits}}}", value):
+        return
+    body = value[2:] if value.startswith("0x") else value
+    if any(c.isspace() for c in value):
+        why = "has whitespace in it (a stray newline or space?)"
+    elif not value.startswith("0x"):
+        why = "does not start with 0x"
+    elif not re.fullmatch("[0-9a-fA-F]*", body):
+        why = "has a character that is not a hex digit"
+    else:
+        why = f"has {len(body)} hex digits after 0x, not {digits}"
+    raise ConfigError(f"{name} is not {what} (0x followed by {digits} hex digits): it {why}. The value is not "
+                      "shown; set it again, or use --paper. Nothing was sent")
 
 
 def exchange_from_env(config: Any) -> Any:
