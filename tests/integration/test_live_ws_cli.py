@@ -83,8 +83,9 @@ def test_gaorg_live_trades_on_bars_pushed_over_the_websocket(gaorg_home, tmp_pat
                                   lambda: s.ws.subscribers("BTC", "1m") > 0, publish)
         snapshots_after = s.state.count("candleSnapshot")
         actions = s.actions()
-    assert code == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
+    # the rally outruns the IOC orders' limit prices, so the stand-in may refuse some: such a run exits 1
+    assert code == (1 if summary["failed"] else 0), err
     assert summary["bars"] == 8 and summary["stopped"] == "max_bars 8 reached", summary
     assert summary["last_ts"] == last + 8 * M  # every pushed minute once, in order
     assert summary["orders"] >= 1 and "order" in actions, (summary, actions)
