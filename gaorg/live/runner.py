@@ -179,6 +179,10 @@ class Runner:
         from gaorg.live.state import LiveState
 
         c = self.config
+        if c.feed == "replay" and self._feed is None:  # a series not stored is refused before any live state
+            from gaorg.live.portfolio import check_store
+
+            check_store(self.settings, c)
         res = self.registry.resolve(c.model, c.alias)
         strategy = _strategy(res)
         broker = self.broker()  # the exchange's markets load before any live state is opened

@@ -75,6 +75,12 @@ def test_a_port_that_cannot_be_served_stops_the_run_before_any_state(hostile, pa
     assert not (gaorg_home / "live.duckdb").exists()
 
 
+def test_a_series_not_stored_is_refused_before_any_live_state(hostile, paper, gaorg_home):
+    res = hostile("live", "replay of a symbol not stored", "live", "--genome", paper, "--symbol", "ETH/USDC:USDC",
+                  "--timeframe", "1h", "--api-port", "0", stores=[gaorg_home])
+    assert "no stored series" in res.stderr and not (gaorg_home / "live.duckdb").exists()
+
+
 def test_the_api_and_the_metrics_on_one_port_are_refused(hostile, paper, gaorg_home):
     port = str(free_port())
     res = hostile("ports", "api and metrics on one port", *LIVE, "--genome", paper, "--metrics-port", port,
@@ -117,7 +123,7 @@ def api(tmp_path):
     ex.state.close()
 
 
-@pytest.mark.parametrize("name, header", [
+HEADERS = [
     ("bare token, no scheme", TOKEN),
     ("Basic scheme", f"Basic {TOKEN}"),
     ("no space after Bearer", f"Bearer{TOKEN}"),
@@ -126,7 +132,10 @@ def api(tmp_path):
     ("Bearer alone", "Bearer"),
     ("the scheme twice", f"Bearer Bearer {TOKEN}"),
     ("non-ASCII after the token", f"Bearer {TOKEN}é".encode()),
-])
+]
+
+
+@pytest.mark.parametrize("name, header", HEADERS, ids=[c[0] for c in HEADERS])
 def test_halt_without_the_bearer_token_is_refused(api, name, header):
     ex, url = api
     r = httpx.post(f"{url}/halt", headers={"Authorization": header}, timeout=5)
