@@ -5,7 +5,8 @@ saw with :func:`record`) and is judged on three things: did it exit with the sta
 input the user can fix), did it crash (a Python traceback on stderr, or a status gaorg never uses),
 and did it change a store it should have left alone (the DuckDB file, the MLflow store, a state
 folder: hashed before and after). The session ends with a summary line per group and a total:
-cases tried, refused with exit 2, crashed, stores changed.
+cases tried, held (refused with exit 2 and a message, or for a fault such as a kill -9: came back
+as it was), crashed, stores changed.
 """
 
 from __future__ import annotations
@@ -101,10 +102,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
     tr.section("hostile-input battery")
     groups = sorted({c.group for c in CASES})
     width = max(len(g) for g in groups + ["total"])
-    tr.write_line(f"{'group':<{width}}  cases  refused(exit 2)  crashed  stores changed")
+    tr.write_line(f"{'group':<{width}}  cases  held (exit 2/intact)  crashed  stores changed")
     for group in [*groups, "total"]:
         cs = [c for c in CASES if group in ("total", c.group)]
-        tr.write_line(f"{group:<{width}}  {len(cs):>5}  {sum(c.refused for c in cs):>15}  "
+        tr.write_line(f"{group:<{width}}  {len(cs):>5}  {sum(c.refused for c in cs):>20}  "
                       f"{sum(c.crashed for c in cs):>7}  {sum(c.changed for c in cs):>14}")
 
 
