@@ -89,6 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(message: str, kind: str, code: int, want_json: bool) -> int:
+    from gaorg.errors import masked, printable
+
+    message = masked(printable(message))  # no URL password, no raw escape sequence reaches a terminal
     print(f"gaorg: error: {message}", file=sys.stderr)
     if want_json:
         print(json.dumps({"error": message, "kind": kind, "exit_code": code}))

@@ -8,6 +8,8 @@ event with a reason (see ``gaorg.live``).
 
 from __future__ import annotations
 
+import re
+
 
 class GaorgError(Exception):
     """Base of every error gaorg raises on purpose. The CLI prints the message, exits ``exit_code``."""
@@ -95,6 +97,25 @@ class CheckpointError(InputError):
 
 class ClusterError(GaorgError):
     """The Dask scheduler cannot be reached or the cluster failed beyond its retries."""
+
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s]*@")  # scheme://user:password@
+_SECRET_PARAM = re.compile(r"(?i)\b((?:password|passwd|pwd|token|secret)=)[^&\s]*")
+
+
+def masked(text: str) -> str:
+    """``text`` with every URL's ``user:password@`` and every ``password=``/``token=`` value as ``***``.
+
+    Applied to every error the command line prints; the exchange, tracking and live paths add what
+    only they know (query strings of signed requests, the environment's keys).
+    """
+    text = _USERINFO.sub(r"\1***@", text)
+    return _SECRET_PARAM.sub(r"\1***", text)
+
+
+def printable(message: str) -> str:
+    """A message's lines with what a terminal would act on escaped (:func:`shown`, no length cut)."""
+    return "\n".join(shown(line, limit=1 << 30) for line in message.split("\n"))
 
 
 def shown(value: object, limit: int = 120) -> str:

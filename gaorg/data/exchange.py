@@ -27,6 +27,7 @@ from gaorg.errors import (
     PermanentExchangeError,
     RateLimitedError,
     TransientExchangeError,
+    masked,
     shown,
 )
 
@@ -34,13 +35,12 @@ T = TypeVar("T")
 DEFAULT_EXCHANGE = "hyperliquid"
 DEFAULT_SYMBOL = "BTC/USDC:USDC"
 MAX_MESSAGE = 300
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s]*@")  # scheme://user:password@
 
 
 def redact_url(text: str) -> str:
     """``text`` with the credentials of every URL in it masked (``http://***@host/``) and query
     strings dropped (signed requests carry an API key or a signature there)."""
-    text = _USERINFO.sub(r"\1***@", text)
+    text = masked(text)
     return re.sub(r"(https?://[^\s?]+)\?\S*", r"\1?<redacted>", text)
 
 

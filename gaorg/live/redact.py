@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import unquote, urlsplit
 
+from gaorg.errors import masked
+
 MASK = "***"
 SECRET_ENVS = ("GAORG_HYPERLIQUID_PRIVATE_KEY", "GAORG_OPERATOR_TOKEN")
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s]+@")  # scheme://user:password@
 
 
 def url_secrets(url: str | None) -> list[str]:
@@ -43,7 +43,7 @@ def secrets_from_env(env: Mapping[str, str] | None = None) -> list[str]:
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with every URL's ``user:password@`` and every secret of 6 characters or more masked."""
-    text = _USERINFO.sub(rf"\1{MASK}@", text)
+    text = masked(text)
     for secret in sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True):
         text = text.replace(secret, MASK)
     return text

@@ -10,12 +10,11 @@ sqlite store is not probed. A reachable server keeps MLflow's retries for the re
 
 from __future__ import annotations
 
-import re
 import socket
 import urllib.parse
 import urllib.request
 
-from gaorg.errors import ConfigError, TrackingError
+from gaorg.errors import ConfigError, TrackingError, masked
 
 PROBE_SECONDS = 5.0
 """How long a tracking server or database gets to accept a TCP connection."""
@@ -35,8 +34,7 @@ _ok: set[tuple[str, int]] = set()  # reachable once in this process: not probed 
 
 def redact(uri: str) -> str:
     """The text without any ``user:password@`` after a ``scheme://`` or ``password=`` value."""
-    text = re.sub(r"(?<=://)[^\s]*@", "***@", uri)
-    return re.sub(r"(?i)((?:password|passwd|pwd|token)=)[^&\s]*", r"\1***", text)
+    return masked(uri)
 
 
 def scheme(uri: str) -> str:

@@ -190,6 +190,17 @@ def test_shown_escapes_what_a_terminal_would_act_on_and_caps_the_length():
     assert shown("x" * 500, 10) == "x" * 10 + "... (490 more characters)"
 
 
+def test_every_error_the_command_line_prints_is_masked_and_escaped(capsys):
+    from gaorg.cli import _fail
+
+    message = "bad \x1b]0;owned\x07 at http://user:hunter22@127.0.0.1:9/x?password=hunter22\nsecond line"
+    assert _fail(message, "InputError", 2, want_json=True) == 2
+    err, out = capsys.readouterr()[::-1]
+    assert "hunter22" not in err + out and "\x1b" not in err + out and "\x07" not in err
+    assert "\\x1b]0;owned\\x07" in err and "http://***@127.0.0.1:9/x" in err
+    assert err.count("\n") == 2  # a message's own lines stay lines
+
+
 # -- kill -9 during an import ------------------------------------------------------------------------
 
 KILLER = """
