@@ -5,8 +5,9 @@ saw with :func:`record`) and is judged on three things: did it exit with the sta
 input the user can fix), did it crash (a Python traceback on stderr, or a status gaorg never uses),
 and did it change a store it should have left alone (the DuckDB file, the MLflow store, a state
 folder: hashed before and after). The session ends with a summary line per group and a total:
-cases tried, held (refused with exit 2 and a message, or for a fault such as a kill -9: came back
-as it was), crashed, stores changed.
+cases tried, how many exited 2, how many were refused as the case demands (exit 2 for input, exit 1
+where the environment failed or a gate said no, all with a message; or, for a fault such as a
+kill -9, came back as it was), crashed, stores changed.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def hostile(gaorg_home: Path):
                               cwd=cwd or gaorg_home.parent)
         result = CliResult(proc.returncode, proc.stdout, proc.stderr)
         changed = fingerprint(stores) != before
-        outcome = record(group, name, refused=result.code == 2 and bool(result.stderr.strip()),
+        outcome = record(group, name, refused=result.code == expect != 0 and bool(result.stderr.strip()),
                          crashed=crashed(result), changed=changed, code=result.code)
         assert not outcome.crashed, f"{name}: crashed (exit {result.code}):\n{result.stderr[-3000:]}"
         assert result.code == expect, f"{name}: exit {result.code}, expected {expect}:\n{result.stderr[-3000:]}"
@@ -102,10 +103,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
     tr.section("hostile-input battery")
     groups = sorted({c.group for c in CASES})
     width = max(len(g) for g in groups + ["total"])
-    tr.write_line(f"{'group':<{width}}  cases  held (exit 2/intact)  crashed  stores changed")
+    tr.write_line(f"{'group':<{width}}  cases  exit 2  refused or intact  crashed  stores changed")
     for group in [*groups, "total"]:
         cs = [c for c in CASES if group in ("total", c.group)]
-        tr.write_line(f"{group:<{width}}  {len(cs):>5}  {sum(c.refused for c in cs):>20}  "
+        tr.write_line(f"{group:<{width}}  {len(cs):>5}  {sum(c.code == 2 for c in cs):>6}  "
+                      f"{sum(c.refused for c in cs):>17}  "
                       f"{sum(c.crashed for c in cs):>7}  {sum(c.changed for c in cs):>14}")
 
 

@@ -341,7 +341,7 @@ def test_a_database_that_is_down_is_reported_before_mlflow_retries_it():
     with pytest.raises(TrackingError, match="database at postgresql://\\*\\*\\*@127.0.0.1:.* cannot be reached") as err:
         probe(f"postgresql://ops:hunter2pw@127.0.0.1:{closed_port()}/mlflow")
     assert time.monotonic() - started < 10 and "hunter2pw" not in str(err.value)
-    record("tracking-uri", "a database that is down (in process)", refused=False, code=1)
+    record("tracking-uri", "a database that is down (in process)", refused=True, code=1)
 
 
 @pytest.mark.parametrize("port", ["-1", "70000"])
