@@ -116,6 +116,26 @@ def test_a_version_whose_genome_or_hash_was_tampered_with_is_not_promoted(hostil
     assert client.get_registered_model(NAME).aliases == {}
 
 
+@pytest.mark.parametrize("name, content, message", [
+    ("registered genome.json not UTF-8", b"\xff\xfe{}", "not UTF-8"),
+    ("registered genome.json nested 10,000 deep", ("[" * 10_000 + "]" * 10_000).encode(), "nested too deep"),
+])
+def test_a_registered_genome_file_that_cannot_be_read_is_refused_with_a_message(reg, name, content, message):
+    """What the command line refuses in a --genome file is refused inside the registry too (exit 2)."""
+    from gaorg.errors import InputError
+    from gaorg.tracking.loader import load_production_genome
+    from gaorg.tracking.promote import promote
+
+    settings, client = reg
+    genome_path(client, "1").write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        promote(NAME, "1", settings)
+    client.set_registered_model_alias(NAME, "production", "1")  # as if promoted before the edit
+    with pytest.raises(InputError, match=message):
+        load_production_genome(NAME, "production", settings)  # what gaorg live reads
+    record("registry", f"{name} (in process)", refused=True)
+
+
 @pytest.mark.parametrize("name, how, message", [TAMPERED[1], TAMPERED[2]])
 def test_the_other_tamperings_are_refused_by_the_same_check_in_process(reg, name, how, message):
     """The same refusal as on the command line, without a process each (the battery stays fast)."""
