@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,9 @@ import numpy as np
 
 from gaorg.config import Settings, did_you_mean
 from gaorg.data.bars import Bars, align_funding
+from gaorg.data.keys import check_key, series_id
 from gaorg.data.timeframes import timeframe_ms
+from gaorg.data.times import iso, to_ms
 from gaorg.data.writer import BarsWriter, WriteReport
 from gaorg.errors import InputError, NotFoundError, StoreLockedError, ValidationError
 
@@ -40,38 +41,6 @@ CREATE TABLE IF NOT EXISTS funding (
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
 INSERT OR IGNORE INTO meta VALUES ('schema', '1');
 """
-
-
-def iso(ms: int | None) -> str | None:
-    """ISO 8601 UTC text of epoch milliseconds (``2024-01-01T00:00:00Z``)."""
-    if ms is None:
-        return None
-    text = str(np.datetime64(int(ms), "ms"))
-    return (text[:-4] if text.endswith(".000") else text) + "Z"
-
-
-def to_ms(value: Any) -> int | None:
-    """Epoch milliseconds from an int, an ISO 8601 text (UTC unless it has an offset) or a datetime."""
-    if value is None:
-        return None
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if hasattr(value, "timestamp"):  # datetime / pandas Timestamp
-        if getattr(value, "tzinfo", None) is None:
-            return int(np.datetime64(value, "ms").astype(np.int64))
-        return int(round(value.timestamp() * 1000))
-    text = str(value).strip()
-    if re.fullmatch(r"-?\d+", text):
-        return int(text)
-    from datetime import datetime
-
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(f"cannot read {text!r} as a time; use ISO 8601 (2024-01-31T00:00Z) or epoch ms") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(round(parsed.timestamp() * 1000))
 
 
 @dataclass(frozen=True)
@@ -195,7 +164,7 @@ class MarketStore:
         bad = np.flatnonzero(~np.isfinite(rate))
         if bad.size:
             raise ValidationError(f"funding: {bad.size} rates are NaN or infinite (first at row {bad[0]})")
-        self._check_key(exchange, symbol)
+        check_key(exchange, symbol)
         order = np.argsort(ts, kind="stable")
         ts, rate = ts[order], rate[order]
         last = np.r_[ts[1:] != ts[:-1], True]
@@ -226,7 +195,7 @@ class MarketStore:
         ``funding[i]`` sums the stored funding rates with time in ``(ts[i], ts[i] + timeframe]``.
         """
         exchange = self.resolve_exchange(symbol, exchange, timeframe)
-        sid = self._series_id(exchange, symbol, timeframe, create=False)
+        sid = series_id(self.con, exchange, symbol, timeframe, create=False)
         if sid is None:
             raise NotFoundError(self._unknown_series(exchange, symbol, timeframe))
         sql = "SELECT ts, open, high, low, close, volume FROM bars WHERE series_id = ?"
@@ -288,7 +257,7 @@ class MarketStore:
     def gaps(self, exchange: str | None, symbol: str, timeframe: str) -> list[Gap]:
         """The missing intervals of a series, oldest first."""
         exchange = self.resolve_exchange(symbol, exchange, timeframe)
-        sid = self._series_id(exchange, symbol, timeframe, create=False)
+        sid = series_id(self.con, exchange, symbol, timeframe, create=False)
         if sid is None:
             raise NotFoundError(self._unknown_series(exchange, symbol, timeframe))
         tf = timeframe_ms(timeframe)
@@ -340,22 +309,7 @@ class MarketStore:
         raise InputError(f"symbol {symbol!r} is stored for several exchanges ({', '.join(found)}); pass --exchange")
 
     # -- helpers ---------------------------------------------------------------------------
-    def _series_id(self, exchange: str, symbol: str, timeframe: str, create: bool) -> int | None:
-        q = "SELECT id FROM series WHERE exchange = ? AND symbol = ? AND timeframe = ?"
-        got = self.con.execute(q, [exchange, symbol, timeframe]).fetchall()
-        if got:
-            return int(got[0][0])
-        if not create:
-            return None
-        self.con.execute("INSERT INTO series (exchange, symbol, timeframe) VALUES (?, ?, ?)", [exchange, symbol, timeframe])
-        return int(self.con.execute(q, [exchange, symbol, timeframe]).fetchall()[0][0])
-
     def _unknown_series(self, exchange: str, symbol: str, timeframe: str) -> str:
         have = [f"{s.exchange} {s.symbol} {s.timeframe}" for s in self.series() if s.symbol == symbol]
         hint = f"; stored for this symbol: {', '.join(have)}" if have else "; `gaorg data list` shows the store"
         return f"no series {exchange} {symbol} {timeframe} in {self.path}{hint}"
-
-    @staticmethod
-    def _check_key(exchange: str, symbol: str) -> None:
-        if not exchange or not symbol or exchange != exchange.strip() or symbol != symbol.strip():
-            raise InputError(f"exchange and symbol must be non-empty names without surrounding spaces: {exchange!r} {symbol!r}")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gaorg.data.timeframes import timeframe_ms
+from gaorg.data.times import iso_exact
 from gaorg.errors import ValidationError
 
 COLUMNS = ("ts", "open", "high", "low", "close", "volume")
@@ -201,7 +202,7 @@ def _order(cols, origin, label, repair, dropped):
             )
         raise ValidationError(
             f"{dup.size} duplicate timestamp(s) ({_rows(dup, origin, label)}; first: "
-            f"{_iso(int(ts[dup[0]]))}); remove the duplicates, or pass --repair to keep the last of each",
+            f"{iso_exact(int(ts[dup[0]]))}); remove the duplicates, or pass --repair to keep the last of each",
             tuple(int(i) for i in dup[:SHOW]),
         )
     was_sorted = bool(back.size)
@@ -214,10 +215,6 @@ def _order(cols, origin, label, repair, dropped):
     return {k: a[sel] for k, a in cols.items()}, was_sorted
 
 
-def _iso(ms: int) -> str:
-    return str(np.datetime64(ms, "ms")) + "Z"
-
-
 def _example(cols: dict[str, np.ndarray], i: int) -> str:
     vals = ", ".join(f"{k}={cols[k][i]:g}" for k in COLUMNS[1:])
-    return f"time {_iso(int(cols['ts'][i]))}, {vals}"
+    return f"time {iso_exact(int(cols['ts'][i]))}, {vals}"

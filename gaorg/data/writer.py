@@ -9,17 +9,25 @@ or durable, before the last piece is in and the writer commits; an exception rol
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from gaorg.data.validate import RepairReport, _iso, validate_bars
+from gaorg.data.keys import check_key, series_id
+from gaorg.data.times import iso, iso_exact
+from gaorg.data.validate import RepairReport, validate_bars
 from gaorg.errors import ValidationError
 
 if TYPE_CHECKING:
-    from gaorg.data.store import MarketStore
+    import duckdb
 
 ARROW_ROWS = 100_000  # from here on DuckDB inserts faster from Arrow than from numpy
+
+
+class Connected(Protocol):
+    """What the writer needs of a store (a :class:`~gaorg.data.store.MarketStore`): its connection."""
+
+    con: duckdb.DuckDBPyConnection
 
 
 @dataclass(frozen=True)
@@ -36,8 +44,6 @@ class WriteReport:
     repair: RepairReport
 
     def to_dict(self) -> dict[str, Any]:
-        from gaorg.data.store import iso
-
         return {
             "exchange": self.exchange,
             "symbol": self.symbol,
@@ -57,9 +63,9 @@ class BarsWriter:
     Use it from one thread at a time (the store's connection is not shared between threads).
     """
 
-    def __init__(self, store: MarketStore, exchange: str, symbol: str, timeframe: str, *,
+    def __init__(self, store: Connected, exchange: str, symbol: str, timeframe: str, *,
                  repair: bool = False, label: str = "row") -> None:
-        store._check_key(exchange, symbol)
+        check_key(exchange, symbol)
         self.store, self.exchange, self.symbol, self.timeframe = store, exchange, symbol, timeframe
         self.repair, self.label = repair, label
         self._sid: int | None = None
@@ -91,11 +97,11 @@ class BarsWriter:
         lo, hi = int(cols["ts"][0]), int(cols["ts"][-1])
         if self._span is not None and lo <= self._span[1]:
             raise ValidationError(
-                f"a piece of bars starting at {_iso(lo)} does not follow the previous one (ending at "
-                f"{_iso(self._span[1])}); give the pieces in time order, without overlaps")
+                f"a piece of bars starting at {iso_exact(lo)} does not follow the previous one (ending at "
+                f"{iso_exact(self._span[1])}); give the pieces in time order, without overlaps")
         con = self.store.con
         if self._sid is None:
-            self._sid = self.store._series_id(self.exchange, self.symbol, self.timeframe, create=True)
+            self._sid = series_id(con, self.exchange, self.symbol, self.timeframe, create=True)
         con.register("_new_bars", _scannable(cols))
         try:
             span = "FROM bars WHERE series_id = ? AND ts BETWEEN ? AND ?"
