@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from gaorg.data import checks
-from gaorg.data.importer import BLOCK_BYTES, TARGETS, _epoch_unit, _layout, _match_columns, _plain
+from gaorg.data.columns import BLOCK_BYTES, TARGETS, epoch_unit, layout, match_columns, plain
 from gaorg.errors import ValidationError
 
 MIN_BYTES = 64 << 20  # smaller files go whole: two pieces of a 400k-bar file (42 MB) gained nothing
@@ -61,7 +61,7 @@ def plan(path: Path, mapping: dict[str, str]) -> Plan | None:
     size = path.stat().st_size
     if path.suffix.lower() in (".parquet", ".pq") or size < MIN_BYTES:
         return None
-    skip, delim, _ = _layout(path, mapping)
+    skip, delim, _ = layout(path, mapping)
     with path.open("rb") as fh:
         head = fh.read(PROBE_BYTES)
         ends, pos = [], -1  # the line ends of the header and the first row
@@ -75,7 +75,7 @@ def plan(path: Path, mapping: dict[str, str]) -> Plan | None:
                                    parse_options=pacsv.ParseOptions(delimiter=delim))
         except pa.ArrowException:
             return None  # let the whole-file reader say what is wrong
-        chosen = _match_columns(path, probe.column_names, mapping)
+        chosen = match_columns(path, probe.column_names, mapping)
         kinds = [probe.column(chosen[t]).type for t in TARGETS]
         if not pa.types.is_integer(kinds[0]) or not all(pa.types.is_integer(k) or pa.types.is_floating(k)
                                                         for k in kinds[1:]):
@@ -129,14 +129,14 @@ def pieces(plan: Plan, notes: list[str], allow_future: bool = False) -> Iterator
                 continue
             if any(table.column(name).null_count for name in types):
                 raise Unfit  # an empty or NaN cell: the whole-file reader names it
-            raw = _plain(table.column(plan.chosen["timestamp"]))
+            raw = plain(table.column(plan.chosen["timestamp"]))
             if unit is None:
-                unit = _epoch_unit(raw)
+                unit = epoch_unit(raw)
                 if raw[-1] < raw[0]:
                     raise Unfit  # newest first: the whole-file reader turns it around
                 if unit[0] != "milliseconds":
                     notes.append(f"epoch times read as {unit[0]}")
-            elif _epoch_unit(raw) != unit:
+            elif epoch_unit(raw) != unit:
                 raise Unfit
             factor = unit[1]
             ts = raw if factor == 1 else raw * factor if factor > 0 else raw // -factor
@@ -146,7 +146,7 @@ def pieces(plan: Plan, notes: list[str], allow_future: bool = False) -> Iterator
             if ts[0] < checks.GENESIS_MS:
                 early[0] += int(np.count_nonzero(ts < checks.GENESIS_MS))
                 early[1] = min(early[1], int(ts[0]))
-            yield {"ts": ts, **{t: _plain(table.column(plan.chosen[t])) for t in TARGETS[1:]}}
+            yield {"ts": ts, **{t: plain(table.column(plan.chosen[t])) for t in TARGETS[1:]}}
     if early[0]:
         notes.append(checks.early_note(*early))
 

@@ -4,12 +4,12 @@ pyarrow parses the file (on every core; DuckDB's SQL checks text times); this mo
 header under a banner line, maps the columns (``timestamp,open,high,low,close,volume`` by
 default, case-insensitive), turns the time column into UTC epoch milliseconds (epoch s/ms/us/ns
 by magnitude, ISO 8601 with one offset, or naive times in ``tz``), and turns newest-first files
-around. Messages name file line numbers. Large files go in pieces (:mod:`gaorg.data.bulk`).
+around. Messages name file line numbers. Large files go in pieces (:mod:`gaorg.data.bulk`); what
+both read a file with lives in :mod:`gaorg.data.columns`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,16 +18,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gaorg.data import checks
+from gaorg.data.columns import BLOCK_BYTES, TARGETS, epoch_unit, file_name, layout, match_columns, plain
 from gaorg.errors import InputError, ValidationError, shown
 
 if TYPE_CHECKING:
     from gaorg.data.writer import WriteReport
 
-TARGETS = ("timestamp", "open", "high", "low", "close", "volume")
-DELIMITERS = (",", ";", "\t", "|")
-HEAD_LINES = 20  # a header must be within the first lines (after a banner)
-HEAD_BYTES = 1 << 20  # ... and within the first MB (a file of one endless line is not read whole)
-BLOCK_BYTES = 8 << 20  # pyarrow parses blocks in parallel; 8 MB parse ~20% faster than its 1 MB default
 _OFFSET = r"(Z|[+-]\d\d:?\d\d)$"
 
 
@@ -71,10 +67,10 @@ def read_table(path: str | Path, columns: Mapping[str, str] | None = None, tz: s
         table, first_line, reread = _read_parquet(path), 1, None
     else:
         table, first_line, reread = _read_csv(path, mapping)
-    chosen = _match_columns(path, table.column_names, mapping)
+    chosen = match_columns(path, table.column_names, mapping)
     n = table.num_rows
     if n == 0:
-        raise ValidationError(f"{_name(path)} has a header but no data rows")
+        raise ValidationError(f"{file_name(path)} has a header but no data rows")
     lines = np.arange(n, dtype=np.int64) + first_line + 1
     notes: list[str] = []
     ts_col = chosen["timestamp"]
@@ -83,7 +79,7 @@ def read_table(path: str | Path, columns: Mapping[str, str] | None = None, tz: s
         cols = {t: _numbers(None, table, chosen[t]) for t in TARGETS[1:]}
         if not any(v is None for v in cols.values()):
             notes: list[str] = []
-            ts = _epoch(np.asarray(_plain(column), dtype=np.int64), notes)
+            ts = _epoch(np.asarray(plain(column), dtype=np.int64), notes)
             return _oldest_first(ts, cols, lines, notes)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
@@ -191,26 +187,12 @@ def _numbers(con, table, name: str) -> np.ndarray | None:
 
     col = table.column(name)
     if (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)) and col.null_count == 0:
-        return np.ascontiguousarray(_plain(col), dtype=np.float64)
+        return np.ascontiguousarray(plain(col), dtype=np.float64)
     if con is None:  # the caller has no SQL connection: ask it to take the slow path
         return None
     cell = f"TRY_CAST({_q(name)} AS VARCHAR)" if _is_binary(col.type) else _q(name)
     got = con.sql(f"SELECT coalesce(TRY_CAST({cell} AS DOUBLE), 'NaN'::DOUBLE) AS x FROM raw").fetchnumpy()
     return np.asarray(got["x"], dtype=np.float64)
-
-
-def _plain(col) -> np.ndarray:
-    """A null-free numeric Arrow column as numpy, read from its buffers (pyarrow's own ``to_numpy``
-    imports pandas, seconds on a cold start)."""
-    dtype = np.dtype(f"{'f' if str(col.type).startswith(('float', 'double', 'halffloat')) else 'i'}"
-                     f"{col.type.bit_width // 8}")
-    if str(col.type).startswith("uint"):
-        dtype = np.dtype(f"u{col.type.bit_width // 8}")
-    parts = [np.frombuffer(c.buffers()[1], dtype=dtype, count=len(c), offset=c.offset * dtype.itemsize)
-             for c in col.chunks]
-    if not parts:
-        return np.zeros(0)
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _read_parquet(path: Path):
@@ -220,12 +202,7 @@ def _read_parquet(path: Path):
     try:
         return pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
-        raise ValidationError(f"cannot read {_name(path)} as Parquet: {shown(' '.join(str(exc).split()), 300)}") from None
-
-
-def _name(path: Path) -> str:
-    """The file's name as safe to show (a name can hold escape sequences too)."""
-    return shown(path.name)
+        raise ValidationError(f"cannot read {file_name(path)} as Parquet: {shown(' '.join(str(exc).split()), 300)}") from None
 
 
 def _q(name: str) -> str:
@@ -236,44 +213,12 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _split(line: str, delim: str) -> list[str]:
-    return [f.strip().strip('"').strip("'").strip() for f in line.split(delim)]
-
-
-def _layout(path: Path, mapping: dict[str, str]) -> tuple[int, str, list[str]]:
-    """Where the header is (0-based row, after any banner), its delimiter, and the mapped columns in it."""
-    with path.open("rb") as fh:
-        raw = fh.read(HEAD_BYTES)
-    checks.text_head(path, raw)
-    text = raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
-    head = (re.split(r"\r\n|\r|\n", text) + [""] * HEAD_LINES)[:HEAD_LINES]
-    if not any(h.strip() for h in head):
-        raise ValidationError(f"{_name(path)} is empty; give a file with a header line and rows of bars")
-    wanted = {v.lower() for v in mapping.values()}
-    guess: list[str] | None = None
-    for i, line in enumerate(head):
-        for delim in DELIMITERS:
-            fields = _split(line, delim)
-            if len(fields) < 2:
-                continue
-            if wanted <= {f.lower() for f in fields}:
-                return i, delim, [f for f in fields if f.lower() in wanted]  # parse only the mapped columns
-            if guess is None:
-                guess = fields
-    header = shown(", ".join(guess), 200) if guess else "(no header found)"
-    missing = sorted(wanted - {f.lower() for f in (guess or [])})
-    raise ValidationError(
-        f"{_name(path)}: missing column(s) {shown(', '.join(missing), 200)}; its header is: {header}. "
-        f"Map your names with --columns, e.g. --columns timestamp=date,volume=vol"
-    )
-
-
 def _read_csv(path: Path, mapping: dict[str, str]):
     """The file as an Arrow table, the 1-based line of its header, and a re-reader of one column as text."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    skip, delim, used = _layout(path, mapping)
+    skip, delim, used = layout(path, mapping)
 
     def read(text_column: str | None = None, binary: bool = False):
         convert = pacsv.ConvertOptions(
@@ -285,20 +230,9 @@ def _read_csv(path: Path, mapping: dict[str, str]):
                                   parse_options=pacsv.ParseOptions(delimiter=delim), convert_options=convert)
         except pa.ArrowException as exc:
             text = shown(" ".join(str(exc).split()), 300)
-            raise ValidationError(f"cannot read {_name(path)}: {text}") from None
+            raise ValidationError(f"cannot read {file_name(path)}: {text}") from None
 
     return read(), skip + 1, read
-
-
-def _match_columns(path: Path, names: list[str], mapping: dict[str, str]) -> dict[str, str]:
-    lower = {n.lower(): n for n in names}
-    missing = [f"{t}" + (f" (as {s!r})" if s != t else "") for t, s in mapping.items() if s.lower() not in lower]
-    if missing:
-        raise ValidationError(
-            f"{_name(path)}: missing column(s) {shown(', '.join(missing), 200)}; it has: {shown(', '.join(names), 200)}. "
-            f"Map your names with --columns, e.g. --columns timestamp=date,volume=vol"
-        )
-    return {t: lower[s.lower()] for t, s in mapping.items()}
 
 
 def _timestamps(con, path: Path, col: str, ctype: str, lines: np.ndarray, tz: str, notes: list[str]) -> np.ndarray:
@@ -306,7 +240,7 @@ def _timestamps(con, path: Path, col: str, ctype: str, lines: np.ndarray, tz: st
     if con.sql(f"SELECT count(*) FROM raw WHERE {col} IS NULL").fetchall()[0][0]:
         nulls = con.sql(f"SELECT list(i) FROM (SELECT row_number() OVER () - 1 AS i, {col} AS t FROM raw) "
                         f"WHERE t IS NULL").fetchall()[0][0]
-        raise ValidationError(f"{_name(path)}: {len(nulls)} row(s) without a time ({_lines(lines, nulls)}); "
+        raise ValidationError(f"{file_name(path)}: {len(nulls)} row(s) without a time ({_lines(lines, nulls)}); "
                               f"fill them or remove those rows", tuple(nulls[:3]))
     ctype = ctype.upper()
     if ctype.startswith("TIMESTAMP WITH TIME ZONE") or ctype == "TIMESTAMPTZ":
@@ -322,14 +256,14 @@ def _timestamps(con, path: Path, col: str, ctype: str, lines: np.ndarray, tz: st
     if epoch_rows * 2 >= len(lines):  # mostly epoch numbers: the others cannot be read
         bad = _unreadable(con, col, "BIGINT")
         raise ValidationError(
-            f"{_name(path)}: {nonint} time value(s) cannot be read (line {lines[bad[0][0]]}: '{shown(bad[0][1], 60)}'); "
+            f"{file_name(path)}: {nonint} time value(s) cannot be read (line {lines[bad[0][0]]}: '{shown(bad[0][1], 60)}'); "
             f"the column holds epoch milliseconds, give those rows as epoch milliseconds too",
             tuple(int(i) for i, _ in bad))
     bad = _unreadable(con, col, "TIMESTAMPTZ")
     if bad:
         total = con.sql(f"SELECT count(*) FROM raw WHERE TRY_CAST({col} AS TIMESTAMPTZ) IS NULL").fetchall()[0][0]
         raise ValidationError(
-            f"{_name(path)}: {total} time value(s) cannot be read (line {lines[bad[0][0]]}: '{shown(bad[0][1], 60)}'); "
+            f"{file_name(path)}: {total} time value(s) cannot be read (line {lines[bad[0][0]]}: '{shown(bad[0][1], 60)}'); "
             f"use ISO 8601 (2024-01-31T13:00:00Z) or epoch milliseconds, or map another column with --columns",
             tuple(int(i) for i, _ in bad))
     offsets = con.sql(
@@ -340,7 +274,7 @@ def _timestamps(con, path: Path, col: str, ctype: str, lines: np.ndarray, tz: st
     if len(offsets) > 1:
         found = "; ".join(f"{o or 'no offset'} from line {lines[i]}" for o, i in offsets[:3])
         raise ValidationError(
-            f"{_name(path)}: mixed timezone offsets in the time column ({found}); convert every time to UTC "
+            f"{file_name(path)}: mixed timezone offsets in the time column ({found}); convert every time to UTC "
             f"(or to one offset) before importing", tuple(int(i) for _, i in offsets[:3]))
     has_offset = bool(offsets[0][0])
     cast = "TIMESTAMPTZ" if has_offset else "TIMESTAMP"
@@ -354,19 +288,12 @@ def _fetch_ts(con, expr: str) -> np.ndarray:
 
 def _epoch(raw: np.ndarray, notes: list[str]) -> np.ndarray:
     """Epoch numbers to ms; the unit is read from the magnitude (s, ms, us, ns)."""
-    unit, factor = _epoch_unit(raw)
+    unit, factor = epoch_unit(raw)
     if unit != "milliseconds":
         notes.append(f"epoch times read as {unit}")
     if factor == 1:
         return raw
     return raw * factor if factor > 0 else raw // -factor
-
-
-def _epoch_unit(raw: np.ndarray) -> tuple[str, int]:
-    """(unit, factor to ms: a multiplier, or a divisor when negative) from the largest magnitude."""
-    top = max(int(raw.max()), -int(raw.min())) if len(raw) else 0  # no |raw| temporary
-    units = ((10**11, "seconds", 1000), (10**14, "milliseconds", 1), (10**17, "microseconds", -1000))
-    return next(((u, f) for limit, u, f in units if top < limit), ("nanoseconds", -1_000_000))
 
 
 def _localize(naive_ms: np.ndarray, tz: str, path: Path) -> np.ndarray:
@@ -379,7 +306,7 @@ def _localize(naive_ms: np.ndarray, tz: str, path: Path) -> np.ndarray:
         idx = pd.DatetimeIndex(naive_ms.astype("datetime64[ms]")).tz_localize(tz, ambiguous="raise",
                                                                                nonexistent="raise")
     except Exception as exc:  # noqa: BLE001 - unknown zone, or a time skipped/repeated by a DST change
-        raise ValidationError(f"{_name(path)}: cannot place the times in timezone {shown(repr(tz), 60)}: {shown(exc, 200)}; "
+        raise ValidationError(f"{file_name(path)}: cannot place the times in timezone {shown(repr(tz), 60)}: {shown(exc, 200)}; "
                               f"check --tz, or convert the times to UTC") from None
     return np.asarray(idx.tz_convert("UTC").tz_localize(None).as_unit("ms").asi8, dtype=np.int64)
 
