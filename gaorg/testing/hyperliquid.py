@@ -24,9 +24,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -34,6 +32,7 @@ import numpy as np
 
 from gaorg.data.bars import Bars
 from gaorg.data.timeframes import TIMEFRAMES, can_resample, timeframe_ms
+from gaorg.testing.hyperliquid_state import Request, StandInState
 from gaorg.testing.hyperliquid_ws import WsHub
 
 
@@ -42,38 +41,6 @@ def _now_ms() -> int:
 
 
 FAULTS = ("ok", "timeout", "429", "500", "502", "503", "empty", "short", "drop")
-
-
-@dataclass
-class Request:
-    """One request as the server saw it."""
-
-    at: float  # time.monotonic()
-    path: str
-    type: str
-    body: Any
-
-
-@dataclass
-class StandInState:
-    """What the server serves and has seen; tests read and change it (under ``lock``)."""
-
-    candles: dict[tuple[str, str], Bars] = field(default_factory=dict)  # (coin, interval) -> bars
-    funding: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # coin -> (ts, rate)
-    faults: dict[str, deque[str]] = field(default_factory=lambda: defaultdict(deque))
-    requests: list[Request] = field(default_factory=list)
-    page_limit: int = 5000
-    funding_limit: int = 500
-    short_len: int = 3
-    timeout_delay: float = 1.0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def coins(self) -> list[str]:
-        return sorted({coin for coin, _ in self.candles} | set(self.funding))
-
-    def count(self, request_type: str) -> int:
-        with self.lock:
-            return sum(1 for r in self.requests if r.type == request_type)
 
 
 def candle_json(coin: str, interval: str, t: int, o: float, h: float, lo: float, c: float, v: float) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from http.server import BaseHTTPRequestHandler
 
-    from gaorg.testing.hyperliquid import StandInState
+    from gaorg.testing.hyperliquid_state import StandInState
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
@@ -228,7 +228,7 @@ class WsHub:
     # -- the server side --------------------------------------------------------------------------
     def serve(self, http: BaseHTTPRequestHandler) -> None:
         """Answer ``GET /ws``: the upgrade (or a queued fault), then the session until it ends."""
-        from gaorg.testing.hyperliquid import Request
+        from gaorg.testing.hyperliquid_state import Request
 
         http.close_connection = True
         headers = http.headers
@@ -278,7 +278,7 @@ class WsHub:
             pass
 
     def on_message(self, session: WsSession, data: bytes) -> None:
-        from gaorg.testing.hyperliquid import Request
+        from gaorg.testing.hyperliquid_state import Request
 
         try:
             msg = json.loads(data)
