@@ -44,15 +44,22 @@ class Outcome:
 
 
 def common_parser() -> argparse.ArgumentParser:
-    """Options every command takes (pass as ``parents=[common]``)."""
+    """Options every command takes (pass as ``parents=[common]``).
+
+    ``--json`` is accepted before or after the command (``gaorg --json models`` = ``gaorg models
+    --json``): its default is SUPPRESS, so a subcommand that was not given it does not overwrite
+    the value the top level parsed (argparse copies a subparser's defaults over the namespace).
+    """
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--json", action="store_true", help="print one JSON object as the last line of stdout"
+        "--json", action="store_true", default=argparse.SUPPRESS,
+        help="print one JSON object as the last line of stdout (before or after the command)"
     )
     return common
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``gaorg`` parser with every domain's commands."""
     common = common_parser()
     parser = argparse.ArgumentParser(
         prog="gaorg",
@@ -69,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    want_json = bool(getattr(args, "json", False))
+    want_json = args.json = bool(getattr(args, "json", False))
     handler: Handler = args.handler
     # MLflow logs every model validation at INFO and draws a bar per artifact download; a command
     # line wants its own lines only (either can be turned back on in the environment).

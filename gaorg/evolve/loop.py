@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import random
 import statistics
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -140,17 +142,47 @@ def generation_stats(state: LoopState, pop: list[Individual], generation: int, e
     )
 
 
+class StageProgress:
+    """A stage's progress: ``--generations G`` counts G generations (the initial population is
+    generation 0, shown before the count starts). A bar on a terminal (or in a notebook); one
+    line per generation on stderr otherwise (a log, a pipe, CI), so a long stage is never silent."""
+
+    def __init__(self, desc: str, generations: int, done: int, enabled: bool) -> None:
+        self.desc, self.total, self.enabled = desc, generations, enabled
+        self.t0 = time.monotonic()
+        self.bar = None
+        if enabled and (sys.stderr.isatty() or "ipykernel" in sys.modules):
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=generations, initial=done, desc=desc, unit="gen")
+
+    def done(self, stats: GenerationStats) -> None:
+        """Generation ``stats.generation`` is evaluated and selected."""
+        figures = f"best Sharpe {stats.best['sharpe']:.2f}, hypervolume {stats.hypervolume:.2f}"
+        if self.bar is not None:
+            if stats.generation > 0:
+                self.bar.update(1)
+            self.bar.set_postfix(sharpe=f"{stats.best['sharpe']:.2f}", hv=f"{stats.hypervolume:.2f}")
+        elif self.enabled:
+            what = ("initial population" if stats.generation == 0
+                    else f"generation {stats.generation}/{self.total}")
+            print(f"{self.desc}: {what}: {stats.evaluations} evaluated, {figures} "
+                  f"({time.monotonic() - self.t0:.0f} s)", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def run_stage(state: LoopState, rng: random.Random, space: Space, mapper, market: Market,
               seeds: list[Individual], checkpoint_dir: Path | None, callback: Callback | None,
               progress: bool, evaluate: Callable = evaluate_batch) -> list[Individual]:
     """Run (or continue) the stage ``state.stage``; returns its final population."""
-    from tqdm.auto import tqdm
-
     cfg = state.config
     market_ref = mapper.scatter(market)  # once per stage, to every worker
     tb = make_toolbox(state, rng, space, mapper, market_ref, evaluate)
-    bar = tqdm(total=cfg.generations + 1, initial=state.generation + 1, disable=not progress,
-               desc=f"stage {state.stage + 1}/{len(cfg.timeframes)} {market.timeframe}", unit="gen")
+    bar = StageProgress(f"stage {state.stage + 1}/{len(cfg.timeframes)} {market.timeframe}", cfg.generations,
+                        max(state.generation, 0), progress)
 
     def finish(pop: list[Individual], generation: int, evaluated: int) -> None:
         stats = generation_stats(state, pop, generation, evaluated)
@@ -162,8 +194,7 @@ def run_stage(state: LoopState, rng: random.Random, space: Space, mapper, market
             save_state(checkpoint_dir, state)
         if callback is not None:
             callback(stats)
-        bar.update(1)
-        bar.set_postfix(sharpe=f"{stats.best['sharpe']:.2f}", hv=f"{stats.hypervolume:.2f}")
+        bar.done(stats)
 
     try:
         if state.generation < 0:
