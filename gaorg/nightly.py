@@ -255,7 +255,24 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict[str, Any], s
             # no widget state in the saved notebook: an HTML export then shows the static copy a
             # widget carries (gaorg.plots) instead of an empty box waiting for a CDN's widget manager
             store_widget_state=False,
+            config=kernel_config(),
         )
+
+
+def kernel_config() -> Any:
+    """The kernel manager's config for every kernel gaorg starts: its sockets encrypted.
+
+    ipykernel warns "Kernel is running over TCP without encryption" at every start unless the
+    kernel manager provisions CurveZMQ keys (jupyter_client's ``KernelManager.transport_encryption``;
+    the python3 kernelspec declares ``supported_encryption: curve``). Where libzmq has no CurveZMQ,
+    the kernel talks over IPC (Unix sockets) instead, which is not TCP: no warning either way.
+    """
+    import zmq
+    from traitlets.config import Config
+
+    if zmq.has("curve"):
+        return Config({"KernelManager": {"transport_encryption": "auto"}})
+    return Config({"KernelManager": {"transport": "ipc"}})
 
 
 def describe_failure(exc: BaseException) -> str:
