@@ -91,11 +91,7 @@ def _run(args: argparse.Namespace, settings):
     # orders the exchange rejected or lost: the run did not do what it decided, so it does not exit 0
     code, failed = (1, f"\n  {s.failed} orders failed at the exchange (see the log's errors)") if s.failed else (0, "")
     if not config.multi:
-        text = (f"{s.model} v{s.version} on {config.symbol} {config.timeframe} ({s.broker}): {s.bars} bars this run, "
-                f"{s.total_bars} in this live state; {s.orders} orders, {s.failed} failed, {s.refused} refused, "
-                f"{len(s.switches)} switches; equity {s.equity:.2f}, position {s.units:.6g}, risk {s.risk_state}; "
-                f"{s.stopped}{failed}")
-        return Outcome(text, s.to_dict(), code)
+        return Outcome(_one_symbol_text(s, config) + failed, s.to_dict(), code)
     each = "; ".join(f"{sym}: equity {_money(v['equity'])}, position {v['units']:.6g}, {v['orders']} orders, "
                      f"{v['failed']} failed, risk {v['risk_state']}" for sym, v in s.symbols.items())
     text = (f"{s.model} v{s.version} on {len(config.symbols)} symbols {config.timeframe} ({s.broker}): {s.bars} bars "
@@ -103,6 +99,30 @@ def _run(args: argparse.Namespace, settings):
             f"{len(s.switches)} switches; total equity {_money(s.equity)}, risk {s.risk_state}; {s.stopped}\n  {each}"
             f"{failed}")
     return Outcome(text, s.to_dict(), code)
+
+
+def _one_symbol_text(s, config) -> str:
+    """What a one-symbol run did: which bars, its orders and fills, the equity's move, why it was idle."""
+    from gaorg.live.narrate import iso
+
+    r = s.replay
+    bars = (f"replayed {s.bars} bars {r['from']} .. {r['to']} ({r['start']})" if r and s.bars else
+            f"{s.bars} bars this run" + (f" ({r['start']})" if r else ""))
+    before = s.start_equity
+    move = "" if before is None or s.equity != s.equity or not before else \
+        f"{before:.2f} -> {s.equity:.2f} ({s.equity / before - 1:+.2%})"
+    lines = [f"{s.model} v{s.version} on {config.symbol} {config.timeframe} ({s.broker}): {bars}; "
+             f"{s.total_bars} bars in this live state",
+             f"  {s.orders} orders, {s.fills} fills, {s.failed} failed, {s.refused} refused, {len(s.switches)} switches; "
+             f"equity {move or _money(s.equity)}, position {s.units:.6g}, risk {s.risk_state}; {s.stopped}"]
+    for f in s.first_fills:
+        side = "buy" if f["units"] > 0 else "sell"
+        lines.append(f"  fill {iso(f['ts'])} {side} {abs(f['units']):.6g} at {f['price']:.6g} ({f['kind']})")
+    if s.fills > len(s.first_fills):
+        lines.append(f"  ... {s.fills - len(s.first_fills)} more fills (live.duckdb, table fills)")
+    if s.idle:
+        lines.append(f"  no order: {s.idle}")
+    return "\n".join(lines)
 
 
 def _symbols(given: list[str] | None) -> list[str] | None:

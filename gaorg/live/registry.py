@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from gaorg.config import Settings
 from gaorg.strategies.genome import Genome, load_genome
@@ -24,6 +24,7 @@ class Resolved:
     name: str
     version: str
     genome: Genome
+    info: Any = None  # the registry's VersionInfo (None for a genome file): where its hold-out starts
 
 
 class RegistryReader(Protocol):
@@ -54,4 +55,4 @@ class MlflowRegistryReader:
         version = getattr(info, "version", None)
         if version is None and isinstance(info, dict):
             version = info.get("version")
-        return Resolved(name, str(version), genome)
+        return Resolved(name, str(version), genome, info)

@@ -22,6 +22,7 @@ from gaorg.config import Settings
 from gaorg.errors import GaorgError
 from gaorg.live.config import LiveConfig
 from gaorg.live.executor import Executor, StepReport
+from gaorg.live.narrate import Tally, default_start, iso
 from gaorg.live.redact import scrub, secrets_from_env, url_secrets
 from gaorg.live.registry import RegistryReader, Resolved
 from gaorg.live.strategy import Strategy
@@ -47,6 +48,12 @@ class RunSummary:
     units: float = 0.0
     risk_state: str = "ACTIVE"
     last_ts: int | None = None
+    first_ts: int | None = None  # the first bar this run processed
+    replay: dict[str, Any] = field(default_factory=dict)  # from/to/bars and how the start was chosen
+    fills: int = 0  # order, stop and take fills of this run (not funding)
+    first_fills: list[dict[str, Any]] = field(default_factory=list)  # the first three of them
+    start_equity: float | None = None  # equity when this run started
+    idle: str | None = None  # why this run sent no order (None when it sent some)
     stopped: str = "feed ended"
     metrics_port: int | None = None
     api_port: int | None = None
@@ -79,6 +86,8 @@ class Runner:
         self.metrics_port: int | None = None  # the metrics server's port while it is served
         self._servers: list[Any] = []
         self._last_poll = 0.0
+        self.replay_start: str | None = None  # a replay's start when the config gives none (the hold-out's)
+        self.replay_note = ""  # how the replay's start was chosen
         self.lock = threading.Lock()  # the operator API and the loop share the executor
 
     # -- parts ------------------------------------------------------------------------------------
@@ -116,7 +125,8 @@ class Runner:
                 raise NotFoundError(f"no market store at {self.settings.market_db}; add bars first "
                                     "(gaorg data synth / import / fetch)")
             with MarketStore(self.settings.market_db, read_only=True) as store:
-                return ReplayFeed.from_store(store, c.exchange, c.symbol, c.timeframe, c.start, c.end,
+                start = c.start if c.start is not None else self.replay_start
+                return ReplayFeed.from_store(store, c.exchange, c.symbol, c.timeframe, start, c.end,
                                              after_ts, warmup, c.replay_speed)
         from gaorg.live.feed import ExchangeFeed
 
@@ -185,6 +195,8 @@ class Runner:
             check_store(self.settings, c)
         res = self.registry.resolve(c.model, c.alias)
         strategy = _strategy(res)
+        if c.feed == "replay" and self._feed is None:
+            self._choose_start(res)
         broker = self.broker()  # the exchange's markets load before any live state is opened
         try:
             self.settings.ensure_home()
@@ -201,9 +213,14 @@ class Runner:
             self.executor = ex
             self.executors = {ex.symbol: ex}
             summary.reconciled = ex.reconcile()
+            before = state.last_equity()
+            summary.start_equity = before[0] if before else (c.costs.init_cash if c.broker == "paper" else None)
+            if ex.last_ts is not None:
+                self.replay_note += f"; this live state goes on after its last bar {iso(ex.last_ts)}"
+            tally = Tally(lookback=strategy.lookback)
             if c.max_bars is not None and ex.bars_done >= c.max_bars:
                 summary.stopped = f"max_bars {c.max_bars} already reached in this live state"
-                return self._finish(summary, ex, 0)
+                return self._finish(summary, ex, 0, tally, state)
             feed = self.feed(ex.last_ts, ex.window.size)
             history = feed.history if c.feed == "replay" or self._feed is not None else feed.load_history()
             ex.warm(history)
@@ -220,6 +237,7 @@ class Runner:
                 if report is None:
                     continue
                 done += 1
+                tally.add(report, len(ex.window))
                 if switch is not None:
                     summary.switches.append({"ts": bar.ts, "version": switch[0].version, "policy": switch[1]})
                 summary.orders += report.order is not None
@@ -230,7 +248,7 @@ class Runner:
                 if c.max_bars is not None and ex.bars_done >= c.max_bars:
                     summary.stopped = f"max_bars {c.max_bars} reached"
                     break
-            return self._finish(summary, ex, done)
+            return self._finish(summary, ex, done, tally, state)
         finally:
             self.stop_servers()  # before the state closes: no operator call reaches a closed state
             if feed is not None and feed is not self._feed:  # a websocket feed's thread and client
@@ -259,7 +277,28 @@ class Runner:
         while self._servers:
             self._servers.pop().stop()
 
-    def _finish(self, summary: RunSummary, ex: Executor, done: int) -> RunSummary:
+    def _choose_start(self, res: Resolved) -> None:
+        """A replay's first bar: --start, else the version's hold-out start on this symbol (see narrate)."""
+        c = self.config
+        if c.start is not None:
+            self.replay_note = f"from --start {c.start}"
+            return
+        self.replay_start, self.replay_note = default_start(res, c.symbol, c.exchange, self.settings)
+
+    def _finish(self, summary: RunSummary, ex: Executor, done: int, tally: Tally | None = None,
+                state: Any = None) -> RunSummary:
+        if tally is not None:
+            summary.first_ts = tally.first_ts
+            if self.config.feed == "replay":
+                summary.replay = {"from": iso(tally.first_ts), "to": iso(ex.last_ts if done else None), "bars": done,
+                                  "first_ts": tally.first_ts, "start": self.replay_note}
+            if state is not None and tally.first_ts is not None:
+                fills = [f for f in state.fills() if f["ts"] >= tally.first_ts and f["kind"] != "funding"]
+                summary.fills, summary.first_fills = len(fills), fills[:3]
+            if summary.orders == 0:
+                summary.idle = (tally.why_flat(ex.units) if done else
+                                f"nothing replayed: {summary.stopped}" if "already" in summary.stopped else
+                                "no bar after the last one this live state processed")
         summary.bars, summary.total_bars = done, ex.bars_done
         summary.version = ex.strategy.version
         summary.equity, summary.units = ex.equity, ex.units
