@@ -1,0 +1,105 @@
+"""One meaning of a learned entry: the fast, cached path gives exactly the reference's signal.
+
+The reference (``gaorg.strategies.learned_reference``) is the code as first written with
+scikit-learn's public estimators; the signals are compared bit for bit over random parameters
+(drawn by the GA's own sampler) and random markets, cold and from the caches, and through
+rebuilt ``Bars`` objects with the same content.
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+
+import numpy as np
+import pytest
+
+from gaorg.data.bars import Bars
+from gaorg.strategies import learned_reference
+from gaorg.strategies.catalogue import CATALOGUE
+from gaorg.strategies.sampling import random_params
+from tests.unit.strategy_kit import random_bars
+
+REFERENCE = {"linear_svc": learned_reference.linear_svc, "pca_tree": learned_reference.pca_tree}
+
+
+def momentum_bars(n: int, seed: int, phi: float) -> Bars:
+    """Returns with autocorrelation ``phi``: a market the models find a pattern in."""
+    rng = np.random.default_rng(seed)
+    r = np.zeros(n)
+    for i in range(1, n):
+        r[i] = phi * r[i - 1] + rng.normal(0, 0.004)
+    close = 100 * np.exp(np.cumsum(r))
+    wick = np.abs(rng.normal(0.0, 0.002, (2, n)))
+    return Bars.from_arrays(
+        np.arange(n) * 3_600_000, close, close * (1 + wick[0]), close * (1 - wick[1]), close
+    )
+
+
+def market(seed: int) -> Bars:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1500, 3500))
+    return random_bars(n, seed=seed) if seed % 2 else momentum_bars(n, seed, float(rng.uniform(-0.5, 0.9)))
+
+
+def rebuilt(bars: Bars) -> Bars:
+    """A new ``Bars`` object (new arrays) with the same content."""
+    return Bars.from_arrays(
+        np.array(bars.ts), np.array(bars.open), np.array(bars.high), np.array(bars.low), np.array(bars.close)
+    )
+
+
+def cases(name: str, count: int, seed: int) -> list[tuple[Bars, dict]]:
+    rng = random.Random(seed)
+    out = []
+    for k in range(count):
+        bars = market(seed * 1000 + k)
+        params = random_params(CATALOGUE[name], rng, max_lookback=len(bars) - 300)
+        out.append((bars, params))
+        # a mutant that shares its fits (other refit, other direction) and one that shares features
+        out.append(
+            (bars, {**params, "refit": rng.randint(250, 2000), "direction": rng.choice(("long", "both"))})
+        )
+        out.append((rebuilt(bars), {**params, "horizon": max(1, params["horizon"] - 1)}))
+    return out
+
+
+@pytest.mark.parametrize("name", ["linear_svc", "pca_tree"])
+def test_the_fast_path_gives_the_reference_signal_bit_for_bit(name):
+    from gaorg.strategies import learned_cache
+
+    learned_cache.clear()
+    compute, reference = CATALOGUE[name].compute, REFERENCE[name]
+    for bars, params in cases(name, 8, seed=len(name)):
+        want = reference(bars, params)
+        cold = compute(bars, params)
+        warm = compute(rebuilt(bars), params)  # content, not identity: a hit on a new object
+        for got in (cold, warm):
+            assert got.dtype == want.dtype and got.flags.writeable
+            assert np.array_equal(got, want), (name, params, np.flatnonzero(got != want)[:5])
+        assert not np.shares_memory(cold, warm)  # a fresh array each call: the composer may write into it
+
+
+def test_a_changed_bar_is_a_different_market_for_the_caches():
+    bars = market(3)
+    params = random_params(CATALOGUE["linear_svc"], random.Random(1), max_lookback=len(bars) - 300)
+    before = CATALOGUE["linear_svc"].compute(bars, params)
+    close = np.array(bars.close)
+    close[len(close) // 2 :] *= np.exp(np.linspace(0.0, 0.3, len(close) - len(close) // 2))
+    changed = Bars.from_arrays(
+        np.array(bars.ts),
+        np.array(bars.open),
+        np.maximum(bars.high, close),
+        np.minimum(bars.low, close),
+        close,
+    )
+    assert np.array_equal(
+        CATALOGUE["linear_svc"].compute(changed, params), learned_reference.linear_svc(changed, params)
+    )
+    assert np.array_equal(CATALOGUE["linear_svc"].compute(bars, params), before)
+
+
+def test_the_learned_specs_pickle_by_reference_for_dask_workers():
+    for name in REFERENCE:
+        spec = pickle.loads(pickle.dumps(CATALOGUE[name]))
+        assert spec.compute is CATALOGUE[name].compute
