@@ -55,6 +55,18 @@ class FrontMember:
     def objectives(self) -> tuple[float, float, float]:
         return (self.sharpe, self.max_drawdown, self.consistency)
 
+    def holdout_summary(self) -> dict[str, float]:
+        """The hold-out figures as the promotion gates summarise the basket: mean Sharpe and
+        return, worst max drawdown, total trades (the per-asset means when no per-asset figures)."""
+        per = list(self.holdout_per_asset.values())
+        if not per:
+            return {k: float(self.holdout.get(k, math.nan)) for k in ("sharpe", "max_drawdown", "trades",
+                                                                       "total_return")}
+        return {"sharpe": sum(p["sharpe"] for p in per) / len(per),
+                "max_drawdown": max(p["max_drawdown"] for p in per),
+                "trades": float(sum(p["trades"] for p in per)),
+                "total_return": sum(p.get("total_return", math.nan) for p in per) / len(per)}
+
     @property
     def significant(self) -> bool:
         """True when the deflated Sharpe ratio is significant at the 5% level."""

@@ -32,6 +32,7 @@ from typing import Any
 
 from gaorg.config import Settings
 from gaorg.errors import ConfigError, GateFailedError, InputError, NotFoundError
+from gaorg.quantities import gate_fmt
 from gaorg.tracking.registry import (
     PREVIOUS,
     PRODUCTION,
@@ -41,6 +42,10 @@ from gaorg.tracking.registry import (
     version_by_alias,
 )
 from gaorg.tracking.store import make_client, tracking_errors
+
+OPS = {"hold-out Sharpe": ">", "deflated Sharpe": ">=", "hold-out deflated Sharpe": ">=",
+       "hold-out max drawdown": "<=", "hold-out trades": ">="}
+"""How each gate compares its figure with its threshold."""
 
 
 @dataclass(frozen=True)
@@ -78,8 +83,9 @@ class GateResult:
     detail: str = ""
 
     def line(self) -> str:
+        """``PASS|FAIL  name  figure  (needs ...)``, the figure in its quantity's one format."""
         verdict = "PASS" if self.passed else "FAIL"
-        return f"  {verdict}  {self.name:<24} {_fmt(self.figure):>9}  (needs {self.detail})"
+        return f"  {verdict}  {self.name:<24} {gate_fmt(self.name, self.figure):>9}  (needs {self.detail})"
 
 
 @dataclass(frozen=True)
@@ -120,8 +126,9 @@ class Decision:
 
     def history_entry(self) -> dict[str, Any]:
         return {"action": self.action, "by": self.by, "at": self.at, "reason": self.reason,
-                "champion": self.champion,
-                "gates": {g.name: [_finite(g.figure), g.passed] for g in self.gates}}
+                "champion": self.champion,  # per gate: figure, verdict, threshold, comparison
+                "gates": {g.name: [_finite(g.figure), g.passed, _finite(g.threshold), OPS.get(g.name, "")]
+                          for g in self.gates}}
 
 
 def promote(name: str, version: str | int, settings: Settings, gates: Gates = Gates(), *,
@@ -149,21 +156,25 @@ def promote(name: str, version: str | int, settings: Settings, gates: Gates = Ga
     dsr = float(dsr) if isinstance(dsr, (int, float)) and not isinstance(dsr, bool) else math.nan
     results.append(GateResult("deflated Sharpe", dsr, gates.min_deflated_sharpe,
                               _ge(dsr, gates.min_deflated_sharpe),
-                              f">= {gates.min_deflated_sharpe:g}, recorded by run {info.run_id}"))
+                              f">= {gate_fmt('deflated Sharpe', gates.min_deflated_sharpe)}, walk-forward, "
+                              f"recorded by run {info.run_id}"))
     hdsr = figures["deflated_sharpe"]
     note = "" if not math.isnan(hdsr) else (
         "; not recorded for this version (registered before this gate existed): re-score it, or "
         "pass --min-holdout-dsr 0 to waive the gate")
     results.append(GateResult("hold-out deflated Sharpe", hdsr, gates.min_holdout_dsr,
                               _ge(hdsr, gates.min_holdout_dsr),
-                              f">= {gates.min_holdout_dsr:g}, among {k} candidate{'s' if k != 1 else ''} "
+                              f">= {gate_fmt('hold-out deflated Sharpe', gates.min_holdout_dsr)}, among {k} "
+                              f"candidate{'s' if k != 1 else ''} "
                               f"(recorded by run {info.run_id}); {how}{note}"))
     mdd = figures["max_drawdown"]
     results.append(GateResult("hold-out max drawdown", mdd, gates.max_drawdown,
-                              not math.isnan(mdd) and mdd <= gates.max_drawdown, f"<= {gates.max_drawdown:g}, {how}"))
+                              not math.isnan(mdd) and mdd <= gates.max_drawdown,
+                              f"<= {gate_fmt('hold-out max drawdown', gates.max_drawdown)}, worst over the "
+                              f"basket; {how}"))
     trades = figures["trades"]
     results.append(GateResult("hold-out trades", trades, gates.min_trades, _ge(trades, gates.min_trades),
-                              f">= {gates.min_trades}, {how}"))
+                              f">= {gates.min_trades}, total over the basket; {how}"))
     passed = all(r.passed for r in results)
     action = "promoted" if passed else ("forced" if force else "rejected")
     decision = Decision(action, name, info.version, champion.version if champion else None, _who(), _now(),
@@ -245,13 +256,14 @@ def _sharpe_gate(figures: dict[str, float], champion: VersionInfo | None, info: 
     if champion is None:
         floor = gates.min_holdout_sharpe
         return GateResult("hold-out Sharpe", sharpe, floor, _gt(sharpe, floor),
-                          f"> {floor:g}, no champion yet; {how}")
+                          f"> {gate_fmt('hold-out Sharpe', floor)}, no champion yet; mean over the basket; {how}")
     champ_genome = read_genome(make_client(settings), settings, champion)
     champ, _ = holdout_figures(champ_genome, champion, info, settings, rescore)
     bar = champ["sharpe"] + gates.margin
     return GateResult("hold-out Sharpe", sharpe, bar, _gt(sharpe, bar),
-                      f"> {bar:.3f} = champion v{champion.version} {champ['sharpe']:.3f} + margin "
-                      f"{gates.margin:g}; {how}")
+                      f"> {gate_fmt('hold-out Sharpe', bar)} = champion v{champion.version} "
+                      f"{gate_fmt('hold-out Sharpe', champ['sharpe'])} + margin {gates.margin:g}; mean over the "
+                      f"basket; {how}")
 
 
 def _move(client: Any, settings: Settings, name: str, version: str, champion: VersionInfo | None) -> dict[str, str]:
@@ -280,10 +292,6 @@ def _ge(value: float, bar: float) -> bool:
 
 def _gt(value: float, bar: float) -> bool:
     return not math.isnan(value) and value > bar
-
-
-def _fmt(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{value:.3f}"
 
 
 def _finite(value: float) -> float | None:

@@ -105,7 +105,7 @@ def test_a_first_champion_must_still_beat_the_hold_out_sharpe_floor(fresh):
     with pytest.raises(GateFailedError, match="FAIL  hold-out Sharpe") as err:
         promote(NAME, low, settings, Gates(min_deflated_sharpe=0.0, max_drawdown=1.0, min_trades=0,
                                            min_holdout_dsr=0.0, min_holdout_sharpe=floor))
-    assert f"> {floor:g}, no champion yet" in err.value.decision.gates[0].detail
+    assert f"> {floor:.2f}, no champion yet" in err.value.decision.gates[0].detail  # Sharpe's one format
     assert aliases(client) == {}
 
 

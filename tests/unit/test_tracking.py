@@ -54,12 +54,29 @@ def test_gates_refuse_impossible_thresholds():
 
 def test_a_decision_prints_each_gate_with_its_figure_and_verdict_and_its_json_has_no_nan():
     gates = (GateResult("hold-out Sharpe", 1.5, 1.2, True, "> 1.2"),
-             GateResult("hold-out trades", float("nan"), 10, False, ">= 10"))
+             GateResult("hold-out trades", float("nan"), 10, False, ">= 10"),
+             GateResult("hold-out max drawdown", 0.0364, 0.3, True, "<= 30.0%"),
+             GateResult("hold-out trades", 14.0, 10, True, ">= 10"))
     decision = Decision("rejected", "trend", "3", "2", "ana", "2026-01-01T00:00:00Z", "", gates)
     text = decision.text()
-    assert "PASS  hold-out Sharpe" in text and "1.500" in text
+    assert "PASS  hold-out Sharpe" in text and " 1.50  (needs" in text  # Sharpe: 2 decimals
     assert "FAIL  hold-out trades" in text and "n/a" in text
+    assert " 3.6%  (needs" in text and " 14  (needs" in text  # drawdown a percent, trades a whole count
     assert decision.to_dict()["gates"][1]["figure"] is None and decision.passed is False
+
+
+def test_one_quantity_has_one_format_and_says_which_window_it_covers():
+    from gaorg.quantities import QUANTITIES, fmt, why_rejected
+
+    assert fmt("holdout.max_drawdown", 0.0364) == fmt("wf.max_drawdown", 0.0364) == "3.6%"
+    assert fmt("holdout.trades", 14.0) == "14" and fmt("holdout.sharpe", 1.234) == "1.23"
+    assert fmt("holdout.sharpe", None) == fmt("holdout.sharpe", float("nan")) == "n/a"
+    assert "worst" in QUANTITIES["holdout.max_drawdown"].window and "total" in QUANTITIES["holdout.trades"].window
+    assert "walk-forward" in QUANTITIES["wf.max_drawdown"].window
+    history = [{"action": "rejected", "gates": {"hold-out Sharpe": [1.5, True, 0.0, ">"],
+                                                "hold-out trades": [9.0, False, 10, ">="]}}]
+    assert why_rejected(history) == "hold-out trades 9 (needs >= 10)"
+    assert why_rejected([*history, {"action": "promoted"}]) == ""
 
 
 def test_credentials_in_a_tracking_uri_are_redacted_and_servers_are_recognised():
