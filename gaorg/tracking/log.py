@@ -51,7 +51,8 @@ class EvolutionLog:
         parent = self.open()
         stage_run = self._stage(stats.stage, stats.timeframe)
         metrics = stats.metrics()
-        self.recorder.log_metrics(metrics, step=stats.step, run_id=parent)
+        # the stage of each step, charted beside the figures: where a stage ends, the figures jump
+        self.recorder.log_metrics({**metrics, "stage": float(stats.stage)}, step=stats.step, run_id=parent)
         self.recorder.log_metrics(metrics, step=stats.generation, run_id=stage_run)
         self.steps.add(stats.step)
 
@@ -134,8 +135,13 @@ def _log_run(recorder: Recorder, run_id: str, result: Any, lineage: Any, baskets
                "run.front_size": len(result.front)}  # per-generation names are taken
     metrics.update({f"evaluations.{k.replace(':', '_')}": v for k, v in result.evaluations_per_stage.items()})
     if best is not None:
-        metrics.update({"front.best_sharpe": best.sharpe, "front.best_deflated_sharpe": best.deflated_sharpe,
-                        "front.best_holdout_sharpe": best.holdout.get("sharpe", float("nan"))})
+        held = best.holdout_summary()
+        metrics.update({"front.best.walk_forward_sharpe": best.sharpe,
+                        "front.best.walk_forward_max_drawdown": best.max_drawdown,
+                        "front.best.deflated_sharpe": best.deflated_sharpe,
+                        "front.best.holdout_sharpe": held["sharpe"],
+                        "front.best.holdout_max_drawdown": held["max_drawdown"],
+                        "front.best.holdout_trades": held["trades"]})
     recorder.log_metrics(metrics, step=max((h.step for h in result.history), default=0), run_id=run_id)
     with tempfile.TemporaryDirectory(prefix="gaorg-run-") as tmp:
         folder = Path(tmp)
@@ -156,6 +162,7 @@ def _log_run(recorder: Recorder, run_id: str, result: Any, lineage: Any, baskets
 
 
 def _register(recorder: Recorder, run_id: str, result: Any, lineage: Any, name: str, top_k: int) -> list:
+    from gaorg.tracking.describe import version_description
     from gaorg.tracking.registry import (
         REGISTERED_PARAM,
         RESCORE_PARAM,
@@ -176,8 +183,9 @@ def _register(recorder: Recorder, run_id: str, result: Any, lineage: Any, name: 
     entries = []
     for rank, (member, model) in enumerate(zip(members, logged, strict=True)):
         series = lineage.for_timeframe(member.timeframe) if lineage else ()
-        entries.append((model, version_tags(member, rank=rank, run_id=run_id, evolution_run_id=result.run_id,
-                                            series=series, costs=costs, candidates=len(members))))
+        entries.append((model, version_tags(member, series=series, costs=costs, candidates=len(members)),
+                        version_description(member, rank=rank, count=len(members), run_id=run_id,
+                                            evolution_run_id=result.run_id)))
     timeframes = sorted({m.timeframe for m in members})
     with tracking_errors(settings, "recording the registered genomes on the run"):
         client.log_param(run_id, REGISTERED_PARAM, registered_record(members))

@@ -24,6 +24,8 @@ from gaorg.tracking.store import make_client, tracking_errors
 PRODUCTION = "production"
 PREVIOUS = "previous"
 HISTORY = "history."
+HOLDOUT_MDD = "holdout.worst_max_drawdown"
+HOLDOUT_TRADES = "holdout.total_trades"
 REGISTERED_PARAM = "gaorg.registered"
 """The run param that records, once and for good (MLflow params cannot be changed), each genome the
 run registered with its deflated Sharpe and how many candidates the run registered (each one look
@@ -89,41 +91,49 @@ class VersionInfo:
         return [json_tag(self, k) for k in keys]
 
     def to_dict(self) -> dict[str, Any]:
+        """The version as ``gaorg models --json`` lists it (hold-out drawdown worst and trades total
+        over the basket, as the gates count them; None for versions registered before they were)."""
+        from gaorg.quantities import why_rejected
+
+        try:
+            why = why_rejected(self.history())
+        except TagError as exc:
+            why = f"unreadable history ({str(exc)[:80]})"
         return {"name": self.name, "version": self.version, "run_id": self.run_id,
                 "aliases": list(self.aliases), "genome_hash": self.genome_hash,
                 "modules": self.tags.get("modules", ""),
                 "holdout_sharpe": _none_if_nan(self.figure("holdout.sharpe")),
-                "holdout_max_drawdown": _none_if_nan(self.figure("holdout.max_drawdown")),
-                "holdout_trades": _none_if_nan(self.figure("holdout.trades")),
+                "holdout_max_drawdown": _none_if_nan(self.figure(HOLDOUT_MDD)),
+                "holdout_trades": _none_if_nan(self.figure(HOLDOUT_TRADES)),
                 "deflated_sharpe": _none_if_nan(self.figure("deflated_sharpe")),
-                "sharpe": _none_if_nan(self.figure("objective.sharpe"))}
+                "sharpe": _none_if_nan(self.figure("objective.sharpe")),
+                "max_drawdown": _none_if_nan(self.figure("objective.max_drawdown")),
+                "rejected": why}
 
 
-def version_tags(member: Any, *, rank: int, run_id: str, evolution_run_id: str,
-                 series: Iterable[Any] = (), costs: Mapping[str, Any] | None = None,
+def version_tags(member: Any, *, series: Iterable[Any] = (), costs: Mapping[str, Any] | None = None,
                  candidates: int = 1) -> dict[str, str]:
-    """The tags of a ``FrontMember``'s version (``series``: its timeframe's SeriesLineage).
+    """The few tags of a ``FrontMember``'s version (``series``: its timeframe's SeriesLineage).
 
+    What gaorg reads (genome hash, the figures ``gaorg models`` lists and ``--no-rescore`` gates on,
+    the hold-out sums, the re-scoring basis of runs without ``gaorg.rescore``); everything else (rules,
+    lineage, every figure with its window, the decisions) is in the version's Markdown description.
+    The hold-out figures are summarised over the basket as the gates do: mean Sharpe, worst max
+    drawdown (``holdout.worst_max_drawdown``), total trades (``holdout.total_trades``).
     ``candidates``: how many versions this run registers, each a look at the same hold-out (tag
     ``holdout.candidates``, for people; the hold-out gate reads the count from the run's record).
     """
+    held = member.holdout_summary()
     tags = {
         "genome_hash": member.genome_hash,
         "modules": "+".join(member.genome.modules),
         "objective.sharpe": _num(member.sharpe),
         "objective.max_drawdown": _num(member.max_drawdown),
-        "objective.consistency": _num(member.consistency),
         "deflated_sharpe": _num(member.deflated_sharpe),
-        "lineage.stage": str(member.stage),
-        "lineage.timeframe": member.timeframe,
-        "lineage.generation": str(member.generation),
-        "lineage.parents": ",".join(member.parents),
-        "source_run_id": run_id,
-        "evolution_run_id": evolution_run_id,
-        "rank": str(rank),
+        "holdout.sharpe": _num(held["sharpe"]),
+        HOLDOUT_MDD: _num(held["max_drawdown"]),
+        HOLDOUT_TRADES: _num(held["trades"]),
     }
-    for key, value in member.holdout.items():
-        tags[f"holdout.{key}"] = _num(value)
     if getattr(member, "holdout_sums", ()):
         tags["holdout.sums"] = json.dumps([float(x) for x in member.holdout_sums])
     tags["holdout.candidates"] = str(int(candidates))
@@ -146,9 +156,10 @@ def rescore_record(costs: Mapping[str, Any], series: Mapping[str, Iterable[Any]]
                       sort_keys=True)
 
 
-def register_versions(client: Any, settings: Settings, name: str, entries: list[tuple[Any, dict[str, str]]],
+def register_versions(client: Any, settings: Settings, name: str, entries: list[tuple[Any, ...]],
                       description: str = "") -> list[VersionInfo]:
-    """Register each ``(LoggedStrategy, tags)`` as a new version of ``name``, all or nothing.
+    """Register each ``(LoggedStrategy, tags[, Markdown description])`` as a new version of ``name``,
+    all or nothing.
 
     If any registration fails, the versions made by this call are deleted (and the registered
     model too when this call created it), then TrackingError is raised.
@@ -165,13 +176,13 @@ def register_versions(client: Any, settings: Settings, name: str, entries: list[
             except MlflowException as exc:
                 if exc.error_code not in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"):
                     raise
-            for logged, tags in entries:
+            for logged, tags, *text in entries:
                 mv = client.create_model_version(
                     # the storage location and both ids: given models:/ID or no run id, MLflow
                     # looks the model up on the *global* tracking URI (a stray ./mlflow.db)
                     name, source=logged.artifact_location, run_id=logged.run_id, tags=tags,
                     model_id=logged.model_id,
-                    description=f"{tags.get('modules', '')} (genome {logged.genome_hash})",
+                    description=text[0] if text else f"{tags.get('modules', '')} (genome {logged.genome_hash})",
                 )
                 done.append(VersionInfo(name, str(mv.version), mv.run_id, mv.source, (), dict(tags)))
     except BaseException:
@@ -270,11 +281,40 @@ def append_history(client: Any, settings: Settings, info: VersionInfo, entry: Ma
                          and k[len(HISTORY):].isdigit()), default=0)
         key = f"{HISTORY}{index:04d}"
         client.set_model_version_tag(info.name, info.version, key, json.dumps(dict(entry), sort_keys=True))
+        mv = client.get_model_version(info.name, info.version)
+        now = VersionInfo(info.name, info.version, mv.run_id, mv.source, (), dict(mv.tags or {}))
+        try:
+            history = now.history()
+        except TagError:  # a hand-edited older entry: describe the ones that read
+            history = [dict(entry)]
+        from gaorg.tracking.describe import with_history
+
+        client.update_model_version(info.name, info.version, description=with_history(mv.description or "", history))
     return key
 
 
 def list_models(settings: Settings, name: str | None = None) -> list[dict[str, Any]]:
-    """Registered models with their versions (newest first), figures and aliases."""
+    """Registered models with their versions (newest first), figures and aliases.
+
+    A local sqlite store is read directly (:mod:`gaorg.tracking.listing`: no MLflow import, well
+    under a second); any other store through MLflow.
+    """
+    from gaorg.tracking.listing import read_registry
+
+    fast = read_registry(settings, name)
+    if fast is not None:
+        names, aliases, rows = fast
+        if name is not None and name not in names:
+            raise _unknown(name, names)
+        out = []
+        for model in sorted(n for n in names if name is None or n == name):
+            known = aliases.get(model, {})
+            infos = [VersionInfo(r.name, r.version, r.run_id, r.source,
+                                 tuple(sorted(a for a, v in known.items() if v == r.version)), r.tags)
+                     for r in rows.get(model, [])]
+            out.append({"name": model, "aliases": dict(known),
+                        "versions": [i.to_dict() for i in sorted(infos, key=lambda i: -int(i.version))]})
+        return out
     client = make_client(settings)
     out = []
     with tracking_errors(settings, "listing registered models"):
@@ -287,6 +327,15 @@ def list_models(settings: Settings, name: str | None = None) -> list[dict[str, A
     return out
 
 
+def _unknown(name: str, known: list[str]) -> NotFoundError:
+    from gaorg.config import did_you_mean
+
+    return NotFoundError(
+        f"no registered model {name!r}{did_you_mean(name, known)}; registered: "
+        f"{', '.join(sorted(known)) or 'none yet (gaorg evolve --register NAME)'}"
+    )
+
+
 def _require_model(client: Any, name: str) -> Any:
     from mlflow.exceptions import MlflowException
 
@@ -294,13 +343,7 @@ def _require_model(client: Any, name: str) -> Any:
         return client.get_registered_model(name)
     except MlflowException as exc:
         if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-            known = [m.name for m in client.search_registered_models()]
-            from gaorg.config import did_you_mean
-
-            raise NotFoundError(
-                f"no registered model {name!r}{did_you_mean(name, known)}; registered: "
-                f"{', '.join(sorted(known)) or 'none yet (gaorg evolve --register NAME)'}"
-            ) from None
+            raise _unknown(name, [m.name for m in client.search_registered_models()]) from None
         raise
 
 

@@ -25,7 +25,7 @@ from gaorg.config import Settings
 from gaorg.errors import InputError, NotFoundError
 from gaorg.evolve.stats import deflated_sharpe_of
 from gaorg.strategies.genome import Genome
-from gaorg.tracking.registry import VersionInfo, json_tag, tag_error
+from gaorg.tracking.registry import HOLDOUT_MDD, HOLDOUT_TRADES, VersionInfo, json_tag, tag_error
 
 SERIES_TAG = "rescore.series"
 COSTS_TAG = "rescore.costs"
@@ -65,7 +65,9 @@ def holdout_figures(genome: Genome, own: VersionInfo, basis: VersionInfo, settin
 
 
 def recorded_figures(info: VersionInfo, candidates: int) -> dict[str, float]:
-    """The hold-out figures recorded on a version when it was registered (NaN where absent).
+    """The hold-out figures recorded on a version when it was registered (NaN where absent): mean
+    Sharpe, worst max drawdown and total trades over the basket (versions registered before these
+    were recorded give the means they recorded).
 
     ``candidates``: how many the version's run registered (:func:`candidates_of`).
     """
@@ -74,8 +76,10 @@ def recorded_figures(info: VersionInfo, candidates: int) -> dict[str, float]:
         raise tag_error(info, "holdout.sums", "is not a list of numbers")
     sums = [float(x) for x in raw]
     dsr = deflated_sharpe_of(sums, candidates) if len(sums) == 5 else math.nan
-    return {"sharpe": info.figure("holdout.sharpe"), "max_drawdown": info.figure("holdout.max_drawdown"),
-            "trades": info.figure("holdout.trades"), "deflated_sharpe": dsr}
+    mdd, trades = info.figure(HOLDOUT_MDD), info.figure(HOLDOUT_TRADES)
+    if HOLDOUT_MDD not in info.tags:  # registered before: the means over the basket were recorded
+        mdd, trades = info.figure("holdout.max_drawdown"), info.figure("holdout.trades")
+    return {"sharpe": info.figure("holdout.sharpe"), "max_drawdown": mdd, "trades": trades, "deflated_sharpe": dsr}
 
 
 def candidates_of(info: VersionInfo, settings: Settings) -> int:

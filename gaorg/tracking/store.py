@@ -21,6 +21,12 @@ from gaorg.tracking.uri import FIX, check_store, missing_driver, redact
 
 EXPERIMENT = "gaorg"
 """The experiment every evolution is logged to."""
+KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+"""The experiment kind MLflow's UI shows as classic runs (not GenAI traces)."""
+UI_VIEW = "workflowType=machine_learning"
+"""The UI's query that selects the classic view: MLflow 3.17's UI keeps the workflow type (GenAI by
+default) in the browser and the URL, and opens an experiment on the view of that type."""
 
 
 def is_remote(uri: str) -> bool:
@@ -57,16 +63,23 @@ def make_client(settings: Settings) -> Any:
 
 
 def experiment_id(client: Any, settings: Settings, name: str = EXPERIMENT) -> str:
-    """Id of the experiment ``name``, created on first use (artifacts under GAORG_HOME locally)."""
+    """Id of the experiment ``name``, created on first use (artifacts under GAORG_HOME locally).
+
+    The experiment is tagged as classic model development (:data:`EXPERIMENT_KIND`), so MLflow's UI
+    opens it on its runs, not on the GenAI overview (traces, token usage); an experiment made
+    before gets the tag on first use.
+    """
     with tracking_errors(settings):
         found = client.get_experiment_by_name(name)
         if found is not None:
+            if found.tags.get(KIND_TAG) != EXPERIMENT_KIND:
+                client.set_experiment_tag(found.experiment_id, KIND_TAG, EXPERIMENT_KIND)
             return found.experiment_id
         location = None
         if not is_remote(settings.tracking_uri):
             settings.artifacts.mkdir(parents=True, exist_ok=True)
             location = settings.artifacts.as_uri()
-        return client.create_experiment(name, artifact_location=location)
+        return client.create_experiment(name, artifact_location=location, tags={KIND_TAG: EXPERIMENT_KIND})
 
 
 @contextlib.contextmanager

@@ -52,7 +52,8 @@ def log_strategy_models(
 ) -> list[LoggedStrategy]:
     """Log each ``FrontMember`` of ``members`` as a pyfunc model of run ``run_id``.
 
-    Hold-out metrics and objectives are logged as the model's metrics (the UI compares them).
+    Hold-out metrics and objectives are logged as the model's metrics (the UI compares them), at step
+    ``len(members) - 1 - rank``: MLflow shows them on the run too, where the best's are the latest.
     """
     import mlflow.pyfunc
     from mlflow.entities import LoggedModelOutput, LoggedModelStatus, Metric
@@ -86,10 +87,16 @@ def log_strategy_models(
             client.log_model_artifacts(lm.model_id, str(local))
             client.finalize_logged_model(lm.model_id, LoggedModelStatus.READY)
         now = int(time.time() * 1000)
+        held = member.holdout_summary()  # drawdown worst and trades total over the basket, as the gates
         figures = {**{f"holdout_{k}": v for k, v in member.holdout.items()},
+                   **{f"holdout_{k}": v for k, v in held.items()},
                    "sharpe": member.sharpe, "max_drawdown": member.max_drawdown,
                    "consistency": member.consistency, "deflated_sharpe": member.deflated_sharpe}
-        metrics.extend(Metric(k, float(v), now, 0, model_id=lm.model_id) for k, v in figures.items() if _finite(v))
+        # MLflow logs a model's metrics on its run too; the run shows the value of the highest step,
+        # so the best (rank 0) gets the highest: the run's holdout_sharpe is the front's best's
+        step = len(members) - 1 - rank
+        metrics.extend(Metric(k, float(v), now, step, model_id=lm.model_id) for k, v in figures.items()
+                       if _finite(v))
         outputs.append(LoggedModelOutput(lm.model_id, step=0))
         logged.append(LoggedStrategy(member.genome_hash, lm.model_id, f"models:/{lm.model_id}",
                                      lm.artifact_location, run_id))

@@ -16,7 +16,7 @@ import urllib.request
 
 from gaorg.config import Settings
 from gaorg.errors import InputError, TrackingError
-from gaorg.tracking.store import is_remote, redact
+from gaorg.tracking.store import EXPERIMENT, UI_VIEW, is_remote, redact
 
 
 def server_command(settings: Settings, host: str, port: int) -> list[str]:
@@ -98,7 +98,8 @@ def serve(settings: Settings, port: int, host: str = "127.0.0.1") -> str:
     address = f"http://{host}:{port}"
     try:
         proc, address = start_ui(settings, port, host)
-        print(f"MLflow UI at {address} (store {redact(settings.tracking_uri)}); Ctrl-C stops it", flush=True)
+        print(f"MLflow UI at {address} (store {redact(settings.tracking_uri)}); evolutions: "
+              f"{landing_page(address)}; Ctrl-C stops it", flush=True)
         while proc.poll() is None:
             time.sleep(0.5)
         raise TrackingError(f"the MLflow UI stopped (exit status {proc.returncode})")
@@ -108,6 +109,24 @@ def serve(settings: Settings, port: int, host: str = "127.0.0.1") -> str:
         signal.signal(signal.SIGTERM, old)
         if proc is not None:
             stop_ui(proc)
+
+
+def landing_page(address: str, experiment: str = EXPERIMENT) -> str:
+    """The page of the server at ``address`` that shows gaorg's evolution runs in the classic view.
+
+    MLflow 3.17's UI opens an experiment on the view of the browser's workflow type (GenAI by
+    default: traces, token usage) and takes ``?workflowType=`` from the URL; the experiment's
+    ``mlflow.experimentKind`` tag (set by gaorg) says the same to UIs that read it.
+    """
+    import json
+
+    try:
+        url = f"{address}/api/2.0/mlflow/experiments/get-by-name?experiment_name={experiment}"
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            found = json.loads(resp.read())["experiment"]["experiment_id"]
+    except (OSError, ValueError, KeyError):  # no evolution logged yet
+        return f"{address}/#/experiments?{UI_VIEW}"
+    return f"{address}/#/experiments/{found}/runs?{UI_VIEW}"
 
 
 def _pick_free(host: str) -> int:

@@ -18,6 +18,11 @@ import pytest
 
 def test_gaorg_ui_on_a_port_the_os_picks_prints_the_address_it_serves_the_store_on_and_stops(
         gaorg_home, tmp_path):
+    from gaorg.config import Settings
+    from gaorg.tracking.store import experiment_id, make_client
+
+    settings = Settings.from_env({"GAORG_HOME": str(gaorg_home)})
+    exp = experiment_id(make_client(settings), settings)  # gaorg's experiment, as an evolution makes it
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     env = {**os.environ, "GAORG_HOME": str(gaorg_home)}
@@ -30,6 +35,8 @@ def test_gaorg_ui_on_a_port_the_os_picks_prints_the_address_it_serves_the_store_
         port = int(found.group(1))
         assert port > 0, line  # the port it serves on, not the 0 it was given
         address = f"http://127.0.0.1:{port}"
+        # the page printed opens gaorg's runs in MLflow's classic view, not the GenAI overview
+        assert f"{address}/#/experiments/{exp}/runs?workflowType=machine_learning" in line, line
         with urllib.request.urlopen(f"{address}/health", timeout=10) as resp:
             assert resp.status == 200
         with urllib.request.urlopen(
