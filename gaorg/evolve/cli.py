@@ -126,9 +126,11 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
             callback.finish("FAILED")
         raise
     payload = result.to_payload()
+    text = _describe(result)
     if finish is not None:
         payload["registered"] = finish(result)
-    return Outcome(_describe(result), payload)
+        text += "\n" + _registered(payload["registered"], settings)
+    return Outcome(text, payload)
 
 
 def _with_cluster(config: Any, scheduler: str | None, workers: int | None) -> Any:
@@ -158,19 +160,38 @@ def _tracking_hooks(name: str | None, settings: Any):
 
 
 def _describe(result: Any) -> str:
+    from gaorg.quantities import fmt
+
     lines = [
         f"run {result.run_id}: {result.evaluations} evaluations "
         f"({', '.join(f'{k} {v}' for k, v in result.evaluations_per_stage.items())}), "
         f"{result.trials} trials, PBO {result.pbo:.2f}",
-        f"front ({len(result.front)}), best walk-forward Sharpe first:",
+        f"front ({len(result.front)}), best walk-forward Sharpe first; walk-forward: Sharpe mean over folds x "
+        "assets, max DD the worst cell; hold-out: Sharpe mean, max DD worst, trades total over the basket",
     ]
     for m in result.front[:10]:
-        hold = m.holdout.get("sharpe", float("nan"))
+        held = m.holdout_summary()
         lines.append(
-            f"  {m.genome_hash}  sharpe {m.sharpe:6.2f}  maxdd {m.max_drawdown:5.1%}  "
-            f"consistency {m.consistency:4.0%}  DSR {m.deflated_sharpe:.2f}  hold-out sharpe {hold:6.2f}  "
-            f"{'+'.join(m.genome.modules)}"
+            f"  {m.genome_hash}  walk-forward: sharpe {fmt('wf.sharpe', m.sharpe):>6}  "
+            f"maxdd {fmt('wf.max_drawdown', m.max_drawdown):>6}  "
+            f"consistency {fmt('wf.consistency', m.consistency):>4}  DSR {fmt('deflated_sharpe', m.deflated_sharpe)}  "
+            f"| hold-out: sharpe {fmt('holdout.sharpe', held['sharpe']):>6}  "
+            f"maxdd {fmt('holdout.max_drawdown', held['max_drawdown']):>6}  "
+            f"trades {fmt('holdout.trades', held['trades']):>4}  {'+'.join(m.genome.modules)}"
         )
     if result.checkpoint_dir:
         lines.append(f"front genomes: {result.checkpoint_dir}/front/")
     return "\n".join(lines)
+
+
+def _registered(registered: dict[str, Any], settings: Any) -> str:
+    """What ``--register`` did: the MLflow run, the versions registered and where to look."""
+    from gaorg.tracking.store import redact
+
+    versions = [v["version"] for v in registered.get("versions", [])]
+    name = registered.get("model")
+    listed = ", ".join(versions) or "none"
+    return (f"MLflow run {registered['mlflow_run_id']} (experiment gaorg, store {redact(settings.tracking_uri)}); "
+            f"registered {name} version{'' if len(versions) == 1 else 's'} {listed}: "
+            f"`gaorg models {name}`, `gaorg models --show {name} {versions[0] if versions else 'VERSION'}`, "
+            "`gaorg ui`")

@@ -44,6 +44,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     m = sub.add_parser("models", parents=[common], help="registered models, versions, figures and aliases")
     m.add_argument("name", nargs="?", default=None, help="only this model")
     m.add_argument("--limit", type=int, default=10, help="versions shown per model (default 10; --json: all)")
+    m.add_argument("--show", nargs=2, metavar=("NAME", "VERSION"), default=None,
+                   help="one version in full: its rules and parameters, figures and decisions")
     m.set_defaults(handler=models_command)
 
     u = sub.add_parser("ui", parents=[common], help="the MLflow UI on 127.0.0.1 against gaorg's store")
@@ -80,6 +82,11 @@ def models_command(args: argparse.Namespace, settings: Any) -> Any:
     from gaorg.cli import Outcome
     from gaorg.tracking.registry import list_models
 
+    if args.show:
+        from gaorg.tracking.show import show_version
+
+        text, payload = show_version(settings, *args.show)
+        return Outcome(text, payload)
     models = list_models(settings, args.name)
     return Outcome(_models_text(models, args.limit), {"models": models})
 
@@ -93,23 +100,29 @@ def ui_command(args: argparse.Namespace, settings: Any) -> Any:
 
 
 def _models_text(models: list[dict[str, Any]], limit: int) -> str:
+    from gaorg.quantities import fmt
+
     if not models:
         return "no registered models yet; register a front with `gaorg evolve ... --register NAME`"
     lines = []
     for model in models:
         aliases = ", ".join(f"@{a} -> v{v}" for a, v in sorted(model["aliases"].items())) or "no aliases"
-        lines.append(f"{model['name']}  ({len(model['versions'])} versions; {aliases})")
-        lines.append(f"  {'ver':>4}  {'genome':<16}  {'sharpe':>7}  {'hold-out':>8}  {'maxdd':>6}  "
-                     f"{'trades':>6}  {'DSR':>5}  modules")
+        n = len(model["versions"])
+        lines.append(f"{model['name']}  ({n} version{'' if n == 1 else 's'}; {aliases})")
+        lines.append(f"  {'':>4}  {'':<16}  {'-- walk-forward --':^20}  {'----- hold-out -----':^22}".rstrip())
+        lines.append(f"  {'ver':>4}  {'genome':<16}  {'Sharpe':>6}  {'max DD':>6}  {'DSR':>4}  {'Sharpe':>6}  "
+                     f"{'max DD':>6}  {'trades':>6}  {'why rejected':<24}  modules")
         for v in model["versions"][:limit]:
             tag = " ".join(f"@{a}" for a in v["aliases"])
-            lines.append(f"  {v['version']:>4}  {v['genome_hash']:<16}  {_f(v['sharpe']):>7}  "
-                         f"{_f(v['holdout_sharpe']):>8}  {_f(v['holdout_max_drawdown']):>6}  "
-                         f"{_f(v['holdout_trades'], 0):>6}  {_f(v['deflated_sharpe']):>5}  {v['modules']} {tag}".rstrip())
-        if len(model["versions"]) > limit:
-            lines.append(f"  ... {len(model['versions']) - limit} older versions (--limit N, or --json)")
+            lines.append(
+                f"  {v['version']:>4}  {v['genome_hash']:<16}  {fmt('wf.sharpe', v['sharpe']):>6}  "
+                f"{fmt('wf.max_drawdown', v.get('max_drawdown')):>6}  {fmt('deflated_sharpe', v['deflated_sharpe']):>4}  "
+                f"{fmt('holdout.sharpe', v['holdout_sharpe']):>6}  "
+                f"{fmt('holdout.max_drawdown', v['holdout_max_drawdown']):>6}  "
+                f"{fmt('holdout.trades', v['holdout_trades']):>6}  {v.get('rejected') or '-':<24}  "
+                f"{v['modules']} {tag}".rstrip())
+        if n > limit:
+            lines.append(f"  ... {n - limit} older versions (--limit N, or --json)")
+    lines.append("walk-forward: Sharpe mean over folds x assets, max DD the worst cell; hold-out: Sharpe mean, "
+                 "max DD worst, trades total over the basket; `gaorg models --show NAME VERSION` for one in full")
     return "\n".join(lines)
-
-
-def _f(value: float | None, digits: int = 2) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"

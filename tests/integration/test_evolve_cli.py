@@ -116,14 +116,38 @@ def test_unreachable_scheduler_fails_within_seconds(cli, gaorg_home):
     assert time.monotonic() - start < 30  # process start and imports included; the connect gives up after 5 s
 
 
-def test_register_logs_the_run_and_registers_the_front_through_tracking(cli, gaorg_home):
+def test_evolve_models_and_promote_print_one_figure_for_one_quantity_of_a_registered_version(cli, gaorg_home):
+    """The same version's hold-out Sharpe, max drawdown and trades read the same in all three views;
+    --register logs and registers the front and names the run and its versions."""
+    import re
+
     store_bars(gaorg_home)
     r = cli("evolve", "--symbols", "A,B", "--timeframes", "1h", "--population", "8", "--generations", "1",
             "--folds", "2", "--register", "trend", *FAST)
     assert r.code == 0, r.stderr
-    registered = r.json["registered"]
-    assert registered["model"] == "trend"
-    assert registered["mlflow_run_id"]
+    registered = r.json["registered"]  # --register logs the run and registers the front through tracking
+    assert registered["model"] == "trend" and registered["mlflow_run_id"]
     hashes = {m["genome_hash"] for m in r.json["front"]}
     assert registered["versions"] and {v["genome_hash"] for v in registered["versions"]} <= hashes
     assert (gaorg_home / "mlflow.db").exists()
+    text = r.stderr  # with --json the text goes to stderr
+    versions = ", ".join(v["version"] for v in registered["versions"])
+    assert f"MLflow run {registered['mlflow_run_id']} (experiment gaorg" in text
+    assert f"registered trend versions {versions}:" in text, text
+    first = next(line for line in text.splitlines() if "hold-out: sharpe" in line)
+    evolved = re.search(r"hold-out: sharpe\s+(\S+)\s+maxdd\s+(\S+)\s+trades\s+(\S+)", first).groups()
+
+    forced = cli("promote", "trend", "1", "--force", "--reason", "one figure")
+    assert forced.code == 0, forced.stderr
+    gates = {name: value for name, value in re.findall(r"(?:PASS|FAIL)  (hold-out [a-z ]+?|hold-out Sharpe)\s+(\S+)"
+                                                      r"\s+\(needs", forced.stdout)}
+    promoted = (gates["hold-out Sharpe"], gates["hold-out max drawdown"], gates["hold-out trades"])
+
+    listed = cli("models", "trend")
+    assert listed.code == 0, listed.stderr
+    rows = {line.split()[0]: line for line in listed.stdout.splitlines() if re.match(r"\s+\d+\s+[0-9a-f]{16}", line)}
+    cells = rows["1"].split()
+    assert (cells[5], cells[6], cells[7]) == promoted == evolved, (rows["1"], forced.stdout, first)
+    assert re.search(r"\d+%$", evolved[1]) and re.fullmatch(r"\d+", evolved[2])  # a percent, a whole total
+    assert "why rejected" in listed.stdout  # its rows: tests/integration/test_tracking.py
+    assert "versions;" in listed.stdout.splitlines()[0]

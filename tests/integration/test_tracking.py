@@ -120,10 +120,69 @@ def test_the_top_k_front_members_are_new_versions_with_their_tags(logged):
     assert float(tags["holdout.sharpe"]) == pytest.approx(member.holdout["sharpe"])
     assert float(tags["deflated_sharpe"]) == pytest.approx(member.deflated_sharpe)
     assert float(tags["objective.max_drawdown"]) == pytest.approx(member.max_drawdown)
-    assert tags["lineage.parents"] == ",".join(member.parents)
-    assert tags["source_run_id"] == out["mlflow_run_id"] == mv.run_id
+    assert out["mlflow_run_id"] == mv.run_id
     series = json.loads(tags["rescore.series"])
     assert [s[:3] for s in series] == [["synthetic", "BTC", "1h"], ["synthetic", "ETH", "1h"]]
+
+
+def test_a_version_explains_itself_in_markdown_and_keeps_few_tags(logged):
+    """Rules, figures with their windows and lineage in the description; the tags are what gaorg reads."""
+    from gaorg.quantities import fmt
+    from gaorg.tracking.registry import append_history, get_version, list_models
+
+    settings, result, out, client, _, _ = logged
+    version = out["versions"][2]["version"]
+    mv = client.get_model_version("trend", version)
+    member = next(m for m in result.front if m.genome_hash == mv.tags["genome_hash"])
+    held = member.holdout_summary()
+    assert len(mv.tags) <= 12, sorted(mv.tags)
+    text = mv.description
+    assert "### Rules" in text and "entry: ema_crossover(fast=" in text and "exit: atr_stop(period=14" in text
+    assert f"| hold-out max drawdown | hold-out, worst over the basket | {fmt('holdout.max_drawdown', held['max_drawdown'])} |" in text
+    assert f"| hold-out trades | hold-out, total over the basket | {fmt('holdout.trades', held['trades'])} |" in text
+    assert f"| walk-forward max drawdown | walk-forward folds, worst fold x asset | {fmt('wf.max_drawdown', member.max_drawdown)} |" in text
+    assert "parents `" in text and "### Decisions\nnone yet" in text
+    info = get_version(client, settings, "trend", version)
+    append_history(client, settings, info, {"action": "rejected", "by": "ana", "at": "2026-01-01T00:00:00Z",
+                                            "reason": "", "gates": {"hold-out trades": [3.0, False, 10, ">="]}})
+    text = client.get_model_version("trend", version).description
+    assert text.split("### Decisions\n")[1].startswith("- 2026-01-01T00:00:00Z rejected by ana; failed: "
+                                                        "hold-out trades 3 (needs >= 10)")
+    row = next(v for v in list_models(settings, "trend")[0]["versions"] if v["version"] == version)
+    assert row["rejected"] == "hold-out trades 3 (needs >= 10)"
+
+
+def test_models_shows_a_version_by_its_rules_and_parameters_and_counts_versions_in_words(logged):
+    from gaorg.tracking.cli import _models_text
+    from gaorg.tracking.registry import list_models
+    from gaorg.tracking.show import show_version
+
+    settings, result, out, client, _, _ = logged
+    version = out["versions"][0]["version"]
+    text, payload = show_version(settings, "trend", version)
+    assert "rules:\n  entry: ema_crossover(fast=" in text and ", direction=both)" in text
+    assert "  exit: atr_stop(period=14, stop_mult=" in text and "hold-out trades" in text
+    assert payload["genome"]["entry"]["module"] == "ema_crossover"
+    (model,) = list_models(settings, "trend")
+    assert "(4 versions;" in _models_text([model], 10)
+    assert "(1 version;" in _models_text([{**model, "versions": model["versions"][:1]}], 10)
+
+
+def test_the_experiment_opens_on_runs_and_run_metrics_say_what_they_are(logged):
+    """Classic experiment kind; the run's model metrics are the best's; a stage metric per step."""
+    settings, result, out, client, _, _ = logged
+    run = client.get_run(out["mlflow_run_id"])
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.tags.get("mlflow.experimentKind") == "custom_model_development"
+    best = result.best
+    held = best.holdout_summary()
+    metrics = run.data.metrics
+    assert metrics["holdout_sharpe"] == pytest.approx(held["sharpe"])  # the front's best's, not the last one's
+    assert metrics["deflated_sharpe"] == pytest.approx(best.deflated_sharpe)
+    assert metrics["front.best.holdout_trades"] == pytest.approx(held["trades"])
+    assert metrics["front.best.holdout_max_drawdown"] == pytest.approx(held["max_drawdown"])
+    stages = client.get_metric_history(out["mlflow_run_id"], "stage")
+    assert [(m.step, m.value) for m in stages] == [(h.step, float(h.stage)) for h in result.history]
 
 
 def test_pyfunc_by_alias_and_the_safe_loader_give_equal_target_positions(logged, monkeypatch):
