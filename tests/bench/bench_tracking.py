@@ -2,7 +2,8 @@
 
 Compares gaorg's path (``log_evolution(..., register=NAME)``: LoggedModel + local save_model +
 one upload per model, nothing inferred) with calling ``mlflow.pyfunc.log_model`` once per
-strategy (which re-loads each model to validate its serving example).
+strategy (which re-loads each model to validate its serving example); then times ``gaorg models``
+on the store it made.
 
     .venv/bin/python tests/bench/bench_tracking.py
 """
@@ -43,7 +44,25 @@ def main() -> None:
         print(f"gaorg log_evolution, front of {N}, registered: {total:.2f} s "
               f"(run + artifacts {out['log_seconds']:.2f} s, {N} models + versions {out['register_seconds']:.2f} s, "
               f"{out['register_seconds'] / N * 1000:.0f} ms a strategy)")
+        print(f"gaorg models on that store (a process, {N} versions): {_models_seconds(Path(tmp)):.2f} s "
+              "(median of 3)")
         print(f"mlflow.pyfunc.log_model + create_model_version x {N}: {_pyfunc_log_model(settings, result):.2f} s")
+
+
+def _models_seconds(home: Path) -> float:
+    """Wall time of ``gaorg models`` as a user runs it (process start and imports included)."""
+    import statistics
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GAORG_HOME": str(home)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "gaorg.cli", "models"], env=env, check=True, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 def _pyfunc_log_model(settings, result) -> float:
