@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from gaorg.data.bars import Bars
+from gaorg.strategies import learned_cache
 from gaorg.strategies.genes import IntGene
 from gaorg.strategies.indicators import log_returns, rolling_std, rsi, shift, sma, stochastic_k
 
@@ -130,4 +131,78 @@ def predict(bars: Bars, params, x: np.ndarray, fit_predict: FitPredict) -> np.nd
 
     h, w, f = params["horizon"], params["window"], params["feature_period"]
     with config_context(assume_finite=True, skip_parameter_validation=True):
-        return walk_forward(x, forward_returns(bars, h), h, w, params["refit"], first_fit_bar(f, h, w), fit_predict)
+        return walk_forward(
+            x, forward_returns(bars, h), h, w, params["refit"], first_fit_bar(f, h, w), fit_predict
+        )
+
+
+_SKIP = ()  # a fit bar whose training window is too small: predicted 0
+
+
+def walk_forward_models(
+    x: np.ndarray, fwd: np.ndarray, horizon: int, window: int, refit: int, start: int,
+    fit: Callable[[np.ndarray, np.ndarray], object], apply: Callable[[object, np.ndarray], np.ndarray],
+    key: tuple,
+) -> np.ndarray:  # fmt: skip
+    """:func:`walk_forward` with the fit and the prediction apart, each fit cached under ``(*key, t)``.
+
+    ``key`` names everything a fit at bar t depends on besides t (market, module, feature period,
+    horizon, window, model parameters), so genomes that differ only in ``refit`` or ``direction``
+    share the fits at the bars they have in common. The rows, their standardisation and the skips
+    are :func:`walk_forward`'s: the same predictions.
+    """
+    n = len(fwd)
+    out = np.zeros(n)
+    for t in range(start, n, refit):
+        stop = min(n, t + refit)
+        pred_x = x[t:stop]
+        ok = np.isfinite(pred_x).all(axis=1)
+        if not ok.any():
+            continue
+        entry = learned_cache.MODELS.get((*key, t))
+        if entry is None:
+            lo = max(0, t - horizon - window + 1)
+            train_x = x[lo : t - horizon + 1]
+            train_y = fwd[lo : t - horizon + 1]
+            keep = np.isfinite(train_x).all(axis=1) & np.isfinite(train_y)
+            train_x, train_y = train_x[keep], train_y[keep]
+            entry = _SKIP
+            if len(train_y) >= 2 * x.shape[1]:
+                mean = train_x.mean(axis=0)
+                std = train_x.std(axis=0)
+                std[std == 0.0] = 1.0
+                entry = (mean, std, fit((train_x - mean) / std, train_y))
+            learned_cache.MODELS.put((*key, t), entry)
+        if entry is _SKIP:
+            continue
+        mean, std, model = entry
+        block = np.zeros(stop - t)
+        block[ok] = apply(model, (pred_x[ok] - mean) / std)
+        out[t:stop] = block
+    return out
+
+
+def predict_cached(
+    bars: Bars, params, name: str, columns: slice, model_params: tuple,
+    fit: Callable[[np.ndarray, np.ndarray], object], apply: Callable[[object, np.ndarray], np.ndarray],
+) -> np.ndarray:  # fmt: skip
+    """A learned entry's signal from the per-process caches (``learned_cache``), computed on a miss.
+
+    ``apply`` predicts in [-1, 1] with shorts; the long-only signal is its positive part (which is
+    what each module's reference gives). The features are computed once per market and period,
+    the fits once per market, fit bar and parameters, the short-allowed signal once per market and
+    parameters; the caller gets a fresh array.
+    """
+    h, w, f, refit = params["horizon"], params["window"], params["feature_period"], params["refit"]
+    digest = learned_cache.bars_digest(bars)
+    signal_key = (digest, name, f, h, w, refit, model_params)
+    raw = learned_cache.SIGNALS.get(signal_key)
+    if raw is None:
+        x = learned_cache.cached_features(digest, bars, f, features)[:, columns]
+        fit_key = (digest, name, f, h, w, model_params)
+        raw = walk_forward_models(
+            x, forward_returns(bars, h), h, w, refit, first_fit_bar(f, h, w), fit, apply, fit_key
+        )
+        raw.flags.writeable = False
+        learned_cache.SIGNALS.put(signal_key, raw)
+    return raw.copy() if params["direction"] == "both" else np.maximum(raw, 0.0)

@@ -10,40 +10,20 @@ Cost: one fit per ``refit`` bars on at most 2,000 rows of 5 features.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from gaorg.data.bars import Bars
-from gaorg.strategies import learned
+from gaorg.strategies import learned, learned_models
 from gaorg.strategies.genes import ChoiceGene, FloatGene
-from gaorg.strategies.learned import features
 from gaorg.strategies.spec import ModuleSpec, Params, Role
 
 COLUMNS = slice(0, 5)
 
 
 def compute(bars: Bars, params: Params) -> np.ndarray:
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.svm import LinearSVC
-
     c = 10.0 ** params["log_c"]
-    allow_short = params["direction"] == "both"
-
-    def fit_predict(x: np.ndarray, fwd: np.ndarray, x_new: np.ndarray) -> np.ndarray:
-        y = fwd > 0.0
-        if y.all() or not y.any():
-            return np.zeros(len(x_new))
-        model = LinearSVC(C=c, dual=False, max_iter=200, random_state=0)
-        with warnings.catch_warnings():
-            # a rolling fit that stops at max_iter is still a usable, deterministic model
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(x, y)
-        up = model.decision_function(x_new) > 0.0
-        return np.where(up, 1.0, -1.0 if allow_short else 0.0)
-
-    x = features(bars, params["feature_period"])[:, COLUMNS]
-    return learned.predict(bars, params, x, fit_predict)
+    fit, apply = learned_models.linear_svc(c)
+    return learned.predict_cached(bars, params, "linear_svc", COLUMNS, (c,), fit, apply)
 
 
 SPEC = ModuleSpec(

@@ -13,32 +13,15 @@ from __future__ import annotations
 import numpy as np
 
 from gaorg.data.bars import Bars
-from gaorg.strategies import learned
+from gaorg.strategies import learned, learned_models
 from gaorg.strategies.genes import ChoiceGene, FloatGene, IntGene
-from gaorg.strategies.learned import features
 from gaorg.strategies.spec import ModuleSpec, Params, Role
 
 
 def compute(bars: Bars, params: Params) -> np.ndarray:
-    from sklearn.decomposition import PCA
-    from sklearn.tree import DecisionTreeClassifier
-
-    q = params["quantile"]
-    allow_short = params["direction"] == "both"
-
-    def fit_predict(x: np.ndarray, fwd: np.ndarray, x_new: np.ndarray) -> np.ndarray:
-        low, high = np.quantile(fwd, (q, 1.0 - q))
-        y = np.where(fwd >= high, 1, np.where(fwd <= low, -1, 0))
-        pca = PCA(n_components=params["components"], svd_solver="covariance_eigh").fit(x)
-        tree = DecisionTreeClassifier(
-            max_depth=params["depth"], min_samples_leaf=max(10, len(x) // 20), random_state=0
-        )
-        tree.fit(pca.transform(x), y)
-        pred = tree.predict(pca.transform(x_new)).astype(np.float64)
-        return pred if allow_short else np.maximum(pred, 0.0)
-
-    x = features(bars, params["feature_period"])
-    return learned.predict(bars, params, x, fit_predict)
+    k, depth, q = params["components"], params["depth"], params["quantile"]
+    fit, apply = learned_models.pca_tree(k, depth, q)
+    return learned.predict_cached(bars, params, "pca_tree", slice(None), (k, depth, q), fit, apply)
 
 
 SPEC = ModuleSpec(
