@@ -73,6 +73,17 @@ class LiveState:
         self._journal_fd: int | None = None
         self._journal_dirty = False
 
+    def reset(self) -> int:
+        """Forget this live state (every row of its key; other keys untouched): the next run starts
+        fresh, from flat at the replay's start. Returns how many bars it had processed."""
+        prog = self.progress()
+        self._bars.clear()
+        self._fills.clear()
+        self._pending_progress = None
+        for table in ("progress", "orders", "fills", "positions", "equity", "risk_events", "versions"):
+            self.con.execute(f"DELETE FROM {table} WHERE state_key = ?", [self.key])  # noqa: S608 - fixed names
+        return int(prog["bars"]) if prog else 0
+
     def close(self) -> None:
         """Flush what is buffered and close (a clean stop; a crash loses only unflushed quiet bars)."""
         self.flush()
