@@ -40,7 +40,7 @@ def test_demo_help_says_what_it_does_how_long_and_where_results_go(cli):
     res = cli("demo", "--help")
     assert res.code == 0
     text = " ".join(res.stdout.split())
-    for words in ("evolution", "gaorg-demo@production", "on paper", "minutes", "GAORG_HOME", "market.duckdb",
+    for words in ("evolution", "gaorg-demo@production", "on paper", "minute", "GAORG_HOME", "market.duckdb",
                   "mlflow.db", "live.duckdb", "gaorg ui", "jupyter lab notebooks/", "Run again"):
         assert words in text, words
 
