@@ -48,10 +48,24 @@ def load_candidates(settings: Settings, model: str, versions: tuple[int, ...] = 
     return out
 
 
+COLUMNS = (("wf.sharpe", "sharpe"), ("wf.max_drawdown", "max_drawdown"), ("deflated_sharpe", "deflated_sharpe"),
+           ("holdout.sharpe", "holdout_sharpe"), ("holdout.max_drawdown", "holdout_max_drawdown"),
+           ("holdout.trades", "holdout_trades"))
+"""The figures of :func:`table`: (quantity of ``gaorg.quantities``, key of ``VersionInfo.to_dict``)."""
+
+
 def table(candidates: list[Candidate]) -> list[dict[str, Any]]:
-    """One row per candidate: modules, objectives, deflated Sharpe and recorded hold-out figures."""
-    return [{"version": c.label, **{k: v for k, v in c.info.to_dict().items()
-                                    if k not in ("name", "version", "run_id", "aliases")}} for c in candidates]
+    """One row per candidate: modules, objectives, deflated Sharpe and recorded hold-out figures, each
+    under its quantity's label and in its one format (the strings ``gaorg models`` prints)."""
+    from gaorg.quantities import QUANTITIES
+
+    rows = []
+    for c in candidates:
+        d = c.info.to_dict()
+        rows.append({"version": c.label, "genome": d["genome_hash"], "modules": d["modules"],
+                     **{QUANTITIES[q].label: QUANTITIES[q].fmt(d.get(k)) for q, k in COLUMNS},
+                     "why rejected": d.get("rejected") or ""})
+    return rows
 
 
 def holdout_runs(settings: Settings, candidates: list[Candidate], symbol: str = "", timeframe: str = "") -> dict[str, Any]:

@@ -255,3 +255,17 @@ def test_a_run_left_open_by_a_process_that_dies_of_an_error_ends_failed(logged):
     assert proc.returncode == 1
     run_id = proc.stdout.strip().splitlines()[-1]
     assert client.get_run(run_id).info.status == "FAILED"
+
+
+def test_the_notebook_comparison_prints_the_figures_as_gaorg_models_does(logged):
+    from gaorg.research.compare import load_candidates, table
+    from gaorg.tracking.cli import _models_text
+    from gaorg.tracking.registry import list_models
+
+    settings, _, out, _, _, _ = logged
+    version = out["versions"][0]["version"]
+    (row,) = table(load_candidates(settings, "trend", (int(version),)))
+    listed = next(line.split() for line in _models_text(list_models(settings, "trend"), 10).splitlines()
+                  if line.split()[:1] == [version])
+    assert [row["hold-out Sharpe"], row["hold-out max drawdown"], row["hold-out trades"]] == listed[5:8]
+    assert [row["walk-forward Sharpe"], row["walk-forward max drawdown"]] == listed[2:4]
