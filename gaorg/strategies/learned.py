@@ -29,33 +29,32 @@ def feature_lookback(period: int) -> int:
     return 4 * period
 
 
-def features(bars: Bars, period: int) -> np.ndarray:
-    """float64[n, 8] of scale-free features at ``period`` (and ``4 * period``) bars; NaN in warm-up.
+def features(bars: Bars, period: int, count: int = N_FEATURES) -> np.ndarray:
+    """float64[n, count] of scale-free features at ``period`` (and ``4 * period``) bars; NaN in warm-up.
 
     Columns: 1-bar return, momentum over period and 4*period, distance from the SMA (all in units
     of the 4*period volatility), RSI and %K centred at 0, log ratio of short to long volatility,
-    and the bar's range over the long volatility.
+    and the bar's range over the long volatility. ``count`` < 8 computes only the first columns
+    (each column is computed on its own: the same values as the full array's).
     """
     close = np.asarray(bars.close)
     high, low = np.asarray(bars.high), np.asarray(bars.low)
     r = log_returns(close)
-    vol_short = rolling_std(r, period)
     vol_long = rolling_std(r, 4 * period)
     logc = np.log(close)
+    columns = (
+        lambda: r / unit,
+        lambda: (logc - shift(logc, period)) / (unit * np.sqrt(period)),
+        lambda: (logc - shift(logc, 4 * period)) / (unit * np.sqrt(4 * period)),
+        lambda: (logc - np.log(sma(close, period))) / (unit * np.sqrt(period)),
+        lambda: rsi(close, period) / 100.0 - 0.5,
+        lambda: stochastic_k(high, low, close, period) / 100.0 - 0.5,
+        lambda: np.log(rolling_std(r, period) / unit),
+        lambda: np.log(high / low) / unit,
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         unit = np.where(vol_long > 0.0, vol_long, np.nan)
-        x = np.column_stack(
-            (
-                r / unit,
-                (logc - shift(logc, period)) / (unit * np.sqrt(period)),
-                (logc - shift(logc, 4 * period)) / (unit * np.sqrt(4 * period)),
-                (logc - np.log(sma(close, period))) / (unit * np.sqrt(period)),
-                rsi(close, period) / 100.0 - 0.5,
-                stochastic_k(high, low, close, period) / 100.0 - 0.5,
-                np.log(vol_short / unit),
-                np.log(high / low) / unit,
-            )
-        )
+        x = np.column_stack([column() for column in columns[:count]])
     x[~np.isfinite(x)] = np.nan
     return x
 
@@ -153,19 +152,18 @@ def walk_forward_models(
     """
     n = len(fwd)
     out = np.zeros(n)
+    finite_x = np.isfinite(x).all(axis=1)  # once, not per fit: the same masks
+    finite_xy = finite_x & np.isfinite(fwd)
     for t in range(start, n, refit):
         stop = min(n, t + refit)
-        pred_x = x[t:stop]
-        ok = np.isfinite(pred_x).all(axis=1)
+        ok = finite_x[t:stop]
         if not ok.any():
             continue
         entry = learned_cache.MODELS.get((*key, t))
         if entry is None:
             lo = max(0, t - horizon - window + 1)
-            train_x = x[lo : t - horizon + 1]
-            train_y = fwd[lo : t - horizon + 1]
-            keep = np.isfinite(train_x).all(axis=1) & np.isfinite(train_y)
-            train_x, train_y = train_x[keep], train_y[keep]
+            keep = finite_xy[lo : t - horizon + 1]
+            train_x, train_y = x[lo : t - horizon + 1][keep], fwd[lo : t - horizon + 1][keep]
             entry = _SKIP
             if len(train_y) >= 2 * x.shape[1]:
                 mean = train_x.mean(axis=0)
@@ -177,7 +175,7 @@ def walk_forward_models(
             continue
         mean, std, model = entry
         block = np.zeros(stop - t)
-        block[ok] = apply(model, (pred_x[ok] - mean) / std)
+        block[ok] = apply(model, (x[t:stop][ok] - mean) / std)
         out[t:stop] = block
     return out
 
@@ -198,7 +196,7 @@ def predict_cached(
     signal_key = (digest, name, f, h, w, refit, model_params)
     raw = learned_cache.SIGNALS.get(signal_key)
     if raw is None:
-        x = learned_cache.cached_features(digest, bars, f, features)[:, columns]
+        x = learned_cache.cached_features(digest, bars, f, columns.stop or N_FEATURES, features)[:, columns]
         fit_key = (digest, name, f, h, w, model_params)
         raw = walk_forward_models(
             x, forward_returns(bars, h), h, w, refit, first_fit_bar(f, h, w), fit, apply, fit_key

@@ -7,7 +7,8 @@ identity: a ``Bars`` rebuilt with the same values hits, one changed value misses
 exactly what a miss would have computed, so no cache can change a result (and the caches are
 never pickled: module state, not part of a task). Each cache is an LRU bounded by bytes:
 
-- features: ``(digest, period) -> float64[n, 8]`` (6.4 MB at 100,000 bars), 64 MB;
+- features: ``(digest, period, columns) -> float64[n, columns]`` (6.4 MB at 100,000 bars and 8
+  columns; the SVC needs 5), 64 MB;
 - models: ``(digest, module, fit params, bar t) -> fitted model``, a few hundred bytes to a
   few KB each, 32 MB (~50,000 SVC or ~8,000 tree fits: a generation's worth);
 - signals: ``(digest, module, params) -> float64[n]`` (0.8 MB at 100,000 bars), 64 MB.
@@ -101,15 +102,19 @@ def bars_digest(bars: Bars) -> bytes:
 
 
 def cached_features(
-    digest: bytes, bars: Bars, period: int, compute: Callable[[Bars, int], np.ndarray]
+    digest: bytes, bars: Bars, period: int, count: int, compute: Callable[[Bars, int, int], np.ndarray]
 ) -> np.ndarray:
-    """``compute(bars, period)`` once per (market, period); a read-only array shared by callers."""
-    key = (digest, period)
-    x = FEATURES.get(key)
-    if x is None:
-        x = compute(bars, period)
-        x.flags.writeable = False
-        FEATURES.put(key, x)
+    """The first ``count`` columns of ``compute(bars, period)``, computed once per (market, period).
+
+    A cached array with more columns serves a narrower request; a read-only array shared by callers.
+    """
+    for have in dict.fromkeys((8, count)):
+        x = FEATURES.get((digest, period, have))
+        if x is not None:
+            return x[:, :count]
+    x = compute(bars, period, count)
+    x.flags.writeable = False
+    FEATURES.put((digest, period, count), x)
     return x
 
 
