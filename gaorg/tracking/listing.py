@@ -14,7 +14,7 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote
 
 from gaorg.config import Settings
 
@@ -41,8 +41,8 @@ def sqlite_file(uri: str) -> Path | None:
     """The database file of a ``sqlite:///PATH`` tracking URI (None for any other store)."""
     if not uri.startswith("sqlite:///"):
         return None
-    path = unquote(urlparse(uri).path)
-    return Path(path) if path and path != "/:memory:" else None
+    path = unquote(uri[len("sqlite:///"):].split("?", 1)[0])  # as SQLAlchemy: relative unless it starts with /
+    return Path(path) if path and path != ":memory:" else None
 
 
 def read_registry(settings: Settings, name: str | None = None

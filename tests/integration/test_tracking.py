@@ -269,3 +269,20 @@ def test_the_notebook_comparison_prints_the_figures_as_gaorg_models_does(logged)
                   if line.split()[:1] == [version])
     assert [row["hold-out Sharpe"], row["hold-out max drawdown"], row["hold-out trades"]] == listed[5:8]
     assert [row["walk-forward Sharpe"], row["walk-forward max drawdown"]] == listed[2:4]
+
+
+def test_the_fast_listing_of_a_sqlite_store_equals_mlflows(logged, monkeypatch):
+    """gaorg models reads a sqlite registry without MLflow; what it lists is what MLflow lists."""
+    import gaorg.tracking.listing as listing
+    from gaorg.tracking.registry import list_models
+
+    settings, _, out, client, _, _ = logged
+    client.set_registered_model_alias("trend", "champion-test", out["versions"][1]["version"])
+    try:
+        fast = list_models(settings)
+        monkeypatch.setattr(listing, "read_registry", lambda *a, **k: None)
+        assert list_models(settings) == fast and fast[0]["aliases"]["champion-test"] == out["versions"][1]["version"]
+    finally:
+        client.delete_registered_model_alias("trend", "champion-test")
+    assert listing.sqlite_file("sqlite:///rel.db").as_posix() == "rel.db"  # relative, as SQLAlchemy reads it
+    assert listing.sqlite_file("http://mlflow:5000") is None
