@@ -20,6 +20,7 @@ recomputed.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -41,38 +42,42 @@ class BoundedCache:
         self.hits = 0
         self.misses = 0
         self._data: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._lock = threading.Lock()  # a worker may run tasks in threads
 
     def get(self, key: Hashable) -> Any:
         """The value under ``key`` (now the most recent), or None."""
-        item = self._data.get(key)
-        if item is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        self._data.move_to_end(key)
-        return item[0]
+        with self._lock:
+            item = self._data.get(key)
+            if item is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self._data.move_to_end(key)
+            return item[0]
 
     def put(self, key: Hashable, value: Any) -> Any:
         """Store ``value`` (evicting the least recent entries over the bound); returns it."""
         size = self.nbytes(value)
         if size > self.max_bytes:
             return value
-        old = self._data.pop(key, None)
-        if old is not None:
-            self.bytes -= old[1]
-        self._data[key] = (value, size)
-        self.bytes += size
-        while self.bytes > self.max_bytes:
-            _, (_, evicted) = self._data.popitem(last=False)
-            self.bytes -= evicted
+        with self._lock:
+            old = self._data.pop(key, None)
+            if old is not None:
+                self.bytes -= old[1]
+            self._data[key] = (value, size)
+            self.bytes += size
+            while self.bytes > self.max_bytes:
+                _, (_, evicted) = self._data.popitem(last=False)
+                self.bytes -= evicted
         return value
 
     def __len__(self) -> int:
         return len(self._data)
 
     def clear(self) -> None:
-        self._data.clear()
-        self.bytes = self.hits = self.misses = 0
+        with self._lock:
+            self._data.clear()
+            self.bytes = self.hits = self.misses = 0
 
 
 def _array_bytes(value: np.ndarray) -> int:
@@ -80,11 +85,13 @@ def _array_bytes(value: np.ndarray) -> int:
 
 
 def model_bytes(value: Any) -> int:
-    """An estimate of a fitted model's memory: its arrays plus a fixed overhead."""
-    if value is None:
-        return 64
-    arrays = value if isinstance(value, tuple) else (value,)
-    return 256 + sum(int(getattr(a, "nbytes", 0)) for a in arrays)
+    """An estimate of a cached fit's memory: its arrays, a tree's nodes, a fixed overhead per object."""
+    if isinstance(value, tuple):
+        return 64 + sum(model_bytes(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return 112 + int(value.nbytes)
+    nodes = getattr(value, "node_count", None)  # a scikit-learn Tree: ~88 bytes a node with 3 classes
+    return 1024 + 88 * int(nodes) if nodes is not None else 64
 
 
 FEATURES = BoundedCache(64 * MB, _array_bytes)

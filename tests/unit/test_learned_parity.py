@@ -103,3 +103,16 @@ def test_the_learned_specs_pickle_by_reference_for_dask_workers():
     for name in REFERENCE:
         spec = pickle.loads(pickle.dumps(CATALOGUE[name]))
         assert spec.compute is CATALOGUE[name].compute
+
+
+def test_a_bounded_cache_keeps_its_bytes_under_the_bound_and_evicts_the_least_recent():
+    from gaorg.strategies.learned_cache import BoundedCache
+
+    cache = BoundedCache(300, lambda v: v)
+    for key in "abc":
+        cache.put(key, 100)
+    assert cache.get("a") == 100  # now the most recent
+    cache.put("d", 100)
+    assert cache.get("b") is None and cache.get("a") == 100 and cache.bytes == 300
+    cache.put("e", 1000)  # larger than the bound: not kept, nothing evicted
+    assert cache.get("e") is None and len(cache) == 3
