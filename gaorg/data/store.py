@@ -197,7 +197,7 @@ class MarketStore:
         exchange = self.resolve_exchange(symbol, exchange, timeframe)
         sid = series_id(self.con, exchange, symbol, timeframe, create=False)
         if sid is None:
-            raise NotFoundError(self._unknown_series(exchange, symbol, timeframe))
+            raise NotFoundError(self.unknown_series(exchange, symbol, timeframe))
         sql = "SELECT ts, open, high, low, close, volume FROM bars WHERE series_id = ?"
         params: list[Any] = [sid]
         lo, hi = to_ms(start), to_ms(end)
@@ -259,7 +259,7 @@ class MarketStore:
         exchange = self.resolve_exchange(symbol, exchange, timeframe)
         sid = series_id(self.con, exchange, symbol, timeframe, create=False)
         if sid is None:
-            raise NotFoundError(self._unknown_series(exchange, symbol, timeframe))
+            raise NotFoundError(self.unknown_series(exchange, symbol, timeframe))
         tf = timeframe_ms(timeframe)
         rows = self.con.execute(
             "SELECT ts, nxt FROM (SELECT ts, lead(ts) OVER (ORDER BY ts) AS nxt FROM bars "
@@ -309,7 +309,7 @@ class MarketStore:
         raise InputError(f"symbol {symbol!r} is stored for several exchanges ({', '.join(found)}); pass --exchange")
 
     # -- helpers ---------------------------------------------------------------------------
-    def _unknown_series(self, exchange: str, symbol: str, timeframe: str) -> str:
+    def unknown_series(self, exchange: str, symbol: str, timeframe: str) -> str:
         have = [f"{s.exchange} {s.symbol} {s.timeframe}" for s in self.series() if s.symbol == symbol]
         hint = f"; stored for this symbol: {', '.join(have)}" if have else "; `gaorg data list` shows the store"
         return f"no series {exchange} {symbol} {timeframe} in {self.path}{hint}"

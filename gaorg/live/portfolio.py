@@ -31,6 +31,7 @@ from gaorg.errors import NotFoundError
 from gaorg.live.config import LiveConfig, RiskLimits
 from gaorg.live.executor import Executor
 from gaorg.live.risk import STATE_CODE, RiskGate, RiskState
+from gaorg.live.summary import RunSummary, strategy_of
 from gaorg.live.types import Bar
 
 log = logging.getLogger("gaorg.live.portfolio")
@@ -196,13 +197,12 @@ def check_store(settings: Any, config: LiveConfig) -> None:
         for sym in config.symbols:
             exchange = store.resolve_exchange(sym, config.exchange, config.timeframe)
             if store.first_ts(exchange, sym, config.timeframe) is None:
-                raise NotFoundError(store._unknown_series(exchange, sym, config.timeframe))
+                raise NotFoundError(store.unknown_series(exchange, sym, config.timeframe))
 
 
 # -- the run -------------------------------------------------------------------------------------
 def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, metrics: Any = None) -> Any:
     """:meth:`Runner.run` for several symbols (see the module's docstring)."""
-    from gaorg.live.runner import Runner, RunSummary, _strategy
     from gaorg.live.state import LiveState
 
     c, settings = runner.config, runner.settings
@@ -214,7 +214,7 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
     book = Portfolio(c.limits, shared, metrics)
     runner.portfolio = book
     kill = c.kill_file or str(settings.home / "KILL")
-    parts: dict[str, Runner] = {}
+    parts: dict[str, Any] = {}
     states: list[Any] = []
     brokers: list[Any] = []
     summary = RunSummary(res.name, res.version, "", metrics_port=runner.metrics_port, api_port=runner.api_port)
@@ -223,13 +223,13 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
             cfg = c.for_symbol(sym)
             injected = runner._broker.get(sym) if isinstance(runner._broker, dict) else None
             exchange = runner.exchange() if shared else None  # one account: one client for the orders
-            part = parts[sym] = Runner(cfg, settings, runner.registry, broker=injected, exchange=exchange)
+            part = parts[sym] = runner.part(cfg, broker=injected, exchange=exchange)
             brokers.append(part.broker())
         for sym, broker in zip(c.symbols, brokers, strict=True):
             cfg = c.for_symbol(sym)
             state = LiveState(settings.live_db, cfg.state_key)
             states.append(state)
-            ex = Executor(cfg, state, broker, _strategy(res), metrics=metrics, kill_file=kill, portfolio=book,
+            ex = Executor(cfg, state, broker, strategy_of(res), metrics=metrics, kill_file=kill, portfolio=book,
                           share=c.weight(sym) if shared else 1.0)
             book.add(ex, cfg.costs.init_cash)
         runner.executors = book.executors
@@ -290,9 +290,7 @@ def _feed(runner: Any, part: Any, sym: str, ex: Executor) -> Any:
     if runner._feed is not None:
         raise ValueError("a run of several symbols takes injected feeds as a mapping of symbol to feed")
     if part.config.feed == "exchange":  # its own client: the feed polls in its own thread
-        from gaorg.live.runner import Runner
-
-        part = Runner(part.config, part.settings, part.registry)
+        part = part.part(part.config)
     return part.feed(ex.last_ts, ex.window.size)
 
 

@@ -15,7 +15,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from gaorg.config import Settings
@@ -25,50 +24,9 @@ from gaorg.live.executor import Executor, StepReport
 from gaorg.live.narrate import Tally, default_start, iso
 from gaorg.live.redact import scrub, secrets_from_env, url_secrets
 from gaorg.live.registry import RegistryReader, Resolved
-from gaorg.live.strategy import Strategy
+from gaorg.live.summary import RunSummary, strategy_of
 
 log = logging.getLogger("gaorg.live.runner")
-
-
-@dataclass
-class RunSummary:
-    """What a run did (the CLI's payload)."""
-
-    model: str
-    version: str
-    broker: str
-    bars: int = 0  # processed by this run
-    total_bars: int = 0  # processed in this live state, across restarts
-    orders: int = 0
-    refused: int = 0  # by the risk gate
-    failed: int = 0  # sent, and rejected by the exchange or lost in an exchange error: a run that is not clean
-    switches: list[dict[str, Any]] = field(default_factory=list)
-    reconciled: list[dict[str, Any]] = field(default_factory=list)
-    equity: float = float("nan")
-    units: float = 0.0
-    risk_state: str = "ACTIVE"
-    last_ts: int | None = None
-    first_ts: int | None = None  # the first bar this run processed
-    replay: dict[str, Any] = field(default_factory=dict)  # from/to/bars and how the start was chosen
-    fills: int = 0  # order, stop and take fills of this run (not funding)
-    first_fills: list[dict[str, Any]] = field(default_factory=list)  # the first three of them
-    start_equity: float | None = None  # equity when this run started
-    idle: str | None = None  # why this run sent no order (None when it sent some)
-    stopped: str = "feed ended"
-    metrics_port: int | None = None
-    api_port: int | None = None
-    symbols: dict[str, dict[str, Any]] = field(default_factory=dict)  # per symbol: bars, orders, equity, ...
-
-    def to_dict(self) -> dict[str, Any]:
-        out = dict(self.__dict__)
-        for key in ("equity", "units"):
-            if out[key] != out[key]:  # NaN: no bar in this live state yet / several symbols (see symbols)
-                out[key] = None
-        return out
-
-
-def _strategy(res: Resolved) -> Strategy:
-    return Strategy(res.genome, res.name, res.version)
 
 
 class Runner:
@@ -91,6 +49,10 @@ class Runner:
         self.lock = threading.Lock()  # the operator API and the loop share the executor
 
     # -- parts ------------------------------------------------------------------------------------
+    def part(self, config: LiveConfig, broker: Any = None, exchange: Any = None) -> Runner:
+        """A runner of one symbol of this run (same settings and registry): a several-symbol run's piece."""
+        return Runner(config, self.settings, self.registry, broker=broker, exchange=exchange)
+
     def exchange(self) -> Any:
         if self._exchange is None:
             from gaorg.live.brokers.ccxt_broker import exchange_from_env
@@ -154,7 +116,7 @@ class Runner:
             if res.version != current.version or res.genome.canonical_hash() != current.genome_hash:
                 log.info("alias %s@%s moved: v%s -> v%s (%s)", self.config.model, self.config.alias, current.version,
                          res.version, one.symbol)
-                one.request_switch(_strategy(res), self.config.switch_policy)
+                one.request_switch(strategy_of(res), self.config.switch_policy)
 
     def run(self, on_step: Callable[[Runner, StepReport], None] | None = None, metrics: Any = None) -> RunSummary:
         """Run until the feed ends, ``max_bars`` is reached or :meth:`stop` is called.
@@ -194,7 +156,7 @@ class Runner:
 
             check_store(self.settings, c)
         res = self.registry.resolve(c.model, c.alias)
-        strategy = _strategy(res)
+        strategy = strategy_of(res)
         if c.feed == "replay" and self._feed is None:
             self._choose_start(res)
         broker = self.broker()  # the exchange's markets load before any live state is opened

@@ -17,21 +17,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 # Pairs of modules (paths from the repository root) that may still import each other.
-ALLOWED_PAIRS: set[frozenset[str]] = {
-    # live/: the portfolio runs each strategy with a Runner, the runner calls run_book and
-    # check_store back (imports inside functions); owned by the live engineer (issue 19, point 11).
-    frozenset({"gaorg/live/portfolio.py", "gaorg/live/runner.py"}),
-}
+ALLOWED_PAIRS: set[frozenset[str]] = set()
 # Any pair through the top-level command line: every domain's cli.py imports ``Outcome`` from
 # gaorg/cli.py, which imports the domains' cli modules. The command plumbing gets its own home
 # below the domains later (issue 19, point 11); owned by the cli engineer.
 ALLOWED_HUB = "gaorg/cli.py"
 
 # (importing module, imported module, name): private names still taken across modules.
-ALLOWED_PRIVATE: set[tuple[str, str, str]] = {
-    # live/: the portfolio builds its strategies with the runner's _strategy; owned by the live engineer.
-    ("gaorg/live/portfolio.py", "gaorg/live/runner.py", "_strategy"),
-}
+ALLOWED_PRIVATE: set[tuple[str, str, str]] = set()
 
 
 def module_paths(root: Path = ROOT) -> dict[str, str]:
