@@ -36,7 +36,9 @@ def test_gaorg_ui_on_a_port_the_os_picks_prints_the_address_it_serves_the_store_
         assert port > 0, line  # the port it serves on, not the 0 it was given
         address = f"http://127.0.0.1:{port}"
         # the page printed opens gaorg's runs in MLflow's classic view, not the GenAI overview
-        assert f"{address}/#/experiments/{exp}/runs?workflowType=machine_learning" in line, line
+        landing = f"{address}/#/experiments/{exp}/runs?workflowType=machine_learning"
+        assert landing in line, line
+        _lands_on_runs(landing, tmp_path)
         with urllib.request.urlopen(f"{address}/health", timeout=10) as resp:
             assert resp.status == 200
         with urllib.request.urlopen(
@@ -57,3 +59,18 @@ def test_gaorg_ui_on_a_port_the_os_picks_prints_the_address_it_serves_the_store_
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)  # the server is gone too
     assert list(cwd.iterdir()) == []  # nothing in the working directory
+
+
+def _lands_on_runs(url: str, tmp_path) -> None:
+    """In headless Chromium (a fresh profile: MLflow's default workflow type, GenAI), the page printed
+    shows the experiment's Runs, not the GenAI Overview. Skipped without Chromium (tests/browser)."""
+    from tests.browser.chromium import which
+
+    chromium = which()
+    if chromium is None:
+        return
+    dom = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                          "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1400,900",
+                          "--virtual-time-budget=15000", "--dump-dom", url],
+                         capture_output=True, text=True, timeout=120).stdout
+    assert ">Runs<" in dom and ">Overview<" not in dom, dom[-2000:]
