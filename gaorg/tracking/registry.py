@@ -1,12 +1,12 @@
 """The model registry: front strategies as versions of a named model, aliases, and their history.
 
-A version's tags carry what a researcher compares and what promotion needs: the genome hash and
-modules, the objectives, hold-out metrics, deflated Sharpe, lineage (stage, timeframe,
-generation, parents' hashes), the MLflow run and gaorg run that made it, and ``rescore.series`` /
-``rescore.costs`` (the hold-out's series, where it starts, and the trading costs) so that a gate
-re-scores it on the newest data the same way. Aliases (``production``, ``previous``) are read
-from the registry every time: one set by hand in the MLflow UI counts the same as one set here.
-Every decision about a version is appended to its tags as ``history.NNNN`` (JSON).
+A version's description (Markdown, :mod:`gaorg.tracking.describe`) explains it to a person: the
+genome's rules, each figure with its window, its lineage and every decision. Its few tags are what
+gaorg reads: the genome hash and modules, the figures ``gaorg models`` lists, the hold-out sums,
+and ``rescore.series`` / ``rescore.costs`` (the basis of re-scoring for runs registered before the
+run param ``gaorg.rescore``). Aliases (``production``, ``previous``) are read from the registry
+every time: one set by hand in the MLflow UI counts the same as one set here. Every decision about
+a version is appended to its tags as ``history.NNNN`` (JSON) and rewritten into its description.
 """
 
 from __future__ import annotations
