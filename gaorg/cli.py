@@ -1,7 +1,8 @@
 """The ``gaorg`` command line: one argparse tree, one error policy, ``--json`` everywhere.
 
 Each domain registers its own commands (``gaorg/<domain>/cli.py``: ``register(sub, common)``); a
-handler returns a :class:`Outcome` and never prints JSON itself. With ``--json`` the human text
+handler returns a :class:`~gaorg.command.Outcome` (the plumbing below the domains, so the library
+never imports this face) and never prints JSON itself. With ``--json`` the human text
 goes to stderr and one JSON object is the last line of stdout. Exit status: 0 done, 2 bad input
 or usage (the message says what and how to fix it), 1 failure.
 """
@@ -13,10 +14,10 @@ import importlib
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
+from gaorg.command import Handler
 from gaorg.config import Settings
 from gaorg.errors import GaorgError
 
@@ -30,18 +31,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gaorg.demo",
     "gaorg.nightly",
 )
-
-Handler = Callable[[argparse.Namespace, Settings], "Outcome"]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a command did: lines for a person, a JSON payload for a program, an exit status."""
-
-    text: str = ""
-    payload: dict[str, Any] = field(default_factory=dict)
-    exit_code: int = 0
-
 
 def common_parser() -> argparse.ArgumentParser:
     """Options every command takes (pass as ``parents=[common]``).
@@ -88,10 +77,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), type(exc).__name__, exc.exit_code, want_json)
     except KeyboardInterrupt:
         return _fail("interrupted", "KeyboardInterrupt", 130, want_json)
-    if outcome.text:
-        print(outcome.text, file=sys.stderr if want_json else sys.stdout)
-    if want_json:
-        print(json.dumps(outcome.payload, default=_json_default, allow_nan=False))
+    try:
+        if outcome.text:
+            print(outcome.text, file=sys.stderr if want_json else sys.stdout)
+        if want_json:
+            print(json.dumps(outcome.payload, default=_json_default, allow_nan=False))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `gaorg models | head`: the reader left; what it read was the output
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return outcome.exit_code
 
 

@@ -303,7 +303,7 @@ def _handle(args: argparse.Namespace, settings: Any) -> Any:
     import os
     import sys
 
-    from gaorg.cli import Outcome
+    from gaorg.command import Outcome
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.getLogger("mlflow").setLevel(logging.WARNING)

@@ -441,7 +441,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def _handle(args: argparse.Namespace, settings: Settings) -> Any:
-    from gaorg.cli import Outcome
+    from gaorg.command import Outcome
 
     config = load_config(args.config)
     summary = run_nightly(config, settings, date=args.date, only=tuple(args.only))

@@ -59,7 +59,7 @@ def run_backtest(args: argparse.Namespace, settings: Any) -> Any:
 
     from gaorg.backtest.engine import HYPERLIQUID_TAKER_FEE, Costs
     from gaorg.backtest.run import backtest
-    from gaorg.cli import Outcome
+    from gaorg.command import Outcome
     from gaorg.data.store import open_store, to_ms
     from gaorg.errors import DataTooShortError
 

@@ -92,7 +92,7 @@ def _series_args(p: argparse.ArgumentParser) -> None:
 
 
 def synth(args: argparse.Namespace, settings) -> Any:
-    from gaorg.cli import Outcome
+    from gaorg.command import Outcome
     from gaorg.data.store import open_store, to_ms
     from gaorg.data.synth import synth_market
     from gaorg.data.timeframes import timeframe_ms
@@ -119,7 +119,7 @@ def synth(args: argparse.Namespace, settings) -> Any:
 
 
 def import_file(args: argparse.Namespace, settings) -> Any:
-    from gaorg.cli import Outcome
+    from gaorg.command import Outcome
     from gaorg.data.importer import import_into, parse_mapping
     from gaorg.data.timeframes import timeframe_ms
     from gaorg.errors import shown
@@ -140,7 +140,7 @@ def import_file(args: argparse.Namespace, settings) -> Any:
 
 
 def fetch(args: argparse.Namespace, settings) -> Any:
-    from gaorg.cli import Outcome
+    from gaorg.command import Outcome
     from gaorg.data.exchange import RetryPolicy, make_exchange
     from gaorg.data.fetch import fetch_into
     from gaorg.data.store import open_store, to_ms
@@ -162,7 +162,7 @@ def fetch(args: argparse.Namespace, settings) -> Any:
 
 
 def list_series(args: argparse.Namespace, settings) -> Any:
-    from gaorg.cli import Outcome
+    from gaorg.command import Outcome
     from gaorg.data.store import open_store
 
     with open_store(settings, read_only=True) as store:
@@ -177,7 +177,7 @@ def list_series(args: argparse.Namespace, settings) -> Any:
 
 
 def gaps(args: argparse.Namespace, settings) -> Any:
-    from gaorg.cli import Outcome
+    from gaorg.command import Outcome
     from gaorg.data.store import open_store
 
     with open_store(settings, read_only=True) as store:
@@ -192,7 +192,7 @@ def gaps(args: argparse.Namespace, settings) -> Any:
 
 
 def resample(args: argparse.Namespace, settings) -> Any:
-    from gaorg.cli import Outcome
+    from gaorg.command import Outcome
     from gaorg.data.resample import resample_in_store
     from gaorg.data.store import open_store
 

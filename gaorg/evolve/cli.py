@@ -74,7 +74,7 @@ def evolve_command(args: argparse.Namespace, settings: Any) -> Any:
 
 
 def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
-    from gaorg.cli import Outcome
+    from gaorg.command import Outcome
     from gaorg.config import parse_config
     from gaorg.errors import ConfigError, NotFoundError
     from gaorg.evolve.checkpoint import load_state

@@ -62,7 +62,7 @@ def _live(args: argparse.Namespace, settings):
 def _run(args: argparse.Namespace, settings):
     from pathlib import Path
 
-    from gaorg.cli import Outcome
+    from gaorg.command import Outcome
     from gaorg.errors import ConfigError
     from gaorg.live.config import load_live_config
     from gaorg.live.registry import FileRegistry, MlflowRegistryReader

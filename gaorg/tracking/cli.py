@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def promote_command(args: argparse.Namespace, settings: Any) -> Any:
-    from gaorg.cli import Outcome
+    from gaorg.command import Outcome
     from gaorg.errors import GateFailedError
     from gaorg.tracking.promote import Gates, promote
 
@@ -71,7 +71,7 @@ def promote_command(args: argparse.Namespace, settings: Any) -> Any:
 
 
 def rollback_command(args: argparse.Namespace, settings: Any) -> Any:
-    from gaorg.cli import Outcome
+    from gaorg.command import Outcome
     from gaorg.tracking.promote import rollback
 
     decision = rollback(args.name, settings, reason=args.reason)
@@ -79,7 +79,7 @@ def rollback_command(args: argparse.Namespace, settings: Any) -> Any:
 
 
 def models_command(args: argparse.Namespace, settings: Any) -> Any:
-    from gaorg.cli import Outcome
+    from gaorg.command import Outcome
     from gaorg.tracking.registry import list_models
 
     if args.show:
@@ -92,7 +92,7 @@ def models_command(args: argparse.Namespace, settings: Any) -> Any:
 
 
 def ui_command(args: argparse.Namespace, settings: Any) -> Any:
-    from gaorg.cli import Outcome
+    from gaorg.command import Outcome
     from gaorg.tracking.ui import serve
 
     address = serve(settings, args.port)
