@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="local Dask worker processes (default: one per core; 0: no Dask, this process)")
     p.add_argument("--resume", default=None, metavar="RUN_ID", help="continue a checkpointed run")
     p.add_argument("--register", default=None, metavar="NAME", help="log to MLflow and register the front as NAME")
-    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar or per-generation lines")
     p.set_defaults(handler=evolve_command)
 
 
