@@ -134,7 +134,7 @@ def pca_tree(components: int, depth: int, quantile: float) -> tuple[Fit, Apply]:
 
     A fit is (components, mean, tree, classes); apply gives the predicted class (-1, 0 or +1).
     """
-    gini, splitter, builder, tree_cls, first_draw = _tree_parts()
+    from gaorg.strategies import learned_tree
 
     def fit(x: np.ndarray, fwd: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any, np.ndarray]:
         low, high = np.quantile(fwd, (quantile, 1.0 - quantile))
@@ -142,18 +142,30 @@ def pca_tree(components: int, depth: int, quantile: float) -> tuple[Fit, Apply]:
         comps, mean = pca_fit(x, components)
         z = np.asarray(pca_transform(x, comps, mean), dtype=np.float32)
         classes, encoded = np.unique(y, return_inverse=True)
-        n_classes = np.array([len(classes)], dtype=np.intp)
         leaf = max(10, len(x) // 20)
-        split = splitter(gini(1, n_classes), z.shape[1], leaf, 0.0, first_draw, None)
-        tree = tree_cls(z.shape[1], n_classes, 1)
-        builder(split, max(2, 2 * leaf), leaf, 0.0, depth, 0.0).build(
-            tree, z, np.ascontiguousarray(encoded.reshape(-1, 1), dtype=np.float64), None, None
-        )
-        return comps, mean, tree, classes
+        orders = np.ascontiguousarray(np.argsort(z, axis=0).T)
+        *nodes, ok = learned_tree.build(z, orders, encoded.astype(np.int64), len(classes), depth, leaf)
+        if ok:  # no node's split depends on the feature order: scikit-learn's tree
+            return comps, mean, tuple(a[: nodes[5]] for a in nodes[:5]), classes
+        return comps, mean, _sklearn_tree(z, encoded, len(classes), depth, leaf), classes
 
     def apply(model: tuple[np.ndarray, np.ndarray, Any, np.ndarray], x_new: np.ndarray) -> np.ndarray:
         comps, mean, tree, classes = model
         z = np.asarray(pca_transform(x_new, comps, mean), dtype=np.float32)
+        if isinstance(tree, tuple):
+            return classes.take(learned_tree.predict(z, *tree), axis=0).astype(np.float64)
         return classes.take(np.argmax(tree.predict(z), axis=1), axis=0).astype(np.float64)
 
     return fit, apply
+
+
+def _sklearn_tree(z: np.ndarray, encoded: np.ndarray, n_classes: int, depth: int, leaf: int) -> Any:
+    """scikit-learn's builder on the arguments ``DecisionTreeClassifier.fit`` would give it."""
+    gini, splitter, builder, tree_cls, first_draw = _tree_parts()
+    classes = np.array([n_classes], dtype=np.intp)
+    split = splitter(gini(1, classes), z.shape[1], leaf, 0.0, first_draw, None)
+    tree = tree_cls(z.shape[1], classes, 1)
+    builder(split, max(2, 2 * leaf), leaf, 0.0, depth, 0.0).build(
+        tree, z, np.ascontiguousarray(encoded.reshape(-1, 1), dtype=np.float64), None, None
+    )
+    return tree

@@ -116,3 +116,25 @@ def test_a_bounded_cache_keeps_its_bytes_under_the_bound_and_evicts_the_least_re
     assert cache.get("b") is None and cache.get("a") == 100 and cache.bytes == 300
     cache.put("e", 1000)  # larger than the bound: not kept, nothing evicted
     assert cache.get("e") is None and len(cache) == 3
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_tree_kernel_grows_scikit_learns_tree_or_says_it_cannot(seed):
+    from sklearn.tree import DecisionTreeClassifier
+
+    from gaorg.strategies import learned_tree
+
+    rng = np.random.default_rng(seed)
+    n, k, depth = int(rng.integers(100, 1500)), int(rng.integers(1, 5)), int(rng.integers(1, 7))
+    z = rng.normal(size=(n, k)).astype(np.float32)
+    y = np.digitize(z[:, 0] + rng.normal(0.0, 1.0, n), (-0.5, 0.5)) if seed % 2 else rng.integers(0, 3, n)
+    if seed == 5:
+        z[:, -1] = z[:, 0]  # two features tie for every split on feature 0
+    leaf = max(10, n // 20)
+    orders = np.ascontiguousarray(np.argsort(z, axis=0).T)
+    *nodes, ok = learned_tree.build(z, orders, y.astype(np.int64), int(y.max()) + 1, depth, leaf)
+    want = DecisionTreeClassifier(max_depth=depth, min_samples_leaf=leaf, random_state=0).fit(z, y).predict(z)
+    if seed == 5 and k > 1:
+        assert not ok
+    if ok:
+        assert np.array_equal(learned_tree.predict(z, *nodes[:5]), want)
