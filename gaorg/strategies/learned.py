@@ -148,8 +148,10 @@ def walk_forward_models(
     ``key`` names everything a fit at bar t depends on besides t (market, module, feature period,
     horizon, window, model parameters), so genomes that differ only in ``refit`` or ``direction``
     share the fits at the bars they have in common. The rows, their standardisation and the skips
-    are :func:`walk_forward`'s: the same predictions.
+    are :func:`walk_forward`'s (``learned_window`` computes them in one kernel): the same predictions.
     """
+    from gaorg.strategies.learned_window import standardised_rows, standardised_window
+
     n = len(fwd)
     out = np.zeros(n)
     finite_x = np.isfinite(x).all(axis=1)  # once, not per fit: the same masks
@@ -163,19 +165,14 @@ def walk_forward_models(
         if entry is None:
             lo = max(0, t - horizon - window + 1)
             keep = finite_xy[lo : t - horizon + 1]
-            train_x, train_y = x[lo : t - horizon + 1][keep], fwd[lo : t - horizon + 1][keep]
-            entry = _SKIP
-            if len(train_y) >= 2 * x.shape[1]:
-                mean = train_x.mean(axis=0)
-                std = train_x.std(axis=0)
-                std[std == 0.0] = 1.0
-                entry = (mean, std, fit((train_x - mean) / std, train_y))
+            train_x, train_y, mean, std, rows = standardised_window(x, fwd, keep, lo, 2 * x.shape[1])
+            entry = _SKIP if rows < 2 * x.shape[1] else (mean, std, fit(train_x, train_y))
             learned_cache.MODELS.put((*key, t), entry)
         if entry is _SKIP:
             continue
         mean, std, model = entry
         block = np.zeros(stop - t)
-        block[ok] = apply(model, (x[t:stop][ok] - mean) / std)
+        block[ok] = apply(model, standardised_rows(x, ok, t, mean, std))
         out[t:stop] = block
     return out
 

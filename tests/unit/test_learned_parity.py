@@ -138,3 +138,28 @@ def test_the_tree_kernel_grows_scikit_learns_tree_or_says_it_cannot(seed):
         assert not ok
     if ok:
         assert np.array_equal(learned_tree.predict(z, *nodes[:5]), want)
+
+
+def test_the_window_kernel_gives_numpys_mean_deviation_and_standardised_rows():
+    from gaorg.strategies.learned_window import standardised_rows, standardised_window
+
+    rng = np.random.default_rng(3)
+    for trial in range(200):
+        n, d = int(rng.integers(20, 2500)), int(rng.choice((5, 8)))
+        x = (rng.standard_t(3, size=(n, 8)) * rng.uniform(0.01, 100.0))[:, :d]  # a strided view
+        if trial % 7 == 0:
+            x[:, 1] = 0.25  # a constant column: deviation 0, replaced by 1
+        fwd = rng.normal(size=n)
+        keep = rng.random(n) > 0.05
+        lo = int(rng.integers(0, n // 2))
+        keep = keep[lo:]
+        tx, ty, mean, std, rows = standardised_window(x, fwd, keep, lo, 2 * d)
+        want_x, want_y = x[lo:][keep], fwd[lo:][keep]
+        want_mean, want_std = want_x.mean(axis=0), want_x.std(axis=0)
+        want_std[want_std == 0.0] = 1.0
+        assert rows == len(want_y) and np.array_equal(ty, want_y)
+        assert np.array_equal(mean, want_mean) and np.array_equal(std, want_std)
+        assert np.array_equal(tx, (want_x - want_mean) / want_std)
+        ok = keep[: min(len(keep), 300)]
+        got = standardised_rows(x, ok, lo, mean, std)
+        assert np.array_equal(got, (x[lo : lo + len(ok)][ok] - mean) / std)
