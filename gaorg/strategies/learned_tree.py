@@ -49,13 +49,16 @@ def build(z: np.ndarray, orders: np.ndarray, y: np.ndarray, n_classes: int, max_
     tmp = np.empty(n, np.int64)
     split_min = max(2, 2 * leaf)
     n_nodes = 1
-    stack = [(0, 0, 0, n)]  # node, depth, start, end
+    stack = np.zeros((cap, 4), np.int64)  # node, depth, start, end of the nodes still to split
+    stack[0, 3] = n
+    top = 1
     counts_left = np.zeros(n_classes)
     counts_right = np.zeros(n_classes)
     xf = np.empty(n, np.float32)
     yf = np.empty(n, np.int64)
-    while len(stack) > 0:
-        node, depth, start, end = stack.pop()
+    while top > 0:
+        top -= 1
+        node, depth, start, end = stack[top, 0], stack[top, 1], stack[top, 2], stack[top, 3]
         m = end - start
         counts = np.zeros(n_classes)
         for j in range(start, end):
@@ -137,8 +140,19 @@ def build(z: np.ndarray, orders: np.ndarray, y: np.ndarray, n_classes: int, max_
                     tmp[b] = i
                     b += 1
             seg[f, start:end] = tmp[start:end]
-        stack.append((right[node], depth + 1, start + n_left, end))
-        stack.append((left[node], depth + 1, start, start + n_left))
+        stack[top, 0], stack[top, 1], stack[top, 2], stack[top, 3] = (
+            right[node],
+            depth + 1,
+            start + n_left,
+            end,
+        )
+        stack[top + 1, 0], stack[top + 1, 1], stack[top + 1, 2], stack[top + 1, 3] = (
+            left[node],
+            depth + 1,
+            start,
+            start + n_left,
+        )
+        top += 2
     return feature, threshold, left, right, value, n_nodes, True
 
 
