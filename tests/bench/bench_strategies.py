@@ -2,7 +2,9 @@
 
 Run: .venv/bin/python tests/bench/bench_strategies.py [n_bars]
 Rule-based modules on n_bars (default 100,000); the learned ones on 20,000 bars with their
-costliest settings (refit every 250 bars, 2,000-sample window). Compilation is reported apart.
+costliest settings (refit every 250 bars, 2,000-sample window), their caches emptied before each
+call (cold: a repeated call would only be a cache hit; bench_learned.py times the learned modules
+against their reference). Compilation is reported apart.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from gaorg.strategies import learned_cache  # noqa: E402
 from gaorg.strategies.catalogue import CATALOGUE  # noqa: E402
 from gaorg.strategies.compose import targets  # noqa: E402
 from gaorg.strategies.genome import make_genome  # noqa: E402
@@ -59,11 +62,12 @@ def main(n: int) -> None:
         spec.compute(b, params)
         first = time.perf_counter() - t
         number, repeat = (1, 2) if spec.learned else (20, 5)
-        compute = best_of(lambda: spec.compute(b, params), repeat, number)  # noqa: B023
+        cold = learned_cache.clear if spec.learned else lambda: None
+        compute = best_of(lambda: (cold(), spec.compute(b, params)), repeat, number)  # noqa: B023
         line = f"{name:<20} {len(b):>8} {first * 1e3:>9.1f}ms {compute * 1e3:>9.3f}ms"
         if spec.role.value == "entry":
             genome = make_genome((name, params))
-            plan = best_of(lambda: targets(genome, b), repeat, number)  # noqa: B023
+            plan = best_of(lambda: (cold(), targets(genome, b)), repeat, number)  # noqa: B023
             line += f" {plan * 1e3:>9.3f}ms"
         print(line)
 
