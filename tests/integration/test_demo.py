@@ -1,4 +1,4 @@
-"""``gaorg demo --small``: the whole path end to end, as a real process on embedded defaults."""
+"""``gaorg demo``: the whole path end to end, as a real process on embedded defaults, twice in one home."""
 
 from __future__ import annotations
 
@@ -10,40 +10,6 @@ import pytest
 from tests.notebooks import kit
 
 mlflow_template, ready_home = kit.mlflow_template, kit.ready_home  # fixtures
-
-
-def test_demo_runs_market_evolution_registry_gates_and_paper_live_and_says_where_to_look(cli, ready_home):
-    res = cli("demo", "--small", "--workers", "1", "--json", timeout=600)
-    assert res.code == 0, res.stderr
-    out = res.json
-    # a seeded market for three symbols plus the imported sample
-    assert {(s["exchange"], s["symbol"]) for s in out["series"]} >= {
-        ("synthetic", "SYNTH-BTC"), ("synthetic", "SYNTH-ETH"), ("synthetic", "SYNTH-SOL"), ("local", "BTC/USDT")}
-    # a two-stage evolution of the small size, logged and registered in MLflow
-    evo = out["evolution"]
-    assert [(s["timeframe"], s["population"], s["generations"]) for s in evo["stages"]] == [("4h", 8, 1), ("1h", 8, 1)]
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{ready_home / 'mlflow.db'}")
-    assert client.get_run(evo["mlflow_run_id"]).info.status == "FINISHED"
-    registered = sorted(int(v.version) for v in client.search_model_versions("name = 'gaorg-demo'"))
-    assert registered == sorted(evo["registered_versions"]) and registered
-    # the gates ran, best first; production is set exactly when a candidate passed them all
-    promotion = out["promotion"]
-    assert promotion["decisions"], "no gate ran"
-    passed = [d for d in promotion["decisions"] if d["action"] == "promoted"]
-    aliases = {a: str(v) for a, v in client.get_registered_model("gaorg-demo").aliases.items()}
-    if passed:
-        assert all(g["passed"] for g in passed[0]["gates"])
-        assert aliases == {"production": passed[0]["version"]} == {"production": promotion["promoted"]}
-    else:
-        assert promotion["promoted"] is None and "production" not in aliases
-    # the live runner traded on paper over the replay, with the metrics endpoint answering meanwhile
-    live = out["live"]
-    assert live["broker"] == "paper" and live["bars"] == 60 and live["stopped"] == "max_bars 60 reached"
-    assert float(live["scraped"]["gaorg_live_bars_processed_total"]) >= 10
-    assert live["metrics_url"].startswith("http://127.0.0.1:")
-    assert ("gaorg-demo@production" in live["trading"]) == bool(passed)
-    # it ends by saying how to look
-    assert "gaorg ui" in res.stderr and "jupyter lab notebooks/" in res.stderr
 
 
 def _what_a_seed_decides(out: dict) -> dict:
@@ -73,6 +39,14 @@ def test_the_demo_is_deterministic_for_its_seed_and_ends_with_its_champion_tradi
         res = cli("demo", "--json", timeout=600)
         assert res.code == 0, res.stderr
         runs.append(res)
+    out = runs[0].json
+    # a seeded market for three symbols plus the imported sample, a two-stage evolution logged in MLflow
+    assert {(s["exchange"], s["symbol"]) for s in out["series"]} >= {
+        ("synthetic", "SYNTH-BTC"), ("synthetic", "SYNTH-ETH"), ("synthetic", "SYNTH-SOL"), ("local", "BTC/USDT")}
+    assert [s["timeframe"] for s in out["evolution"]["stages"]] == ["4h", "1h"]
+    assert out["live"]["broker"] == "paper" and out["live"]["metrics_url"].startswith("http://127.0.0.1:")
+    assert float(out["live"]["scraped"]["gaorg_live_bars_processed_total"]) >= 10
+    assert "gaorg ui" in runs[0].stderr and "jupyter lab notebooks/" in runs[0].stderr  # it says how to look
     first, second = (_what_a_seed_decides(r.json) for r in runs)
     assert first == second
     assert _plain(runs[0].stderr) == _plain(runs[1].stderr)
@@ -83,6 +57,7 @@ def test_the_demo_is_deterministic_for_its_seed_and_ends_with_its_champion_tradi
     assert {v.run_id for v in client.search_model_versions("name = 'gaorg-demo'")} == {
         runs[1].json["evolution"]["mlflow_run_id"]}
     assert client.get_run(runs[0].json["evolution"]["mlflow_run_id"]).info.lifecycle_stage == "deleted"
+    assert client.get_run(runs[1].json["evolution"]["mlflow_run_id"]).info.status == "FINISHED"
     # a fresh live state each time: the paper run traded and its metrics were scraped both times
     for r in runs:
         assert r.json["live"]["bars"] == 400 and r.json["live"]["scraped"], r.stderr
