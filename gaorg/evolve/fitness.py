@@ -13,6 +13,8 @@ gets objectives below any real strategy and stays out of the overfitting statist
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -47,7 +49,14 @@ class Market:
 
 
 def evaluate_genome(genome: Genome, market: Market) -> Trial:
-    """Score ``genome`` on every asset × fold of ``market`` (a pure function)."""
+    """Score ``genome`` on every asset × fold of ``market`` (a pure function of its arguments, but
+    for ``Trial.seconds``: the time this worker spent on it, which the run's timing table sums)."""
+    start = time.perf_counter()
+    trial = _score(genome, market)
+    return dataclasses.replace(trial, seconds=time.perf_counter() - start)
+
+
+def _score(genome: Genome, market: Market) -> Trial:
     from gaorg.backtest.engine import fold_stats
     from gaorg.strategies.compose import targets
 
@@ -92,7 +101,10 @@ def genome_cost(genome: Genome) -> float:
 
 
 def evaluate_batch(genomes: Sequence[Genome], market: Market) -> list[Trial]:
-    """The task a worker runs: a few genomes at once (fewer, larger tasks schedule faster)."""
+    """The task a worker runs: a few genomes at once (fewer, larger tasks schedule faster).
+
+    Each trial's ``seconds`` is that genome's share of the batch's time (what the run's timing
+    table attributes to its entry module)."""
     return [evaluate_genome(g, market) for g in genomes]
 
 

@@ -7,7 +7,7 @@ kept on short-lived views in :mod:`gaorg.evolve.selection`, so these records nev
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -72,12 +72,15 @@ class Trial:
     ``cells`` is float64[assets × folds, len(CELL_FIELDS)] (row = asset * folds + fold).
     ``feasible`` is False when the genome needs more history than the folds offer or (almost)
     never trades; it then gets the worst objectives and is kept out of the overfitting statistics.
+    ``seconds`` is the wall time the worker spent on this genome (``time.perf_counter``): a
+    measurement, not part of the trial's meaning; it is not compared and not checkpointed.
     """
 
     key: str
     objectives: tuple[float, float, float]
     cells: np.ndarray
     feasible: bool = True
+    seconds: float = field(default=0.0, compare=False)
 
 
 WORST = (-10.0, 1.0, 0.0)
