@@ -15,7 +15,8 @@ from numba import njit
 from gaorg.data.bars import Bars
 from gaorg.errors import DataTooShortError
 from gaorg.strategies.catalogue import CATALOGUE
-from gaorg.strategies.genome import Genome
+from gaorg.strategies.genome import Genome, Slot
+from gaorg.strategies.memo import Memo, shared
 from gaorg.strategies.spec import ModuleSpec
 
 
@@ -31,8 +32,15 @@ class TargetPlan:
     take: np.ndarray
 
 
-def targets(genome: Genome, bars: Bars, catalogue: Mapping[str, ModuleSpec] = CATALOGUE) -> TargetPlan:
-    """Compose the genome's modules over ``bars``; raises DataTooShortError if bars < lookback."""
+def targets(
+    genome: Genome, bars: Bars, catalogue: Mapping[str, ModuleSpec] = CATALOGUE, memo: Memo | None = None
+) -> TargetPlan:
+    """Compose the genome's modules over ``bars``; raises DataTooShortError if bars < lookback.
+
+    ``memo`` (a batch's, see :mod:`gaorg.strategies.memo`) shares each slot's output and the
+    indicators inside the modules among the genomes composed over the same ``bars`` object; the
+    plan is the same array for array, bit for bit, with or without it (one catalogue per memo).
+    """
     n = len(bars)
     need = genome.lookback(catalogue)
     if n <= need:
@@ -41,27 +49,63 @@ def targets(genome: Genome, bars: Bars, catalogue: Mapping[str, ModuleSpec] = CA
             f"{bars.symbol} {bars.timeframe}: {n} bars, but the genome's longest period ({longest}) "
             f"needs more than {need}; load a longer range or use shorter periods"
         )
-    entry = catalogue[genome.entry.module]
-    signal = np.array(entry.compute(bars, genome.entry.as_dict()), dtype=np.float64, copy=None)
+
+    def output(slot: Slot, role: str):  # the slot's output, shared within a batch
+        return shared(memo, bars, role, slot, lambda: _OUTPUT[role](catalogue, bars, slot, memo))
+
+    signal = output(genome.entry, "entry")
     if not signal.flags.writeable:
         signal = signal.copy()
-    if not entry.exact:
-        clean_signal(signal)  # in place: a compute function returns a fresh array (spec.py)
     for slot in genome.filters:
-        allow_long, allow_short = catalogue[slot.module].compute(bars, slot.as_dict())
-        apply_filter(signal, np.asarray(allow_long, dtype=np.bool_), np.asarray(allow_short, dtype=np.bool_))
+        allow_long, allow_short = output(slot, "filter")
+        apply_filter(signal, allow_long, allow_short)
     if genome.exits:
         stop, take = None, None
         for slot in genome.exits:
-            s, t = (np.asarray(a, dtype=np.float64) for a in catalogue[slot.module].compute(bars, slot.as_dict()))
+            s, t = output(slot, "exit")
             stop = s if stop is None else np.fmin(stop, s)  # the tightest exit wins
             take = t if take is None else np.fmin(take, t)
     else:  # no exits: one shared read-only NaN array serves as both (an allocation saved per evaluation)
         stop = take = _nans(n)
     if genome.sizing is not None:
-        scale = np.asarray(catalogue[genome.sizing.module].compute(bars, genome.sizing.as_dict()))
-        signal = hold_scale_from_entry(signal, np.clip(np.nan_to_num(scale), 0.0, 1.0))
+        signal = hold_scale_from_entry(signal, output(genome.sizing, "sizing"))
     return TargetPlan(signal, stop, take)
+
+
+Catalogue = Mapping[str, ModuleSpec]
+
+
+def _compute(catalogue: Catalogue, bars: Bars, slot: Slot, memo: Memo | None):
+    """The slot's module output; a module that shares its indicators (``spec.memo``) gets the memo."""
+    spec = catalogue[slot.module]
+    if memo is not None and spec.memo:
+        return spec.compute(bars, slot.as_dict(), memo=memo)
+    return spec.compute(bars, slot.as_dict())
+
+
+def _entry(catalogue: Catalogue, bars: Bars, slot: Slot, memo: Memo | None) -> np.ndarray:
+    signal = np.array(_compute(catalogue, bars, slot, memo), dtype=np.float64, copy=None)
+    if not signal.flags.writeable:
+        signal = signal.copy()
+    if not catalogue[slot.module].exact:
+        clean_signal(signal)  # in place: a compute function returns a fresh array (spec.py)
+    return signal
+
+
+def _filter(catalogue: Catalogue, bars: Bars, slot: Slot, memo: Memo | None):
+    allow_long, allow_short = _compute(catalogue, bars, slot, memo)
+    return np.asarray(allow_long, dtype=np.bool_), np.asarray(allow_short, dtype=np.bool_)
+
+
+def _exit(catalogue: Catalogue, bars: Bars, slot: Slot, memo: Memo | None):
+    return tuple(np.asarray(a, dtype=np.float64) for a in _compute(catalogue, bars, slot, memo))
+
+
+def _sizing(catalogue: Catalogue, bars: Bars, slot: Slot, memo: Memo | None) -> np.ndarray:
+    return np.clip(np.nan_to_num(np.asarray(_compute(catalogue, bars, slot, memo))), 0.0, 1.0)
+
+
+_OUTPUT = {"entry": _entry, "filter": _filter, "exit": _exit, "sizing": _sizing}
 
 
 _NANS: dict[int, np.ndarray] = {}

@@ -332,24 +332,53 @@ def vwap_zscore(
 
 
 @njit(cache=True, nogil=True)
-def vol_target_scale(close: np.ndarray, period: int, target: float, annualise: float) -> np.ndarray:
-    """min(1, target / (std of the last ``period`` log returns * annualise)); 1 if the price did not
-    move, NaN in warm-up (the first full window of returns ends at bar ``period``). One pass."""
+def realised_vol(close: np.ndarray, period: int, annualise: float) -> np.ndarray:
+    """Annualised standard deviation (population) of the last ``period`` log returns; 0 where the
+    price did not move, NaN in warm-up (the first full window of returns ends at bar ``period``).
+
+    One pass of running sums; each log return is computed once and dropped from the window as the
+    same number (kept in the output buffer until then).
+    """
     n = len(close)
     out = np.full(n, np.nan)
+    r = np.empty(n)  # the log returns; r[i] is read back when it leaves the window
     s = 0.0
     s2 = 0.0
     for i in range(1, n):
-        r = np.log(close[i] / close[i - 1])
-        s += r
-        s2 += r * r
+        v = np.log(close[i] / close[i - 1])
+        r[i] = v
+        s += v
+        s2 += v * v
         if i > period:
-            old = np.log(close[i - period] / close[i - period - 1])
+            old = r[i - period]
             s -= old
             s2 -= old * old
         if i >= period:
             mean = s / period
             var = s2 / period - mean * mean
-            realised = np.sqrt(var) * annualise if var > 0.0 else 0.0
-            out[i] = 1.0 if realised <= target else target / realised
+            out[i] = np.sqrt(var) * annualise if var > 0.0 else 0.0
     return out
+
+
+@njit(cache=True, nogil=True)
+def scale_from_realised(realised: np.ndarray, target: float) -> np.ndarray:
+    """min(1, target / realised) per bar (1 where realised is 0, NaN where it is NaN)."""
+    n = len(realised)
+    out = np.empty(n)
+    for i in range(n):
+        v = realised[i]
+        if np.isnan(v):
+            out[i] = np.nan
+        else:
+            out[i] = 1.0 if v <= target else target / v
+    return out
+
+
+@njit(cache=True, nogil=True)
+def vol_target_scale(close: np.ndarray, period: int, target: float, annualise: float) -> np.ndarray:
+    """min(1, target / (std of the last ``period`` log returns * annualise)); 1 if the price did not
+    move, NaN in warm-up (the first full window of returns ends at bar ``period``).
+
+    :func:`realised_vol` then :func:`scale_from_realised`: a batch shares the first among targets.
+    """
+    return scale_from_realised(realised_vol(close, period, annualise), target)

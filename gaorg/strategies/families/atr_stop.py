@@ -12,12 +12,15 @@ import numpy as np
 from gaorg.data.bars import Bars
 from gaorg.strategies.genes import FloatGene, IntGene
 from gaorg.strategies.indicators import atr
+from gaorg.strategies.memo import Memo, shared
 from gaorg.strategies.spec import ModuleSpec, Params, Role
 
 
-def compute(bars: Bars, params: Params) -> tuple[np.ndarray, np.ndarray]:
+def compute(bars: Bars, params: Params, memo: Memo | None = None) -> tuple[np.ndarray, np.ndarray]:
     close = np.asarray(bars.close)
-    rel = atr(np.asarray(bars.high), np.asarray(bars.low), close, params["period"]) / close
+    period = params["period"]
+    high, low = np.asarray(bars.high), np.asarray(bars.low)
+    rel = shared(memo, bars, "atr_rel", period, lambda: atr(high, low, close, period) / close)
     return params["stop_mult"] * rel, params["take_mult"] * rel
 
 
@@ -33,4 +36,5 @@ SPEC = ModuleSpec(
     compute=compute,
     lookback=lambda p: int(p["period"]),
     doc=__doc__.splitlines()[0],
+    memo=True,
 )

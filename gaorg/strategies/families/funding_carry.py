@@ -14,11 +14,14 @@ import numpy as np
 from gaorg.data.bars import Bars
 from gaorg.strategies.genes import ChoiceGene, FloatGene, IntGene
 from gaorg.strategies.indicators import sma
+from gaorg.strategies.memo import Memo, shared
 from gaorg.strategies.spec import ModuleSpec, Params, Role
 
 
-def compute(bars: Bars, params: Params) -> np.ndarray:
-    annual = sma(np.asarray(bars.funding), params["period"]) * bars.periods_per_year
+def compute(bars: Bars, params: Params, memo: Memo | None = None) -> np.ndarray:
+    period = params["period"]
+    ppy = bars.periods_per_year
+    annual = shared(memo, bars, "funding_annual", period, lambda: sma(np.asarray(bars.funding), period) * ppy)
     signal = np.where(annual > params["threshold"], -1.0, 0.0)
     if params["direction"] == "both":
         signal[annual < -params["threshold"]] = 1.0
@@ -37,4 +40,5 @@ SPEC = ModuleSpec(
     compute=compute,
     lookback=lambda p: int(p["period"]),
     doc=__doc__.splitlines()[0],
+    memo=True,
 )

@@ -11,11 +11,13 @@ import numpy as np
 from gaorg.data.bars import Bars
 from gaorg.strategies.genes import FloatGene, IntGene
 from gaorg.strategies.indicators import rsi
+from gaorg.strategies.memo import Memo, shared
 from gaorg.strategies.spec import ModuleSpec, Params, Role
 
 
-def compute(bars: Bars, params: Params) -> tuple[np.ndarray, np.ndarray]:
-    r = rsi(np.asarray(bars.close), params["period"])
+def compute(bars: Bars, params: Params, memo: Memo | None = None) -> tuple[np.ndarray, np.ndarray]:
+    period = params["period"]
+    r = shared(memo, bars, "rsi", period, lambda: rsi(np.asarray(bars.close), period))
     return r < params["upper"], r > params["lower"]  # NaN (warm-up) compares False: blocked
 
 
@@ -31,4 +33,5 @@ SPEC = ModuleSpec(
     compute=compute,
     lookback=lambda p: int(p["period"]),
     doc=__doc__.splitlines()[0],
+    memo=True,
 )

@@ -12,12 +12,14 @@ import numpy as np
 from gaorg.data.bars import Bars
 from gaorg.strategies.genes import FloatGene, IntGene
 from gaorg.strategies.indicators import sma
+from gaorg.strategies.memo import Memo, shared
 from gaorg.strategies.spec import ModuleSpec, Params, Role
 
 
-def compute(bars: Bars, params: Params) -> tuple[np.ndarray, np.ndarray]:
+def compute(bars: Bars, params: Params, memo: Memo | None = None) -> tuple[np.ndarray, np.ndarray]:
     close = np.asarray(bars.close)
-    avg = sma(close, params["period"])
+    period = params["period"]
+    avg = shared(memo, bars, "sma_close", period, lambda: sma(close, period))
     band = params["band"]
     return close > avg * (1.0 + band), close < avg * (1.0 - band)
 
@@ -33,4 +35,5 @@ SPEC = ModuleSpec(
     compute=compute,
     lookback=lambda p: int(p["period"]),
     doc=__doc__.splitlines()[0],
+    memo=True,
 )

@@ -11,13 +11,17 @@ import numpy as np
 
 from gaorg.data.bars import Bars
 from gaorg.strategies.genes import FloatGene, IntGene
-from gaorg.strategies.indicators import vol_target_scale
+from gaorg.strategies.indicators import realised_vol, scale_from_realised
+from gaorg.strategies.memo import Memo, shared
 from gaorg.strategies.spec import ModuleSpec, Params, Role
 
 
-def compute(bars: Bars, params: Params) -> np.ndarray:
+def compute(bars: Bars, params: Params, memo: Memo | None = None) -> np.ndarray:
     annualise = float(np.sqrt(bars.periods_per_year))
-    return vol_target_scale(np.asarray(bars.close), params["period"], params["target_vol"], annualise)
+    period = params["period"]
+    close = np.asarray(bars.close)
+    realised = shared(memo, bars, "realised_vol", period, lambda: realised_vol(close, period, annualise))
+    return scale_from_realised(realised, params["target_vol"])  # indicators.vol_target_scale, in two
 
 
 SPEC = ModuleSpec(
@@ -31,4 +35,5 @@ SPEC = ModuleSpec(
     compute=compute,
     lookback=lambda p: int(p["period"]),
     doc=__doc__.splitlines()[0],
+    memo=True,
 )

@@ -13,6 +13,7 @@ import numpy as np
 from gaorg.data.bars import Bars
 from gaorg.strategies.genes import ChoiceGene, FloatGene, IntGene
 from gaorg.strategies.indicators import vwap_zscore
+from gaorg.strategies.memo import Memo, shared
 from gaorg.strategies.signals import reversion_state
 from gaorg.strategies.spec import ModuleSpec, Params, Role
 
@@ -23,8 +24,9 @@ def zscore(bars: Bars, period: int) -> np.ndarray:
     return vwap_zscore(*arr, period)
 
 
-def compute(bars: Bars, params: Params) -> np.ndarray:
-    z = zscore(bars, params["period"])
+def compute(bars: Bars, params: Params, memo: Memo | None = None) -> np.ndarray:
+    period = params["period"]
+    z = shared(memo, bars, "vwap_z", period, lambda: zscore(bars, period))
     return reversion_state(z, params["entry_z"], params["exit_z"], params["direction"] == "both")
 
 
@@ -48,4 +50,5 @@ SPEC = ModuleSpec(
     lookback=lambda p: 2 * int(p["period"]) - 1,
     doc=__doc__.splitlines()[0],
     check=check,
+    memo=True,
 )

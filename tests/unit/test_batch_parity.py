@@ -1,0 +1,93 @@
+"""One meaning of a strategy: a batch's shared indicators (``gaorg.strategies.memo``) and the batch
+path of evolution (``gaorg.evolve.fitness.evaluate_batch``) agree with ``gaorg backtest``
+(``backtest(bars, targets(genome, bars), costs)``) bit for bit, over random genomes of all 12
+families drawn by the GA's own sampler and operators, on random markets."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from gaorg.backtest.engine import FOLD_COLUMNS, Costs
+from gaorg.backtest.run import backtest
+from gaorg.evolve import operators
+from gaorg.evolve.operators import Space
+from gaorg.strategies import learned_cache
+from gaorg.strategies.catalogue import CATALOGUE
+from gaorg.strategies.compose import targets
+from gaorg.strategies.memo import Memo
+from tests.unit.strategy_kit import random_bars
+
+MAX_LOOKBACK = 500  # learned modules with small windows (and few fits): the test stays fast
+
+
+def same_bits(a, b) -> bool:
+    """Equal to the last bit (NaN payloads too); arrays of the same dtype and shape, or scalars."""
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def population(seed: int, size: int) -> list:
+    """``size`` genomes as a generation holds them: drawn by the sampler, then offspring of those
+    (crossover, mutation), so slots and periods repeat as they do in evolution."""
+    rng = random.Random(seed)
+    space = Space.from_modules(max_lookback=MAX_LOOKBACK)
+    pop = [operators.random_genome(rng, space) for _ in range(size // 2)]
+    while len(pop) < size:
+        a, b = rng.sample(pop[: size // 2], 2)
+        kids = operators.crossover(a, b, rng, space)
+        pop.extend(operators.mutate(k, rng, space) if rng.random() < 0.7 else k for k in kids)
+    return pop[:size]
+
+
+def random_market(seed: int):
+    rng = random.Random(seed)
+    n = rng.randint(1200, 2400)
+    bars = random_bars(n, seed=seed, scale=10 ** rng.uniform(-2, 4), timeframe=rng.choice(["1h", "4h"]))
+    return bars, Costs(fee=rng.uniform(0, 0.001), slippage=rng.uniform(0, 0.0005))
+
+
+def test_the_random_generations_cover_all_12_families():
+    used = {m for seed in (1, 2) for g in population(seed, 96) for m in g.modules}
+    assert used == set(CATALOGUE)
+    assert len({spec.family for spec in CATALOGUE.values()}) == 12
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_targets_through_a_batch_memo_are_the_plain_targets_bit_for_bit(seed):
+    bars, costs = random_market(seed)
+    memo = Memo()
+    learned_cache.clear()
+    genomes = population(seed, 96)
+    for genome in genomes:
+        shared_plan = targets(genome, bars, memo=memo)
+        plain = targets(genome, bars)
+        for field in ("target", "stop", "take"):
+            assert same_bits(getattr(shared_plan, field), getattr(plain, field)), (genome.to_json(), field)
+        assert shared_plan.target.flags.writeable  # the caller's own array, never the memo's
+        a = backtest(bars, shared_plan, costs).metrics
+        b = backtest(bars, plain, costs).metrics
+        assert all(same_bits(a[k], b[k]) for k in a), genome.to_json()
+    assert memo.hits > len(genomes)  # slots and indicators were shared, not recomputed
+
+
+def test_a_memo_holds_its_byte_bound_and_keys_series_by_identity():
+    bars = random_bars(1000, seed=3)
+    other = random_bars(1000, seed=3)  # equal values, another series object
+    memo = Memo(max_bytes=20_000)  # two arrays of 1,000 floats and their overhead
+    calls = []
+
+    def compute(tag):
+        calls.append(tag)
+        return np.full(1000, float(len(calls)))
+
+    first = memo.get(bars, "k", 1, lambda: compute("a"))
+    assert not first.flags.writeable
+    assert memo.get(bars, "k", 1, lambda: compute("b")) is first
+    memo.get(other, "k", 1, lambda: compute("c"))
+    memo.get(bars, "k", 2, lambda: compute("d"))
+    assert calls == ["a", "c", "d"] and memo.bytes <= 20_000 and len(memo) == 2
+    memo.get(bars, "k", 1, lambda: compute("e"))  # evicted (least recent): recomputed, not wrong
+    assert calls[-1] == "e"
