@@ -24,6 +24,7 @@ class Quantity:
     label: str
     window: str
     style: str  # ratio (2 decimals) | percent (1 decimal) | share (0 decimals, %) | count (integer)
+    #             | rate (3 significant digits below 100, whole with thousands separators above)
 
     def fmt(self, value: Any) -> str:
         """``value`` written in this quantity's format ("n/a" when absent or not a number)."""
@@ -41,6 +42,8 @@ class Quantity:
             return f"{x:.0%}"
         if self.style == "count":
             return f"{round(x):d}"
+        if self.style == "rate":
+            return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
         return f"{x:.2f}"
 
 
@@ -57,6 +60,8 @@ QUANTITIES: dict[str, Quantity] = {q.key: q for q in (
     Quantity("holdout.total_return", "hold-out return", "hold-out, mean over the basket", "percent"),
     Quantity("holdout.deflated_sharpe", "hold-out deflated Sharpe",
              "hold-out, pooled over the basket, deflated for the run's candidates", "ratio"),
+    Quantity("time.share", "share of evaluation time", "an evolution stage, by entry module", "share"),
+    Quantity("time.eval_per_s", "evaluations per second", "an evolution stage's evaluation wall time", "rate"),
 )}
 
 GATE_QUANTITY = {"hold-out Sharpe": "holdout.sharpe", "deflated Sharpe": "deflated_sharpe",

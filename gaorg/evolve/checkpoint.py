@@ -28,6 +28,7 @@ import numpy as np
 from gaorg.errors import CheckpointError
 from gaorg.evolve.config import EvolveConfig
 from gaorg.evolve.result import GenerationStats
+from gaorg.evolve.timing import StageClock
 from gaorg.evolve.types import Fitness, Individual, Trial
 
 MAGIC = b"gaorg.checkpoint/2\n"
@@ -49,6 +50,7 @@ class LoopState:
     evaluations: list[int] = field(default_factory=list)  # per stage
     history: list[GenerationStats] = field(default_factory=list)
     fingerprints: dict[str, str] = field(default_factory=dict)  # stage timeframe -> data hash
+    clocks: list[StageClock] = field(default_factory=list)  # per stage: where the time went
     done: bool = False
 
 
@@ -113,6 +115,7 @@ def encode_state(state: LoopState) -> dict[str, Any]:
         "evaluations": list(state.evaluations),
         "history": [dataclasses.asdict(h) for h in state.history],
         "fingerprints": dict(state.fingerprints),
+        "clocks": [c.to_dict() for c in state.clocks],
         "done": state.done,
     }
 
@@ -136,6 +139,7 @@ def decode_state(data: dict[str, Any]) -> LoopState:
         evaluations=[int(x) for x in data["evaluations"]],
         history=[GenerationStats(**h) for h in data["history"]],
         fingerprints={str(k): str(v) for k, v in data["fingerprints"].items()},
+        clocks=[StageClock.from_dict(c) for c in data.get("clocks", [])],  # none before timing was kept
         done=bool(data["done"]),
     )
     return state

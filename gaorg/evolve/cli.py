@@ -166,6 +166,7 @@ def _describe(result: Any) -> str:
         f"run {result.run_id}: {result.evaluations} evaluations "
         f"({', '.join(f'{k} {v}' for k, v in result.evaluations_per_stage.items())}), "
         f"{result.trials} trials, PBO {result.pbo:.2f}",
+        *(f"time {line}" for line in result.timing.lines()),
         f"front ({len(result.front)}), best walk-forward Sharpe first; walk-forward: Sharpe mean over folds x "
         "assets, max DD the worst cell; hold-out: Sharpe mean, max DD worst, trades total over the basket",
     ]

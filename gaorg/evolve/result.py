@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from gaorg.evolve.timing import Timing
 from gaorg.strategies.genome import Genome
 
 OBJECTIVES: tuple[str, ...] = ("sharpe", "max_drawdown", "consistency")
@@ -145,6 +146,8 @@ class EvolutionResult:
     deflate Sharpe ratios); ``pbo`` the probability of backtest overfitting by combinatorially
     symmetric cross-validation over every trial's fold returns (NaN when too few trials or folds).
     ``config`` is the run's configuration as a flat JSON-ready mapping (for ``log_params``).
+    ``timing`` says where the evaluation time went, per stage and per entry module
+    (:class:`~gaorg.evolve.timing.Timing`; ``result.timing.frame()`` is a DataFrame).
     """
 
     run_id: str
@@ -155,6 +158,7 @@ class EvolutionResult:
     pbo: float
     config: dict[str, Any] = field(hash=False, default_factory=dict)
     checkpoint_dir: str | None = None
+    timing: Timing = field(default_factory=Timing, compare=False)
 
     @property
     def evaluations(self) -> int:
@@ -181,6 +185,7 @@ class EvolutionResult:
             "pbo": _finite_or_none(self.pbo),
             "front": [m.to_dict() for m in self.front],
             "checkpoint_dir": self.checkpoint_dir,
+            "timing": self.timing.to_dict(),
         }
 
 

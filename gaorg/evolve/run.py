@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import random
 import secrets
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +35,7 @@ from gaorg.evolve.parallel import DaskMapper, LocalMapper
 from gaorg.evolve.result import EvolutionResult, FrontMember, StageSummary
 from gaorg.evolve.selection import first_front
 from gaorg.evolve.stats import deflated_sharpe_of, design_effect, pbo_cscv
+from gaorg.evolve.timing import StageClock, TimedMapper, stage_line, stage_time, timing_of
 from gaorg.evolve.types import Individual
 
 
@@ -108,8 +110,15 @@ def evolve(
         while len(state.archives) <= stage:
             state.archives.append({})
             state.evaluations.append(0)
+        while len(state.clocks) <= stage:
+            state.clocks.append(StageClock())
         space = base_space.with_lookback(market.max_lookback)
-        run_stage(state, rng, space, mapper, market, seeds, ckpt, callback, progress, evaluate)
+        timed = TimedMapper(mapper, state.clocks[stage])  # counts the stage's evaluations and their time
+        run_stage(state, rng, space, timed, market, seeds, ckpt, callback, progress, evaluate)
+        if progress:  # where the stage's time went, one line
+            print(f"stage {stage + 1}/{len(config.timeframes)} "
+                  + stage_line(*stage_time(state.clocks[stage], stage, market.timeframe)),
+                  file=sys.stderr, flush=True)
     return _report(state, markets, mapper, ckpt)
 
 
@@ -188,4 +197,5 @@ def _report(state: LoopState, markets: list[Market], mapper, ckpt: Path | None) 
         run_id=state.run_id, front=tuple(members), stages=stages, history=tuple(state.history),
         trials=n_trials, pbo=pbo, config=cfg.to_params(),
         checkpoint_dir=str(ckpt) if ckpt is not None else None,
+        timing=timing_of(state.clocks, cfg.timeframes),
     )

@@ -36,6 +36,7 @@ def hand_made_result(
     from gaorg.evolve.folds import holdout_start
     from gaorg.evolve.result import EvolutionResult, FrontMember, GenerationStats, StageSummary
     from gaorg.evolve.stats import design_effect, return_sums
+    from gaorg.evolve.timing import StageClock, timing_of
 
     timeframes = sorted({tf for _, tf in data})
     if len(timeframes) != 1:
@@ -80,6 +81,8 @@ def hand_made_result(
         stages=(StageSummary(0, timeframe, len(genomes), 2, 2 * len(genomes)),),
         history=tuple(history), trials=2 * len(genomes), pbo=0.3, config=config,
         checkpoint_dir=checkpoint_dir,
+        timing=timing_of([StageClock(0.5, {g.entry.module: 2 * len(genomes) for g in genomes[:1]},
+                                     {g.entry.module: 0.4 for g in genomes[:1]})], (timeframe,)),
     )
 
 

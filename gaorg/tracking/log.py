@@ -134,6 +134,7 @@ def _log_run(recorder: Recorder, run_id: str, result: Any, lineage: Any, baskets
     metrics = {"trials": result.trials, "pbo": result.pbo, "run.evaluations": result.evaluations,
                "run.front_size": len(result.front)}  # per-generation names are taken
     metrics.update({f"evaluations.{k.replace(':', '_')}": v for k, v in result.evaluations_per_stage.items()})
+    metrics.update(result.timing.metrics())  # time.<i>_<tf>[.<entry module>].share, .eval_per_s, ...
     if best is not None:
         held = best.holdout_summary()
         metrics.update({"front.best.walk_forward_sharpe": best.sharpe,

@@ -122,6 +122,12 @@ def test_two_stages_seed_the_fine_stage_with_the_coarse_front(tmp_path):
     assert result.evaluations_per_stage == {"0:4h": result.stages[0].evaluations,
                                             "1:1h": result.stages[1].evaluations}
     assert [h.stage for h in result.history] == [0, 0, 0, 1, 1, 1]
+    timing = result.timing  # where the time went: every evaluation of a stage under its entry module
+    assert [(s.timeframe, s.evaluations) for s in timing.stages] == [(s.timeframe, s.evaluations)
+                                                                     for s in result.stages]
+    assert {f.family for f in timing.families} == {"ema_crossover"}
+    assert [f.share for f in timing.families] == pytest.approx([1.0, 1.0])
+    assert sum(s.share for s in timing.stages) == pytest.approx(1.0)
     assert all(m.timeframe == "1h" for m in result.front)
     files = sorted((tmp_path / "run" / "front").glob("*.json"))
     assert {f.stem for f in files} == {m.genome_hash for m in result.front}
@@ -146,6 +152,8 @@ def test_resume_after_an_interruption_equals_an_uninterrupted_run(tmp_path):
     assert [m.genome for m in resumed.front] == [m.genome for m in whole.front]
     assert resumed.history == whole.history
     assert resumed.evaluations == whole.evaluations
+    counted = [(f.stage, f.family, f.evaluations) for f in resumed.timing.families]
+    assert counted == [(f.stage, f.family, f.evaluations) for f in whole.timing.families]  # kept in the checkpoint
 
 
 def test_rolling_folds_refit_learned_modules_on_their_own_window():

@@ -5,6 +5,7 @@ and every bad input a clear error (exit 2, or 1 for an unreachable cluster) with
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -49,6 +50,13 @@ def test_evolve_names_its_run_first_and_prints_the_front_as_json(cli, gaorg_home
     assert out["evaluations"] == sum(out["evaluations_per_stage"].values()) > 8
     assert out["front"] and all(m["timeframe"] == "1h" for m in out["front"])
     assert 0.0 <= out["pbo"] <= 1.0
+    # where the time went, per stage: sma_trend is a filter, so its time is its entry's, ema_crossover's
+    assert [(s["timeframe"], s["evaluations"], [f["family"] for f in s["families"]])
+            for s in out["timing"]["stages"]] == [(k.split(":")[1], v, ["ema_crossover"])
+                                                  for k, v in out["evaluations_per_stage"].items()]
+    for tf in ("4h", "1h"):  # one line a stage in the text (on stderr beside --json)
+        assert re.search(rf"^time {tf}: [\d,]+ evaluations in [\d.]+ s \([\d.,]+/s\); time by entry module "
+                         r"\(evaluations/s\): ema_crossover 100% \([\d.,]+/s\)$", r.stderr, re.M), r.stderr
     front_dir = gaorg_home / "checkpoints" / run_id / "front"
     for member in out["front"]:
         assert set(member) >= {"genome_hash", "genome", "sharpe", "max_drawdown", "consistency",

@@ -181,6 +181,9 @@ def test_the_experiment_opens_on_runs_and_run_metrics_say_what_they_are(logged):
     assert metrics["deflated_sharpe"] == pytest.approx(best.deflated_sharpe)
     assert metrics["front.best.holdout_trades"] == pytest.approx(held["trades"])
     assert metrics["front.best.holdout_max_drawdown"] == pytest.approx(held["max_drawdown"])
+    assert metrics["time.0_1h.ema_crossover.share"] == pytest.approx(1.0)  # where the evaluation time went
+    assert metrics["time.0_1h.ema_crossover.eval_per_s"] == pytest.approx(result.timing.families[0].eval_per_s)
+    assert metrics["time.0_1h.evaluations"] == result.stages[0].evaluations
     stages = client.get_metric_history(out["mlflow_run_id"], "stage")
     assert [(m.step, m.value) for m in stages] == [(h.step, float(h.stage)) for h in result.history]
 
