@@ -9,6 +9,12 @@ import argparse
 from typing import Any
 
 EPILOG_FETCH = """\
+A universe: --universe fetches every active USDC perpetual, --top N the N most traded over 24 h,
+--symbols-file FILE the symbols listed in FILE (one a line); each symbol is paged and resumed on its
+own, --workers at a time within the exchange's rate limit, and one that fails keeps what the others
+stored (exit status 1; run the same command again to resume). Delisted perpetuals are skipped unless
+--include-delisted (then fetched up to their delisting); --min-bars N skips those listed too late.
+
 Credentials are never needed for market data. --api-url (advanced) sends every request to another
 base URL, e.g. the stand-in server of gaorg.testing.hyperliquid in tests, or a proxy.
 """
@@ -50,7 +56,16 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                                     "and the funding history of perpetuals.",
                         epilog=EPILOG_FETCH, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--exchange", default="hyperliquid", help="ccxt exchange id (default: %(default)s)")
-    p.add_argument("--symbol", default="BTC/USDC:USDC", help="ccxt symbol (default: %(default)s)")
+    p.add_argument("--symbol", default=None, help="ccxt symbol (default: BTC/USDC:USDC)")
+    p.add_argument("--universe", action="store_true", help="every active USDC perpetual of the exchange")
+    p.add_argument("--top", type=int, default=None, metavar="N", help="the N perpetuals most traded over 24 h")
+    p.add_argument("--symbols-file", default=None, metavar="FILE", help="the perpetuals listed in FILE, one a line")
+    p.add_argument("--include-delisted", action="store_true",
+                   help="also fetch delisted perpetuals, up to their delisting (no survivorship)")
+    p.add_argument("--min-bars", type=int, default=0, metavar="N",
+                   help="skip a perpetual with fewer than N bars of history before now (default: none)")
+    p.add_argument("--workers", type=int, default=4, help="symbols fetched at a time (default: %(default)s)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar or lines")
     p.add_argument("--timeframe", default="1h", help="timeframe (default: %(default)s)")
     p.add_argument("--since", default=None, help="first bar, ISO 8601 or epoch ms (default: resume, or one page back)")
     p.add_argument("--until", default=None, help="stop before this time (default: now)")
@@ -63,13 +78,24 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="first retry delay in seconds, doubled each retry (default: %(default)s)")
     p.add_argument("--timeout-ms", type=int, default=None, help="HTTP timeout per call (default: ccxt's)")
     p.add_argument("--api-url", default=None, help="(advanced) base URL to send requests to instead of the exchange's")
+    p.add_argument("--rate-limit-ms", type=float, default=None,
+                   help="(advanced) ms per unit of request weight, all workers together (default: ccxt's)")
     p.set_defaults(handler=fetch)
 
-    p = cmds.add_parser("list", parents=[common], help="list the stored series")
+    p = cmds.add_parser("list", parents=[common], help="list the stored series",
+                        description="List the stored series, then one summary line per exchange and timeframe "
+                                    "(how many series, their spans, which end early: delisted or stopped).")
+    p.add_argument("--exchange", default=None, help="only this exchange's series")
+    p.add_argument("--timeframe", default=None, help="only this timeframe")
+    p.add_argument("--summary", action="store_true", help="the summary lines only (for a universe of many series)")
     p.set_defaults(handler=list_series)
 
-    p = cmds.add_parser("gaps", parents=[common], help="report the missing intervals of a series")
-    _series_args(p)
+    p = cmds.add_parser("gaps", parents=[common], help="report the missing intervals of a series (or of every series)",
+                        description="The missing intervals of one series (--symbol), or, without --symbol, "
+                                    "a line per stored series with gaps (of --exchange and --timeframe if given).")
+    p.add_argument("--symbol", default=None, help="one series (default: every stored series)")
+    p.add_argument("--timeframe", default=None, help="timeframe (required with --symbol)")
+    p.add_argument("--exchange", default=None, help="may be left out when the symbol is unambiguous")
     p.set_defaults(handler=gaps)
 
     p = cmds.add_parser("resample", parents=[common], help="write a coarser timeframe from a stored series")
@@ -148,10 +174,17 @@ def fetch(args: argparse.Namespace, settings) -> Any:
     from gaorg.errors import InputError
 
     timeframe_ms(args.timeframe)
-    check_symbol(args.symbol)
     if args.retries < 1 or args.backoff < 0 or args.page_limit < 1:
         raise InputError("--retries and --page-limit must be at least 1, --backoff at least 0")
-    exchange = make_exchange(args.exchange, testnet=args.testnet, api_url=args.api_url, timeout_ms=args.timeout_ms)
+    many = args.universe or args.top is not None or args.symbols_file is not None
+    if many:
+        return fetch_many(args, settings)
+    if args.include_delisted or args.min_bars:
+        raise InputError("--include-delisted and --min-bars choose among a universe; add --universe, --top N "
+                         "or --symbols-file FILE")
+    args.symbol = check_symbol(args.symbol or "BTC/USDC:USDC")
+    exchange = make_exchange(args.exchange, testnet=args.testnet, api_url=args.api_url, timeout_ms=args.timeout_ms,
+                             rate_limit_ms=args.rate_limit_ms)
     name = f"{args.exchange}-testnet" if args.testnet else args.exchange
     retry = RetryPolicy(attempts=args.retries, base_delay=args.backoff, max_delay=max(args.backoff * 20, 0.001))
     with open_store(settings) as store:
@@ -161,25 +194,81 @@ def fetch(args: argparse.Namespace, settings) -> Any:
     return Outcome(report.describe(), report.to_dict())
 
 
+def fetch_many(args: argparse.Namespace, settings) -> Any:
+    """``gaorg data fetch --universe | --top N | --symbols-file FILE``: many symbols, one summary."""
+    from gaorg.command import Outcome
+    from gaorg.data.exchange import RetryPolicy, make_exchange
+    from gaorg.data.store import open_store, to_ms
+    from gaorg.data.universe import choose, fetch_universe, perpetuals, read_symbols_file
+    from gaorg.errors import InputError
+
+    if args.symbol is not None:
+        raise InputError("--symbol fetches one symbol; --universe, --top and --symbols-file fetch many: "
+                         "give one or the other")
+    if args.top is not None and args.top < 1:
+        raise InputError(f"--top {args.top}: give how many perpetuals to fetch, at least 1 (e.g. --top 30)")
+    if args.min_bars < 0 or args.workers < 1:
+        raise InputError("--min-bars cannot be negative and --workers must be at least 1")
+    listed_symbols = None
+    if args.symbols_file is not None:
+        listed_symbols = [check_symbol(s) for s in read_symbols_file(args.symbols_file)]
+    since, until = to_ms(args.since), to_ms(args.until)
+    retry = RetryPolicy(attempts=args.retries, base_delay=args.backoff, max_delay=max(args.backoff * 20, 0.001))
+
+    if args.rate_limit_ms is not None and args.rate_limit_ms < 0:
+        raise InputError(f"--rate-limit-ms {args.rate_limit_ms} cannot be negative")
+
+    def client(rate_limit_ms: float | None) -> Any:
+        return make_exchange(args.exchange, testnet=args.testnet, api_url=args.api_url, timeout_ms=args.timeout_ms,
+                             rate_limit_ms=args.rate_limit_ms if rate_limit_ms is None else rate_limit_ms)
+
+    universe = perpetuals(client(None), retry=retry)
+    chosen, skipped = choose(universe, top=args.top, symbols=listed_symbols, include_delisted=args.include_delisted)
+    name = f"{args.exchange}-testnet" if args.testnet else args.exchange
+    with open_store(settings) as store:
+        report = fetch_universe(store, client, chosen, args.timeframe, listed=len(universe), skipped=skipped,
+                                store_exchange=name, workers=args.workers, since=since, until=until,
+                                min_bars=args.min_bars, page_limit=args.page_limit, funding=args.funding,
+                                repair=args.repair, retry=retry, progress=args.progress)
+    return Outcome(report.describe(), report.to_dict(), exit_code=1 if report.failed else 0)
+
+
 def list_series(args: argparse.Namespace, settings) -> Any:
     from gaorg.command import Outcome
     from gaorg.data.store import open_store
+    from gaorg.data.universe import summarise
 
     with open_store(settings, read_only=True) as store:
-        series = [s.to_dict() for s in store.series()]
+        infos = [s for s in store.series() if (args.exchange in (None, s.exchange))
+                 and (args.timeframe in (None, s.timeframe))]
+    series = [s.to_dict() for s in infos]
     if not series:
-        return Outcome(f"the store {settings.market_db} holds no series yet (try `gaorg data synth`)", {"series": []})
+        return Outcome(f"the store {settings.market_db} holds no series yet (try `gaorg data synth`)"
+                       if args.exchange is None and args.timeframe is None else
+                       "no stored series match; `gaorg data list` shows them all", {"series": [], "universes": []})
+    universes = summarise(infos)
     head = ("exchange", "symbol", "timeframe", "first", "last", "rows", "missing")
     rows = [head] + [tuple(str(s[k]) for k in head) for s in series]
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    text = "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
-    return Outcome(text, {"series": series})
+    table = [] if args.summary else ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                                     for r in rows]
+    if not args.summary and len(infos) > 1:
+        table.append("")
+    if args.summary or len(infos) > 1:
+        table += [u.describe() for u in universes]
+    return Outcome("\n".join(table), {"series": series, "universes": [u.to_dict() for u in universes]})
 
 
 def gaps(args: argparse.Namespace, settings) -> Any:
     from gaorg.command import Outcome
     from gaorg.data.store import open_store
 
+    if args.symbol is None:
+        return all_gaps(args, settings)
+    if args.timeframe is None:
+        from gaorg.errors import InputError
+
+        raise InputError("--symbol needs --timeframe (e.g. --timeframe 1h); leave both out for every series")
     with open_store(settings, read_only=True) as store:
         exchange = store.resolve_exchange(args.symbol, args.exchange, args.timeframe)
         found = store.gaps(exchange, args.symbol, args.timeframe)
@@ -189,6 +278,30 @@ def gaps(args: argparse.Namespace, settings) -> Any:
     payload = {"exchange": exchange, "symbol": args.symbol, "timeframe": args.timeframe,
                "missing": missing, "gaps": [g.to_dict() for g in found]}
     return Outcome("\n".join(lines), payload)
+
+
+def all_gaps(args: argparse.Namespace, settings) -> Any:
+    """``gaorg data gaps`` without --symbol: a line per stored series with gaps, and the total."""
+    from gaorg.command import Outcome
+    from gaorg.data.store import open_store
+
+    with open_store(settings, read_only=True) as store:
+        infos = [s for s in store.series() if (args.exchange in (None, s.exchange))
+                 and (args.timeframe in (None, s.timeframe))]
+        found = [(s, store.gaps(s.exchange, s.symbol, s.timeframe)) for s in infos if s.missing]
+    missing = sum(s.missing for s, _ in found)
+    lines = [f"{len(infos)} series, {len(found)} with gaps, {missing} bars missing"]
+    lines += [f"  {s.exchange} {s.symbol} {s.timeframe}: {len(g)} gaps, {s.missing} bars missing "
+              f"(largest {max(x.bars for x in g)} bars from {_largest_start(g)})" for s, g in found]
+    payload = {"series": len(infos), "with_gaps": len(found), "missing": missing,
+               "gaps": [{"exchange": s.exchange, "symbol": s.symbol, "timeframe": s.timeframe, "missing": s.missing,
+                         "gaps": [x.to_dict() for x in g]} for s, g in found]}
+    return Outcome("\n".join(lines), payload)
+
+
+def _largest_start(gaps: list) -> str:
+    """Where the largest of ``gaps`` starts (ISO)."""
+    return max(gaps, key=lambda g: g.bars).to_dict()["start"]
 
 
 def resample(args: argparse.Namespace, settings) -> Any:

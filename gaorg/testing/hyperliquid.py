@@ -6,7 +6,8 @@ request types ccxt's ``hyperliquid`` sends: ``spotMeta``, ``metaAndAssetCtxs``,
 ``fundingHistory`` (fetch_funding_rate_history) and ``exchangeStatus``. Like the real API it returns
 at most ``page_limit`` candles per call (the still-open candle included) and 500 funding events.
 
-Faults are queued per request type and consumed in order (:meth:`StandInHyperliquid.fail`):
+Faults are queued per request type (or per request type and coin) and consumed in order
+(:meth:`StandInHyperliquid.fail`):
 ``ok`` (no fault: to fail a later request), ``timeout`` (answers after ``timeout_delay`` seconds),
 ``429``, ``500``/``502``/``503``, ``empty``
 (an empty page), ``short`` (the first ``short_len`` items of the page), ``drop`` (the connection is cut, no answer).
@@ -108,13 +109,28 @@ class StandInHyperliquid:
         with self.state.lock:
             self.state.funding[coin] = (np.asarray(ts, dtype=np.int64), np.asarray(rates, dtype=np.float64))
 
-    def fail(self, request_type: str, *faults: str) -> None:
-        """Queue faults for the next requests of ``request_type`` (one fault per request, in order)."""
+    def fail(self, request_type: str, *faults: str, coin: str | None = None) -> None:
+        """Queue faults for the next requests of ``request_type`` (one fault per request, in order);
+        with ``coin``, only for requests about that coin (``candleSnapshot``, ``fundingHistory``),
+        which take their faults from the coin's queue before the request type's."""
         for f in faults:
             if f not in FAULTS:
                 raise ValueError(f"unknown fault {f!r}; use one of {FAULTS}")
         with self.state.lock:
-            self.state.faults[request_type].extend(faults)
+            self.state.faults[request_type if coin is None else f"{request_type}/{coin}"].extend(faults)
+
+    def delist(self, coin: str, volume: float | None = None) -> None:
+        """Mark ``coin`` delisted (``isDelisted: true`` in meta's universe, as Hyperliquid does); its
+        candles stay served up to the last one it has."""
+        with self.state.lock:
+            self.state.delisted.add(coin)
+            if volume is not None:
+                self.state.volume[coin] = float(volume)
+
+    def set_volume(self, coin: str, volume: float) -> None:
+        """The 24 h notional volume ``metaAndAssetCtxs`` reports for ``coin`` (``dayNtlVlm``)."""
+        with self.state.lock:
+            self.state.volume[coin] = float(volume)
 
     def publish_candle(self, coin: str, interval: str, row: Any) -> int:
         """Set the candle ``row`` = (open time ms, open, high, low, close, volume) of ``(coin, interval)``:
@@ -205,9 +221,14 @@ class StandInHyperliquid:
         kind = body.get("type", "") if isinstance(body, dict) else ""
         if isinstance(body, dict) and isinstance(body.get("action"), dict):
             kind = body["action"].get("type", kind)
+        coin = None
+        if isinstance(body, dict):
+            req = body.get("req")
+            coin = req.get("coin") if isinstance(req, dict) else body.get("coin")
         with self.state.lock:
             self.state.requests.append(Request(time.monotonic(), http.path, kind, body))
-            queue = self.state.faults.get(kind)
+            queue = self.state.faults.get(f"{kind}/{coin}") if coin else None
+            queue = queue or self.state.faults.get(kind)
             fault = queue.popleft() if queue else None
         try:
             route = self.routes.get(http.path)
@@ -254,7 +275,13 @@ class StandInHyperliquid:
         return handler(body)
 
     def _universe(self) -> list[dict[str, Any]]:
-        return [{"name": c, "szDecimals": 4, "maxLeverage": 40, "onlyIsolated": False} for c in self.state.coins()]
+        out = []
+        for c in self.state.coins():
+            entry: dict[str, Any] = {"name": c, "szDecimals": 4, "maxLeverage": 40, "onlyIsolated": False}
+            if c in self.state.delisted:
+                entry["isDelisted"] = True
+            out.append(entry)
+        return out
 
     def meta(self, body: dict[str, Any]) -> Any:
         return {"universe": self._universe()}
@@ -265,7 +292,8 @@ class StandInHyperliquid:
             px = self._last_close(coin)
             f = self.state.funding.get(coin)
             rate = float(f[1][-1]) if f is not None and len(f[1]) else 0.0000125
-            ctxs.append({"dayNtlVlm": "1000000.0", "funding": f"{rate:.8f}", "impactPxs": [f"{px}", f"{px}"],
+            volume = self.state.volume.get(coin, 1_000_000.0)
+            ctxs.append({"dayNtlVlm": repr(float(volume)), "funding": f"{rate:.8f}", "impactPxs": [f"{px}", f"{px}"],
                          "markPx": f"{px}", "midPx": f"{px}", "openInterest": "1000.0", "oraclePx": f"{px}",
                          "premium": "0.0", "prevDayPx": f"{px}"})
         return [{"universe": self._universe()}, ctxs]

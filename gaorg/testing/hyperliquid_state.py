@@ -31,7 +31,9 @@ class StandInState:
 
     candles: dict[tuple[str, str], Bars] = field(default_factory=dict)  # (coin, interval) -> bars
     funding: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # coin -> (ts, rate)
-    faults: dict[str, deque[str]] = field(default_factory=lambda: defaultdict(deque))
+    faults: dict[str, deque[str]] = field(default_factory=lambda: defaultdict(deque))  # "type" or "type/COIN"
+    delisted: set[str] = field(default_factory=set)  # coins marked ``isDelisted`` in meta's universe
+    volume: dict[str, float] = field(default_factory=dict)  # coin -> 24 h notional volume (dayNtlVlm)
     requests: list[Request] = field(default_factory=list)
     page_limit: int = 5000
     funding_limit: int = 500

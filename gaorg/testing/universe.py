@@ -1,0 +1,95 @@
+"""A stand-in Hyperliquid that serves a whole universe of perpetuals, built from seeded synthetic bars.
+
+``with universe_stand_in(60, bars=120) as srv:`` serves 60 coins (``U00`` .. ``U59``, symbols
+``U00/USDC:USDC``): most listed ``bars`` bars ago, some listed later, a few delisted before now
+(``isDelisted: true`` in meta's universe, their candles and funding end at the delisting), each with
+its own 24 h volume (``dayNtlVlm``). ``srv.listings`` says what each coin is, so a test can check a
+fetch against it. Same arguments, same universe (only ``now_ms`` moves it in time).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from gaorg.data.synth import synth_market
+from gaorg.data.timeframes import timeframe_ms
+from gaorg.testing.hyperliquid import StandInHyperliquid
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One coin of the universe: its symbol, its first and last bar (open times, ms; the last of an
+    active coin is the still-open bar), whether it is delisted, and its 24 h volume."""
+
+    coin: str
+    symbol: str
+    first: int
+    last: int
+    delisted: bool
+    volume: float
+
+    @property
+    def active(self) -> bool:
+        return not self.delisted
+
+
+class UniverseStandIn(StandInHyperliquid):
+    """A :class:`StandInHyperliquid` with ``listings``: what :func:`universe_stand_in` put in it."""
+
+    listings: tuple[Listing, ...] = ()
+
+    def listing(self, symbol: str) -> Listing:
+        return next(x for x in self.listings if x.symbol == symbol or x.coin == symbol)
+
+
+def universe_listings(n: int = 50, *, bars: int = 200, timeframe: str = "1h", late: float = 0.3,
+                      delisted: int = 3, seed: int = 0, now_ms: int | None = None) -> tuple[Listing, ...]:
+    """Where each of ``n`` coins starts and ends: a share ``late`` listed 20-80% of ``bars`` later than
+    the others, ``delisted`` coins ending 10-50% of ``bars`` before now; volumes spread over 4 decades."""
+    tf = timeframe_ms(timeframe)
+    now = int(time.time() * 1000) if now_ms is None else int(now_ms)
+    newest = now // tf * tf  # the still-open bar
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)
+    gone = set(order[:delisted].tolist())
+    later = set(order[delisted:delisted + int(round(late * n))].tolist())
+    volumes = np.round(10 ** rng.uniform(4, 8, n), 2)
+    out = []
+    for i in range(n):
+        first = newest - (bars - 1) * tf
+        last = newest
+        if i in later:
+            first += int(rng.uniform(0.2, 0.8) * bars) * tf
+        if i in gone:
+            last -= int(rng.uniform(0.1, 0.5) * bars) * tf
+            first = min(first, last - max(bars // 4, 10) * tf)
+        coin = f"U{i:02d}"
+        out.append(Listing(coin, f"{coin}/USDC:USDC", first, last, i in gone,
+                           0.0 if i in gone else float(volumes[i])))
+    return tuple(out)
+
+
+def universe_stand_in(n: int = 50, *, bars: int = 200, timeframe: str = "1h", late: float = 0.3,
+                      delisted: int = 3, seed: int = 0, now_ms: int | None = None,
+                      page_limit: int = 5000, timeout_delay: float = 1.0) -> UniverseStandIn:
+    """A stand-in (not started: use it as a context manager) serving :func:`universe_listings`'
+    coins with :func:`~gaorg.data.synth.synth_market` bars and hourly funding stamped a few ms
+    after the hour, as Hyperliquid stamps it."""
+    listings = universe_listings(n, bars=bars, timeframe=timeframe, late=late, delisted=delisted, seed=seed,
+                                 now_ms=now_ms)
+    tf = timeframe_ms(timeframe)
+    srv = UniverseStandIn(page_limit=page_limit, timeout_delay=timeout_delay)
+    srv.listings = listings
+    for x in listings:
+        count = (x.last - x.first) // tf + 1
+        m = synth_market(x.symbol, timeframe, count, seed, start_ms=x.first, exchange="hyperliquid")
+        srv.add_bars(m.bars, x.coin)
+        keep = m.funding_ts <= x.last + tf
+        srv.add_funding(x.coin, m.funding_ts[keep] + 31, m.funding_rate[keep])
+        srv.set_volume(x.coin, x.volume)
+        if x.delisted:
+            srv.delist(x.coin)
+    return srv

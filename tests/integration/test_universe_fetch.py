@@ -1,0 +1,104 @@
+"""`gaorg data fetch --universe | --top N | --symbols-file`: the real ccxt client against a stand-in
+Hyperliquid serving 56 perpetuals (late listings, delistings, volumes), through the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gaorg.cli import main
+from gaorg.data.store import MarketStore
+from gaorg.testing.universe import universe_stand_in
+
+H = 3_600_000
+BARS = 60
+FAST = ["--rate-limit-ms", "0", "--retries", "2", "--backoff", "0", "--timeout-ms", "2000", "--json"]
+
+
+@pytest.fixture(scope="module")
+def srv():
+    with universe_stand_in(56, bars=BARS, delisted=3, page_limit=40, seed=3) as s:
+        yield s
+
+
+def run(capsys, srv, *args: str) -> tuple[int, dict, str]:
+    code = main(["data", "fetch", "--api-url", srv.url, *FAST, *args])
+    out, err = capsys.readouterr()
+    return code, json.loads(out.strip().splitlines()[-1]), err
+
+
+def stored(home: Path) -> dict[str, np.ndarray]:
+    with MarketStore(home / "market.duckdb", read_only=True) as st:
+        return {s.symbol: st.read_bars("hyperliquid", s.symbol, "1h").ts for s in st.series()}
+
+
+def test_universe_fetches_every_active_perpetual_skips_the_delisted_and_a_rerun_resumes(capsys, srv, gaorg_home):
+    code, got, err = run(capsys, srv, "--universe")
+    active = [x for x in srv.listings if x.active]
+    assert code == 0 and got["listed"] == 56 and len(got["fetched"]) == len(active) == 53
+    assert sorted(s["symbol"] for s in got["skipped"]) == sorted(x.symbol for x in srv.listings if x.delisted)
+    assert {s["reason"] for s in got["skipped"]} == {"delisted"} and got["failed"] == []
+    assert err.count("\nfetch ") + err.startswith("fetch ") == 53 and "fetch 53/53 " in err  # one line a symbol off a TTY
+    series = stored(gaorg_home)
+    assert len(series) == 53
+    for x in active:  # every closed bar from its listing, the open one never
+        assert series[x.symbol][0] == x.first and series[x.symbol][-1] == x.last - H, x.symbol
+    listed = main(["data", "list", "--summary", "--json"])
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["universes"]
+    assert listed == 0 and summary[0]["series"] == 53 and len(summary[0]["start_late"]) > 5
+    assert main(["data", "gaps", "--json"]) == 0  # every series at once: the stand-in's have no gaps
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["series"] == 53
+    seen = len(srv.state.requests)
+    code, again, _ = run(capsys, srv, "--universe")
+    starts = {r.body["req"]["coin"]: r.body["req"]["startTime"] for r in srv.state.requests[seen:]
+              if r.type == "candleSnapshot"}
+    assert code == 0 and sum(r["bars"] for r in again["fetched"]) <= 53  # at most the hour that just closed
+    newest = {x.coin: series[x.symbol][-1] for x in active}
+    assert all(start == newest[coin] + H for coin, start in starts.items())  # only after the newest stored bar
+
+
+def test_top_n_fetches_the_most_traded_and_min_bars_skips_late_listings(capsys, srv, gaorg_home):
+    code, got, _ = run(capsys, srv, "--top", "8", "--min-bars", str(BARS - 5))
+    ranked = sorted((x for x in srv.listings if x.active), key=lambda x: -x.volume)[:8]
+    late = {x.symbol for x in ranked if x.first > x.last - (BARS - 5) * H}
+    assert code == 0 and late, "the seed should put a late listing among the top 8"
+    assert {r["symbol"] for r in got["fetched"]} == {x.symbol for x in ranked} - late
+    assert {s["symbol"] for s in got["skipped"] if s["reason"].startswith("too short")} == late
+    assert set(stored(gaorg_home)) == {x.symbol for x in ranked} - late
+
+
+def test_a_failing_symbol_fails_alone_and_a_delisted_one_is_fetched_up_to_its_delisting(capsys, srv, gaorg_home,
+                                                                                       tmp_path):
+    gone = next(x for x in srv.listings if x.delisted)
+    names = [x.symbol for x in srv.listings if x.active][:5]
+    listing = tmp_path / "basket.txt"
+    listing.write_text("# a basket\n" + "\n".join(names[:3]) + f"\n{names[3]}, {names[4]}  # two on a line\n{gone.symbol}\n")
+    bad = srv.listing(names[2])
+    srv.fail("candleSnapshot", "500", "500", coin=bad.coin)  # both attempts of its first page
+    code, got, _ = run(capsys, srv, "--symbols-file", str(listing), "--include-delisted")
+    assert code == 1 and [f["symbol"] for f in got["failed"]] == [bad.symbol] and "500" in got["failed"][0]["error"]
+    series = stored(gaorg_home)
+    assert set(series) == (set(names) - {bad.symbol}) | {gone.symbol}
+    assert series[gone.symbol][-1] == gone.last  # its last bar closed before the delisting
+    assert next(r for r in got["fetched"] if r["symbol"] == gone.symbol)["complete"]
+    code, got, _ = run(capsys, srv, "--symbols-file", str(listing))  # the rerun fetches the failed one
+    assert code == 0 and set(stored(gaorg_home)) == set(names) | {gone.symbol}
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--top", "0"], "--top 0"),
+    (["--universe", "--symbol", "BTC/USDC:USDC"], "one or the other"),
+    (["--symbols-file", "{tmp}"], "folder"),
+    (["--symbols-file", "{tmp}/missing.txt"], "no symbols file"),
+    (["--symbols-file", "{tmp}/typo.txt"], "did you mean"),
+    (["--universe", "--workers", "0"], "--workers"),
+])
+def test_bad_universe_input_exits_2_and_stores_nothing(capsys, srv, gaorg_home, tmp_path, args, says):
+    (tmp_path / "typo.txt").write_text("U0/USDC:USDC\n")
+    code = main(["data", "fetch", "--api-url", srv.url, *FAST, *[a.format(tmp=tmp_path) for a in args]])
+    err = capsys.readouterr().err
+    assert code == 2 and says in err
+    assert not (gaorg_home / "market.duckdb").exists()
