@@ -48,15 +48,18 @@ class Market:
         return min(s.train_bars for s in self.splits) - 1
 
 
-def evaluate_genome(genome: Genome, market: Market) -> Trial:
+def evaluate_genome(genome: Genome, market: Market, batch: Batch | None = None) -> Trial:
     """Score ``genome`` on every asset × fold of ``market`` (a pure function of its arguments, but
-    for ``Trial.seconds``: the time this worker spent on it, which the run's timing table sums)."""
+    for ``Trial.seconds``: the time this worker spent on it, which the run's timing table sums).
+
+    ``batch``: what the genomes of one batch share (:class:`Batch`); the same trial without it.
+    """
     start = time.perf_counter()
-    trial = _score(genome, market)
+    trial = _score(genome, market, batch)
     return dataclasses.replace(trial, seconds=time.perf_counter() - start)
 
 
-def _score(genome: Genome, market: Market) -> Trial:
+def _score(genome: Genome, market: Market, batch: Batch | None = None) -> Trial:
     from gaorg.backtest.engine import fold_stats
     from gaorg.strategies.compose import targets
 
@@ -65,16 +68,20 @@ def _score(genome: Genome, market: Market) -> Trial:
     cells = np.zeros((len(market.bars) * k, len(CELL_FIELDS)))
     if genome.lookback() > market.max_lookback:
         return Trial(key, WORST, cells, feasible=False)
+    memo = None if batch is None else batch.memo
+    cut = (lambda a, i, j: market.bars[a].slice(i, j)) if batch is None else batch.series
     for a, (bars, split) in enumerate(zip(market.bars, market.splits, strict=True)):
         if market.scheme == "anchored":
-            series = bars.slice(0, split.holdout_start)
-            raw = fold_stats(series, targets(genome, series), market.costs, split.bounds(), with_sums=True)
+            series = cut(a, 0, split.holdout_start)
+            plan = targets(genome, series, memo=memo)
+            raw = fold_stats(series, plan, market.costs, split.bounds(), with_sums=True)
         else:  # rolling: each fold composes on its own training window (learned modules refit)
             rows = []
             for fold in split.folds:
-                series = bars.slice(fold.train_start, fold.test_end)
+                series = cut(a, fold.train_start, fold.test_end)
                 bounds = np.array([[fold.test_start - fold.train_start, len(series)]], dtype=np.int64)
-                rows.append(fold_stats(series, targets(genome, series), market.costs, bounds, with_sums=True)[0])
+                plan = targets(genome, series, memo=memo)
+                rows.append(fold_stats(series, plan, market.costs, bounds, with_sums=True)[0])
             raw = np.array(rows)
         cells[a * k:(a + 1) * k] = raw[:, _ENGINE_TO_CELL]
     if cells[:, 7].sum() < market.min_trades * len(cells):  # (almost) never trades: not a strategy
@@ -101,11 +108,38 @@ def genome_cost(genome: Genome) -> float:
 
 
 def evaluate_batch(genomes: Sequence[Genome], market: Market) -> list[Trial]:
-    """The task a worker runs: a few genomes at once (fewer, larger tasks schedule faster).
+    """The task a worker runs: a few genomes at once on one market, sharing their work (a
+    :class:`Batch`: each series sliced once, each distinct indicator computed once).
 
     Each trial's ``seconds`` is that genome's share of the batch's time (what the run's timing
     table attributes to its entry module)."""
-    return [evaluate_genome(g, market) for g in genomes]
+    batch = Batch(market)
+    return [evaluate_genome(g, market, batch) for g in genomes]
+
+
+class Batch:
+    """What the genomes of one batch share on ``market``: each asset's series (and each rolling
+    fold's window) sliced once, so every genome composes over the same ``Bars`` objects, and a
+    :class:`~gaorg.strategies.memo.Memo` of their indicators (bounded; dropped with the batch).
+
+    Sharing never changes a trial: tests/unit/test_batch_parity.py holds the batch path to
+    ``gaorg backtest`` bit for bit.
+    """
+
+    def __init__(self, market: Market, max_bytes: int | None = None) -> None:
+        from gaorg.strategies.memo import DEFAULT_BYTES, Memo
+
+        self.market = market
+        self.memo = Memo(DEFAULT_BYTES if max_bytes is None else max_bytes)
+        self._series: dict[tuple[int, int, int], Bars] = {}
+
+    def series(self, asset: int, start: int, stop: int) -> Bars:
+        """Bars ``[start, stop)`` of the basket's ``asset``-th series, the same object every call."""
+        key = (asset, start, stop)
+        bars = self._series.get(key)
+        if bars is None:
+            bars = self._series[key] = self.market.bars[asset].slice(start, stop)
+        return bars
 
 
 def holdout_metrics(genome: Genome, market: Market) -> tuple[dict[str, dict[str, float]], np.ndarray]:

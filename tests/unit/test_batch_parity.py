@@ -91,3 +91,42 @@ def test_a_memo_holds_its_byte_bound_and_keys_series_by_identity():
     assert calls == ["a", "c", "d"] and memo.bytes <= 20_000 and len(memo) == 2
     memo.get(bars, "k", 1, lambda: compute("e"))  # evicted (least recent): recomputed, not wrong
     assert calls[-1] == "e"
+
+
+@pytest.mark.parametrize("scheme", ["anchored", "rolling"])
+def test_the_batch_path_of_evolution_is_gaorg_backtest_bit_for_bit(scheme):
+    """Every cell of a batch's trials is what ``gaorg backtest`` says of that asset's fold, and the
+    whole trial is the one a genome evaluated alone (no sharing) gets."""
+    from gaorg.evolve.fitness import Market, _score, evaluate_batch
+    from gaorg.evolve.folds import make_split
+    from gaorg.evolve.types import CELL_FIELDS
+
+    seed = 11 if scheme == "anchored" else 12
+    rng = random.Random(seed)
+    n = rng.randint(2600, 3200)
+    basket = tuple(random_bars(n, seed=seed + a, scale=10 ** rng.uniform(-2, 4)) for a in range(2))
+    folds = 3
+    splits = tuple(make_split(n, folds, 0.1, scheme) for _ in basket)
+    costs = Costs(fee=rng.uniform(0, 0.001), slippage=rng.uniform(0, 0.0005))
+    market = Market("1h", basket, splits, scheme, costs, min_trades=0.0)
+    genomes = [g for g in population(seed, 48) if g.lookback() <= market.max_lookback]
+    learned_cache.clear()
+    trials = evaluate_batch(genomes, market)
+    col = {name: i for i, name in enumerate(CELL_FIELDS)}
+    checked = 0
+    for genome, trial in zip(genomes, trials, strict=True):
+        alone = _score(genome, market)
+        assert same_bits(trial.cells, alone.cells) and trial.objectives == alone.objectives
+        for a, (bars, split) in enumerate(zip(basket, splits, strict=True)):
+            for f, fold in enumerate(split.folds):
+                if scheme == "anchored":
+                    series, start = bars.slice(0, split.holdout_start), fold.test_start
+                else:
+                    series, start = bars.slice(fold.train_start, fold.test_end), fold.test_start - fold.train_start
+                end = fold.test_end - (0 if scheme == "anchored" else fold.train_start)
+                m = backtest(series, targets(genome, series), costs, start=start, end=end).metrics
+                cell = trial.cells[a * folds + f]
+                for name in FOLD_COLUMNS:
+                    assert same_bits(cell[col[name]], np.float64(m[name])), (genome.to_json(), name)
+                checked += 1
+    assert checked >= 2 * folds * 40
