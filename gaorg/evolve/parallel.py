@@ -19,11 +19,6 @@ from typing import Any
 from gaorg.errors import ClusterError
 
 
-def _held(obj: Any) -> Any:
-    """The task that holds a stage's market data on the workers (see ``DaskMapper.scatter``)."""
-    return obj
-
-
 class LocalMapper:
     """Evaluate in this process (notebooks, tests, a single core)."""
 
@@ -35,6 +30,10 @@ class LocalMapper:
     def __call__(self, func: Callable[[list], list], items: Sequence[Any]) -> list:
         items = list(items)
         return list(func(items)) if items else []
+
+    def warm(self, func: Callable[..., Any], *args: Any) -> list:
+        """Run ``func(*args)`` once in every worker: here, this process."""
+        return [func(*args)]
 
 
 class DaskMapper:
@@ -52,23 +51,16 @@ class DaskMapper:
         return max(1, len(self.client.scheduler_info().get("workers", {})))
 
     def scatter(self, obj: Any) -> Any:
-        """Send ``obj`` to every worker once; returns a Future to pass to tasks.
+        """Send ``obj`` to every worker once (and to any worker that joins later); returns a
+        handle to pass as a keyword of the mapped function, and to ``release()`` after the stage.
 
-        ``obj`` is held as the result of a task whose input is ``obj`` itself, not as scattered
-        data: Dask's active memory manager soon keeps a single copy, and when the worker holding
-        it dies, the scheduler computes the task again on a survivor, where scattered data would
-        be gone and every task needing it cancelled ("already forgotten").
+        ``obj`` travels as a worker plugin (:mod:`gaorg.evolve.held`): each worker unpickles it
+        once and keeps it until released, and a worker that replaces a dead one receives it on
+        joining, so a task retried on a survivor still finds it.
         """
-        import warnings
+        from gaorg.evolve.held import hold
 
-        try:
-            with warnings.catch_warnings():  # the market is meant to travel in the graph, once
-                warnings.filterwarnings("ignore", message="Sending large graph")
-                ref = self.client.submit(_held, obj, pure=False)
-            self.client.replicate([ref])
-            return ref
-        except (OSError, TimeoutError) as exc:
-            raise ClusterError(f"could not send market data to the Dask workers: {exc}") from None
+        return hold(self.client, obj)
 
     def __call__(self, func: Callable[[list], list], items: Sequence[Any]) -> list:
         from distributed import KilledWorker
@@ -77,9 +69,14 @@ class DaskMapper:
         items = list(items)
         if not items:
             return []
+        from gaorg.evolve.held import Held, HeldRef, run_with_held
+
         base, kwargs = func, {}
         if isinstance(func, functools.partial) and not func.args:
             base, kwargs = func.func, dict(func.keywords)
+        if any(isinstance(v, HeldRef) for v in kwargs.values()):
+            kwargs = {"task": base, **{k: Held(v.name) if isinstance(v, HeldRef) else v for k, v in kwargs.items()}}
+            base = run_with_held
         count = min(len(items), self.workers * self.batches_per_worker)
         groups = balanced_groups([self.cost(x) if self.cost else 1.0 for x in items], count)
         batches = [[items[i] for i in group] for group in groups]

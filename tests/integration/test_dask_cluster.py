@@ -3,7 +3,7 @@
 The run joins by address; mid-run, one worker is killed (SIGKILL, from inside one of its own
 evaluation tasks, so the kill lands mid-generation every time); its tasks are retried on the
 survivor and the run completes with the same result as an in-process run. The market data shipped
-to the workers survives the death of the one worker left holding it.
+to the workers is held by each of them, survives a death and reaches a worker that joins later.
 """
 
 from __future__ import annotations
@@ -104,19 +104,34 @@ def scaled(batch: list[int], data: np.ndarray) -> list[float]:
     return [i * float(data.sum()) for i in batch]
 
 
-def test_shipped_data_survives_the_death_of_the_only_worker_holding_it(cluster):
-    """Dask's active memory manager keeps one copy of the broadcast data; when the worker holding
-    it dies, the data is computed again on the survivor and the map completes."""
+def _holds(name: str, dask_worker=None) -> bool:
+    return name in dask_worker.plugins
+
+
+def test_shipped_data_reaches_every_worker_once_survives_a_death_and_reaches_a_newcomer(cluster, tmp_path):
+    """Every worker holds the shipped data; when one dies, the survivor finishes the map, and a
+    worker that joins afterwards receives the data on joining."""
     address, _ = cluster
     with open_client(address) as client:
         client.wait_for_workers(2, timeout=90)
         mapper = DaskMapper(client, retries=1)
         ref = mapper.scatter(np.arange(1000.0))
-        deadline = time.monotonic() + 30
-        while len(client.who_has([ref])[ref.key]) > 1 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        (holder,) = client.who_has([ref])[ref.key]
-        os.kill(client.run(os.getpid)[holder], signal.SIGKILL)
+        holders = client.run(_holds, ref.name)
+        assert sorted(holders.values()) == [True, True]
+        victim = sorted(holders)[0]
+        os.kill(client.run(os.getpid)[victim], signal.SIGKILL)
         items = list(range(10))
         assert mapper(functools.partial(scaled, data=ref), items) == [i * 499_500.0 for i in items]
-        assert holder not in client.scheduler_info()["workers"]
+        assert victim not in client.scheduler_info()["workers"]
+        newcomer = subprocess.Popen(
+            [str(DASK), "worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny", "--no-dashboard"],
+            env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=tmp_path,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            client.wait_for_workers(2, timeout=90)
+            assert sorted(client.run(_holds, ref.name).values()) == [True, True]
+            ref.release()
+            assert sorted(client.run(_holds, ref.name).values()) == [False, False]
+        finally:
+            newcomer.terminate()
+            newcomer.wait(timeout=15)

@@ -21,6 +21,15 @@ def _square_all(batch: list[int]) -> list[int]:
     return [i * i for i in batch]
 
 
+def _held_closes(name: str, dask_worker=None) -> int | None:
+    plugin = dask_worker.plugins.get(name)
+    return None if plugin is None else len(plugin.obj.close)
+
+
+def _closes(batch: list[int], market) -> list[int]:
+    return [len(market.close) for _ in batch]
+
+
 def test_local_cluster_broadcasts_data_and_keeps_submission_order():
     with open_client(workers=2) as client:
         client.wait_for_workers(2, timeout=60)
@@ -29,9 +38,13 @@ def test_local_cluster_broadcasts_data_and_keeps_submission_order():
         assert all(w["host"] == "127.0.0.1" for w in workers)
 
         mapper = DaskMapper(client, batches_per_worker=3)
-        ref = mapper.scatter(random_walk_market("A", 500))
-        assert len(client.who_has([ref])[ref.key]) == 2  # on every worker, once
+        market = random_walk_market("A", 500)
+        ref = mapper.scatter(market)
+        held = client.run(_held_closes, ref.name)
+        assert list(held.values()) == [len(market.close)] * 2  # on every worker
+        assert mapper(functools.partial(_closes, market=ref), [0, 1, 2]) == [len(market.close)] * 3
         ref.release()
+        assert list(client.run(_held_closes, ref.name).values()) == [None, None]
 
         items = list(range(23))
         assert mapper(_square_all, items) == [i * i for i in items]
@@ -64,7 +77,7 @@ def _scaled(batch: list[int], data) -> list[float]:
 def test_an_evaluation_dask_cancels_is_a_cluster_error():
     with open_client(workers=1) as client:
         mapper = DaskMapper(client)
-        ref = mapper.scatter(np.arange(10.0))
+        ref = client.submit(np.arange, 10.0, pure=False)
         client.cancel([ref])  # what a scheduler that lost track of the data does to the tasks needing it
         with pytest.raises(ClusterError, match="Dask cancelled the evaluation"):
             mapper(functools.partial(_scaled, data=ref), [1, 2, 3])

@@ -1,0 +1,256 @@
+"""Scale benchmark (issue 16, item 3): how an evolution's cost grows with the basket.
+
+    .venv/bin/python tests/bench/bench_scale.py                                  # 3,10,30,50 series, both clusters
+    .venv/bin/python tests/bench/bench_scale.py --baskets 3,10 --bars 8760 --clusters local --out scale.jsonl
+
+For each basket size (N series of ``--bars`` 15m bars; 35,040 = one year) and each kind of cluster
+(``local``: a ``LocalCluster`` of 2 worker processes; ``processes``: ``dask scheduler`` and 2
+``dask worker`` processes started by hand on 127.0.0.1, as on a real cluster), a fresh cluster
+runs a warm-up evolution on a tiny market (every worker imports gaorg and loads the numba code it
+will need from numba's disk cache), then the measured evolution: population ``--population``,
+``--generations`` a stage, stages 4h -> 1h -> 15m (4h and 1h resampled from the 15m bars), the
+non-learned families (the learned ones fit models per fold and would dominate every figure; their
+cost is in docs/benchmarks.md), seed 0. Everything is read from /proc, so the figures are what
+the operating system saw:
+
+- wall time per stage and per generation, evaluations/s;
+- worker efficiency: the workers' CPU seconds in a stage over (workers x the stage's wall time);
+- memory: peak resident set (VmHWM, reset after the warm-up) of the client and of each worker,
+  the worker's growth over its warm baseline beside the bytes of market data it holds;
+- the same for the scoring of the final front on the hold-out (row ``hold-out``);
+- bytes received by each worker per stage over TCP (the kernel's count per socket, ``ss -tinp``;
+  a connection closed within the stage would be missed), beside the stage's market data bytes.
+
+Records go to ``--out`` (JSON lines) and a table is printed; ``--report FILE`` re-prints it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from gaorg.data.synth import synth_bars  # noqa: E402
+from gaorg.evolve.config import EvolveConfig  # noqa: E402
+from gaorg.evolve.parallel import open_client  # noqa: E402
+from gaorg.evolve.run import build_market, evolve  # noqa: E402
+from gaorg.strategies.catalogue import CATALOGUE  # noqa: E402
+
+NON_LEARNED = tuple(sorted(n for n, s in CATALOGUE.items() if not s.learned))
+TIMEFRAMES = ("4h", "1h", "15m")
+DASK = Path(sys.executable).parent / "dask"
+
+
+def proc_figures(pid: int) -> dict[str, float]:
+    """CPU seconds, bytes read (rchar), resident and peak resident MB of a process on this machine."""
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    io = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return {"cpu": (int(stat[11]) + int(stat[12])) / tick, "rchar": float(io["rchar"]),
+            "rss_mb": int(status["VmRSS"].split()[0]) / 1024, "hwm_mb": int(status["VmHWM"].split()[0]) / 1024}
+
+
+def socket_bytes(pids: list[int]) -> dict[tuple, float]:
+    """Bytes received on each open TCP socket of ``pids`` (``ss -tinp``: the kernel's tcp_info)."""
+    out: dict[tuple, float] = {}
+    lines = subprocess.run(["ss", "-tinpH"], capture_output=True, text=True, check=True).stdout.splitlines()
+    head = None
+    for line in lines:
+        if not line.startswith(("\t", " ")):
+            head = line
+            continue
+        owner = re.search(r"pid=(\d+)", head or "")
+        got = re.search(r"bytes_received:(\d+)", line)
+        if owner and got and int(owner.group(1)) in pids:
+            fields = head.split()
+            out[(int(owner.group(1)), fields[3], fields[4])] = float(got.group(1))
+    return out
+
+
+def received(before: dict[tuple, float], after: dict[tuple, float], pid: int) -> float:
+    """Bytes a process received between two ``socket_bytes`` readings (sockets closed between them are lost)."""
+    return sum(v - before.get(k, 0.0) for k, v in after.items() if k[0] == pid)
+
+
+def reset_peak(pid: int) -> None:
+    """Reset a process's peak resident set (VmHWM) to its current one (Linux >= 4.0)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def market_bytes(data: dict, symbols: tuple[str, ...], timeframe: str) -> int:
+    market = build_market(EvolveConfig(symbols=symbols, timeframes=(timeframe,), folds=4), data, 0)
+    return int(sum(getattr(b, f).nbytes for b in market.bars
+                   for f in ("ts", "open", "high", "low", "close", "volume", "funding")))
+
+
+def basket(n: int, bars: int, seed: int = 0) -> tuple[tuple[str, ...], dict]:
+    symbols = tuple(f"SCALE-{i:03d}" for i in range(n))
+    return symbols, {(s, "15m"): synth_bars(s, "15m", bars, seed=seed + i) for i, s in enumerate(symbols)}
+
+
+class HandStartedCluster:
+    """``dask scheduler`` and ``workers`` ``dask worker`` processes on 127.0.0.1 (one thread each)."""
+
+    def __init__(self, workers: int) -> None:
+        self.tmp = tempfile.TemporaryDirectory(prefix="gaorg-scale-")
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        sched_file = Path(self.tmp.name) / "scheduler.json"
+        self.procs = [subprocess.Popen(
+            [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+             "--scheduler-file", str(sched_file)], env=env, cwd=self.tmp.name,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+        deadline = time.monotonic() + 60
+        while not sched_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.2)
+        self.address = json.loads(sched_file.read_text())["address"]
+        self.procs += [subprocess.Popen(
+            [str(DASK), "worker", self.address, "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny",
+             "--no-dashboard"], env=env, cwd=self.tmp.name,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
+
+    def close(self) -> None:
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.tmp.cleanup()
+
+
+def measure(n: int, args: argparse.Namespace, cluster: str) -> dict:
+    symbols, data = basket(n, args.bars)
+    sizes = {tf: market_bytes(data, symbols, tf) for tf in TIMEFRAMES}
+    hand = HandStartedCluster(args.workers) if cluster == "processes" else None
+    try:
+        with open_client(hand.address if hand else None, workers=args.workers) as client:
+            client.wait_for_workers(args.workers, timeout=120)
+            pids = sorted(client.run(os.getpid).values())
+            warm_syms, warm = basket(2, 2000, seed=99)
+            evolve(EvolveConfig(symbols=warm_syms, timeframes=TIMEFRAMES, population=16, generations=1,
+                                modules=NON_LEARNED, folds=4), warm, client=client, progress=False)
+            for pid in pids + [os.getpid()]:
+                reset_peak(pid)
+            base = {pid: proc_figures(pid) for pid in pids}
+            marks: list[tuple[str, float, dict, dict]] = [("start", time.perf_counter(), base, socket_bytes(pids))]
+
+            def on_generation(stats) -> None:
+                marks.append((stats.timeframe, time.perf_counter(), {pid: proc_figures(pid) for pid in pids},
+                              socket_bytes(pids)))
+
+            cfg = EvolveConfig(symbols=symbols, timeframes=TIMEFRAMES, population=args.population,
+                               generations=args.generations, modules=NON_LEARNED, folds=4, seed=0)
+            t0 = time.perf_counter()
+            result = evolve(cfg, data, client=client, callback=on_generation, progress=False)
+            wall = time.perf_counter() - t0
+            end = {pid: proc_figures(pid) for pid in pids}
+            marks.append(("hold-out", time.perf_counter(), end, socket_bytes(pids)))
+            client_fig = proc_figures(os.getpid())
+    finally:
+        if hand:
+            hand.close()
+    stages = []
+    for i, tf in enumerate((*TIMEFRAMES, "hold-out")):
+        gens = [m for m in marks if m[0] == tf]
+        before = [m for m in marks[:marks.index(gens[0])]][-1]
+        last = gens[-1]
+        seconds = last[1] - before[1]
+        evaluations = result.stages[i].evaluations if i < len(TIMEFRAMES) else len(result.front)
+        cpu = sum(last[2][p]["cpu"] - before[2][p]["cpu"] for p in pids)
+        got = [received(before[3], last[3], p) for p in pids]
+        gen_times = np.diff([before[1]] + [g[1] for g in gens])
+        stages.append({
+            "timeframe": tf, "seconds": seconds, "evaluations": evaluations,
+            "eval_per_s": evaluations / seconds, "s_per_generation": float(np.median(gen_times)),
+            "efficiency": cpu / (len(pids) * seconds), "market_mb": sizes[TIMEFRAMES[min(i, 2)]] / 2**20,
+            "received_mb": [r / 2**20 for r in got],
+        })
+    return {
+        "cluster": cluster, "series": n, "bars": args.bars, "population": args.population,
+        "generations": args.generations, "workers": len(pids), "wall_s": wall,
+        "evaluations": sum(s["evaluations"] for s in stages[:-1]), "stages": stages,
+        "client_peak_mb": client_fig["hwm_mb"],
+        "worker_peak_mb": [end[p]["hwm_mb"] for p in pids],
+        "worker_growth_mb": [end[p]["hwm_mb"] - base[p]["rss_mb"] for p in pids],
+        "market_mb_all_stages": sum(sizes.values()) / 2**20,
+        "load": os.getloadavg()[0], "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+def table(records: list[dict]) -> str:
+    rows = ["| cluster | series | stage | evaluations | s | s / generation | evaluations/s | efficiency "
+            "| market MB | received MB per worker |",
+            "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for r in records:
+        for s in r["stages"]:
+            rows.append(f"| {r['cluster']} | {r['series']} | {s['timeframe']} | {s['evaluations']} | {s['seconds']:.1f} "
+                        f"| {s['s_per_generation']:.2f} | {s['eval_per_s']:.1f} | {s['efficiency']:.0%} "
+                        f"| {s['market_mb']:.1f} | {', '.join(f'{x:.1f}' for x in s['received_mb'])} |")
+    rows += ["", "| cluster | series | wall s | client peak MB | worker peak MB | worker growth MB "
+             "| market MB (all stages) | load |", "| --- | ---: | ---: | ---: | --- | --- | ---: | ---: |"]
+    for r in records:
+        rows.append(f"| {r['cluster']} | {r['series']} | {r['wall_s']:.1f} | {r['client_peak_mb']:.0f} "
+                    f"| {', '.join(f'{x:.0f}' for x in r['worker_peak_mb'])} "
+                    f"| {', '.join(f'{x:.0f}' for x in r['worker_growth_mb'])} "
+                    f"| {r['market_mb_all_stages']:.1f} | {r['load']:.1f} |")
+    return "\n".join(rows)
+
+
+def linearity(records: list[dict]) -> str:
+    """Seconds per generation of the finest stage against basket size: a least-squares line and its fit."""
+    lines = []
+    for cluster in sorted({r["cluster"] for r in records}):
+        pts = sorted((r["series"], r["stages"][len(TIMEFRAMES) - 1]["s_per_generation"]) for r in records if r["cluster"] == cluster)
+        if len(pts) < 2:
+            continue
+        x, y = np.array(pts).T
+        slope, intercept = np.polyfit(x, y, 1)
+        r2 = 1 - np.sum((y - (slope * x + intercept)) ** 2) / max(np.sum((y - y.mean()) ** 2), 1e-12)
+        lines.append(f"{cluster}: 15m s/generation = {slope:.3f} x series + {intercept:.2f} (R^2 {r2:.3f})")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--baskets", default="3,10,30,50")
+    p.add_argument("--bars", type=int, default=35_040, help="15m bars a series (35,040: one year)")
+    p.add_argument("--population", type=int, default=128)
+    p.add_argument("--generations", type=int, default=2, help="a stage")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--clusters", default="local,processes")
+    p.add_argument("--out", type=Path, default=None, help="append records here (JSON lines)")
+    p.add_argument("--report", type=Path, default=None, help="only print the tables of these records")
+    args = p.parse_args(argv)
+    if args.report:
+        records = [json.loads(line) for line in args.report.read_text().splitlines() if line.strip()]
+    else:
+        records = []
+        for cluster in args.clusters.split(","):
+            for n in (int(x) for x in args.baskets.split(",")):
+                record = measure(n, args, cluster)
+                records.append(record)
+                print(f"{cluster} {n} series: {record['wall_s']:.1f} s, load {record['load']:.1f}", flush=True)
+                if args.out:
+                    with args.out.open("a") as fh:
+                        fh.write(json.dumps(record) + "\n")
+    print(table(records))
+    print(linearity(records))
+
+
+if __name__ == "__main__":
+    main()
