@@ -14,11 +14,16 @@ The run id is the first line on stderr, before any work; the checkpoint lives in
 $GAORG_HOME/checkpoints/RUN_ID/ (state.ckpt after every generation, front/*.json at the end).
 Continue a killed run with `gaorg evolve --resume RUN_ID` (same result as an uninterrupted run).
 Series not stored at a stage's timeframe are resampled from a finer stored one.
+A basket by rule: --universe hyperliquid:perp [--min-history 1y] [--top 30] picks, once at the start,
+the stored perpetuals of the exchange with that much history, the most traded over their last 30 days
+first; the run records the rule and the symbols, and --resume uses the recorded symbols.
+Series of different spans get their own folds; the hold-out is the same newest slice of time for all
+(a series delisted before it counts in the folds it lived through).
 --register NAME logs the run to MLflow and registers the front as model NAME (needs gaorg.tracking).
 """
 
 RUN_FLAGS = ("symbols", "timeframes", "population", "generations", "seed", "folds", "exchange",
-             "holdout", "modules", "scheme")
+             "holdout", "modules", "scheme", "universe", "min_history", "top")
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -31,6 +36,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--symbols", default=None, help="comma-separated basket, e.g. BTC,ETH (required unless --resume)")
+    p.add_argument("--universe", default=None, metavar="EXCHANGE:KIND",
+                   help="a basket by rule: the stored series of EXCHANGE, KIND perp, spot or all (e.g. hyperliquid:perp)")
+    p.add_argument("--min-history", default=None, metavar="DURATION",
+                   help="with --universe: series spanning at least this (e.g. 90d, 26w, 1y)")
+    p.add_argument("--top", type=int, default=None, metavar="N",
+                   help="with --universe: the N most traded (notional volume of their last 30 days)")
     p.add_argument("--timeframes", default=None, help="stages, coarse to fine (default: 1d,1h)")
     p.add_argument("--population", type=int, default=None, help="genomes per generation (default: 64)")
     p.add_argument("--generations", type=int, default=None, help="generations per stage (default: 10)")
@@ -88,9 +99,7 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
             raise ConfigError(f"--resume continues run {run_id} with its own settings; drop {', '.join(given)}")
         config = load_state(ckpt).config
     else:
-        if not args.symbols:
-            raise ConfigError("--symbols is required, e.g. --symbols BTC,ETH (or --resume RUN_ID)")
-        raw: dict[str, Any] = {"symbols": _names(args.symbols)}
+        raw: dict[str, Any] = _basket(args, settings)
         for key in ("population", "generations", "seed", "folds", "exchange", "holdout", "scheme"):
             if getattr(args, key) is not None:
                 raw[key] = getattr(args, key)
@@ -126,11 +135,41 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
             callback.finish("FAILED")
         raise
     payload = result.to_payload()
+    payload["basket"] = {"symbols": list(config.symbols), "exchange": config.exchange, "universe": config.universe}
     text = _describe(result)
     if finish is not None:
         payload["registered"] = finish(result)
         text += "\n" + _registered(payload["registered"], settings)
     return Outcome(text, payload)
+
+
+def _basket(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
+    """``symbols`` (and ``exchange``, ``universe``) of a new run: named, or resolved from the rule
+    once, now, from the store (a resumed run reads them from its checkpoint instead)."""
+    from gaorg.errors import ConfigError
+
+    if args.universe is None:
+        if args.min_history is not None or args.top is not None:
+            raise ConfigError("--min-history and --top choose within a rule; add --universe EXCHANGE:KIND "
+                              "(e.g. --universe hyperliquid:perp)")
+        if not args.symbols:
+            raise ConfigError("--symbols is required, e.g. --symbols BTC,ETH (or --universe EXCHANGE:KIND, "
+                              "or --resume RUN_ID)")
+        return {"symbols": _names(args.symbols)}
+    if args.symbols or args.exchange:
+        raise ConfigError("--universe names the basket by rule; drop --symbols and --exchange (or drop --universe)")
+    import sys
+
+    from gaorg.data.store import open_store
+    from gaorg.evolve.config import EvolveConfig
+    from gaorg.evolve.rule import parse_rule, resolve
+
+    rule = parse_rule(args.universe, args.min_history, args.top)
+    timeframes = _names(args.timeframes) if args.timeframes else EvolveConfig.__dataclass_fields__["timeframes"].default
+    with open_store(settings, read_only=True) as store:
+        basket = resolve(store, rule, timeframes[-1])
+    print(basket.describe(), file=sys.stderr, flush=True)
+    return {"symbols": basket.symbols, "exchange": basket.exchange, "universe": basket.rule}
 
 
 def _with_cluster(config: Any, scheduler: str | None, workers: int | None) -> Any:

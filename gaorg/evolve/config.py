@@ -21,6 +21,8 @@ class EvolveConfig:
     """One run: the basket, the stages, the GA's sizes and rates, folds, hold-out and costs.
 
     - ``symbols``: the basket (one genome is scored across all of them).
+    - ``universe``: the rule the basket was resolved from (:mod:`gaorg.evolve.rule`), recorded
+      with the run; empty for a basket named symbol by symbol.
     - ``timeframes``: one stage per timeframe, coarse to fine.
     - ``population`` / ``generations``: per stage (both at least 1; population at least 4).
     - ``folds`` walk-forward test windows per series, ``scheme`` anchored (train from the start)
@@ -41,6 +43,7 @@ class EvolveConfig:
     symbols: tuple[str, ...]
     timeframes: tuple[str, ...] = ("1d", "1h")
     exchange: str | None = None
+    universe: str = ""
     population: int = 64
     generations: int = 10
     seed: int = 0

@@ -5,16 +5,25 @@ rest is split into ``folds + 1`` equal parts: fold i trains on the parts before 
 (``anchored``: from the start; ``rolling``: only the part just before) and is tested on part
 i+1. Strategies without learned modules use the training span only as indicator warm-up;
 learned modules fit on it (and never on the test window).
+
+A basket whose series span different times (listed late, delisted early: a universe) gets
+:func:`basket_splits`: one hold-out *time* for every series (the newest ``holdout`` share of the
+basket's whole span) and each series' folds over its own bars before that time. A series listed
+late has fewer, later folds and nothing before its listing (no bar is filled in); one delisted
+before the hold-out has no hold-out bars and still counts in the folds it lived through.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from gaorg.errors import DataTooShortError
+
+if TYPE_CHECKING:
+    from gaorg.data.bars import Bars
 
 
 @dataclass(frozen=True)
@@ -56,13 +65,21 @@ def make_split(
     scheme: Literal["anchored", "rolling"] = "anchored",
     min_test_bars: int = 20,
     label: str = "series",
+    cut: int | None = None,
 ) -> Split:
-    """Folds over the first ``1 - holdout`` of ``n`` bars; DataTooShortError if a window is too short."""
+    """Folds over the first ``1 - holdout`` of ``n`` bars (or the first ``cut`` bars, when the
+    hold-out starts at a time the basket shares); DataTooShortError if a window is too short."""
     if scheme not in ("anchored", "rolling"):
         raise ValueError(f"unknown fold scheme {scheme!r}")
-    cut = holdout_start(n, holdout)
+    shared = cut is not None
+    cut = holdout_start(n, holdout) if cut is None else min(max(int(cut), 0), n)
     part = cut // (folds + 1)
-    if part < min_test_bars or (holdout > 0 and n - cut < min_test_bars):
+    if shared and part < min_test_bars:
+        raise DataTooShortError(
+            f"{label}: {cut} bars before the basket's hold-out are too short for {folds} walk-forward folds "
+            f"(each test window needs at least {min_test_bars} bars, so {(folds + 1) * min_test_bars} in all); "
+            "leave it out of the basket (a longer --min-history), use a finer timeframe or fewer --folds")
+    if not shared and (part < min_test_bars or (holdout > 0 and n - cut < min_test_bars)):
         need = (folds + 1) * min_test_bars
         raise DataTooShortError(
             f"{label}: {n} bars are too short for {folds} walk-forward folds and a {holdout:.0%} "
@@ -77,3 +94,33 @@ def make_split(
         train_start = 0 if scheme == "anchored" else i * part
         out.append(Fold(train_start, test_start, test_end))
     return Split(n, cut, tuple(out))
+
+
+def basket_splits(
+    bars: tuple[Bars, ...] | list[Bars],
+    folds: int,
+    holdout: float = 0.2,
+    scheme: Literal["anchored", "rolling"] = "anchored",
+    min_test_bars: int = 20,
+    timeframe: str | None = None,
+) -> tuple[Split, ...]:
+    """The splits of a basket: per series by position when every series spans the same bars (as
+    :func:`make_split`), else one hold-out start time for all (see the module's docstring)."""
+    from gaorg.data.timeframes import timeframe_ms
+    from gaorg.data.times import iso
+
+    spans = {(int(b.ts[0]), int(b.ts[-1])) for b in bars if len(b)}
+    if len(spans) <= 1:  # one span for all (the usual basket): by position, as it always was
+        return tuple(make_split(len(b), folds, holdout, scheme, min_test_bars, label=f"{b.symbol} {b.timeframe}")
+                     for b in bars)
+    tf = timeframe_ms(timeframe or bars[0].timeframe)
+    start = min(s[0] for s in spans)
+    end = max(s[1] for s in spans) + tf
+    at = end - int(round((end - start) // tf * holdout)) * tf  # the hold-out starts here for every series
+    out = []
+    for b in bars:
+        cut = int(np.searchsorted(b.ts, at, side="left"))
+        label = f"{b.symbol} {b.timeframe} (first bar {iso(int(b.ts[0]))}, hold-out from {iso(at)})" if len(b) \
+            else f"{b.symbol} {b.timeframe}"
+        out.append(make_split(len(b), folds, holdout, scheme, min_test_bars, label=label, cut=cut))
+    return tuple(out)

@@ -28,7 +28,7 @@ from gaorg.evolve.basket import DataSource, fingerprint, load_basket
 from gaorg.evolve.checkpoint import LoopState, load_state
 from gaorg.evolve.config import EvolveConfig
 from gaorg.evolve.fitness import Market, evaluate_batch, genome_cost, holdout_batch, mean_metrics
-from gaorg.evolve.folds import make_split
+from gaorg.evolve.folds import basket_splits
 from gaorg.evolve.loop import Callback, run_stage
 from gaorg.evolve.operators import Space
 from gaorg.evolve.parallel import DaskMapper, LocalMapper
@@ -55,11 +55,7 @@ def build_market(config: EvolveConfig, data: DataSource, stage: int) -> Market:
     """The basket of ``stage`` with its folds (DataTooShortError names a short series)."""
     timeframe = config.timeframes[stage]
     bars = load_basket(data, config.symbols, timeframe, config.exchange)
-    splits = tuple(
-        make_split(len(b), config.folds, config.holdout, config.scheme, config.min_test_bars,
-                   label=f"{b.symbol} {timeframe}")
-        for b in bars
-    )
+    splits = basket_splits(bars, config.folds, config.holdout, config.scheme, config.min_test_bars, timeframe)
     return Market(timeframe, bars, splits, config.scheme, costs_of(config), config.min_trades)
 
 

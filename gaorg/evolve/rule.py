@@ -1,0 +1,163 @@
+"""Baskets named by a rule: ``hyperliquid:perp``, at least ``1y`` of history, the ``30`` most traded.
+
+A rule is resolved once, at the start of a run, from what the store holds; the run records the
+rule (``EvolveConfig.universe``) beside the symbols it resolved to (``EvolveConfig.symbols``), both
+in its checkpoint and in its MLflow params, and a resumed run uses the recorded symbols (the store
+may have grown since; the rule is not resolved again).
+
+- ``EXCHANGE:KIND``: the store's series of that exchange; ``perp`` keeps perpetuals (ccxt symbols
+  ``BASE/QUOTE:SETTLE``), ``spot`` spot pairs (``BASE/QUOTE``), ``all`` everything.
+- ``min_history``: a duration (``90d``, ``26w``, ``1y``, ``36h``; a year is 365 days) the series
+  must span, first to last bar, at the timeframe evolution reads (the finest stage's, or the finer
+  stored one it is resampled from). A delisted series that spanned it counts (no survivorship).
+- ``top``: the ``top`` with the most notional volume (``volume * close`` of the bars) over their own
+  last 30 days: recent trading, or for a delisted series the trading before its delisting. Ties go
+  by symbol.
+
+    from gaorg.evolve.rule import parse_rule, resolve
+    basket = resolve(store, parse_rule("hyperliquid:perp", "1y", 30), "1h")
+    config = EvolveConfig(symbols=basket.symbols, exchange=basket.exchange, universe=basket.rule)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from gaorg.data.timeframes import DAY_MS, TIMEFRAMES, can_resample, timeframe_ms
+from gaorg.data.times import iso
+from gaorg.errors import ConfigError, NotFoundError
+
+KINDS = ("perp", "spot", "all")
+VOLUME_WINDOW_MS = 30 * DAY_MS
+_UNITS = {"h": 3_600_000, "d": DAY_MS, "w": 7 * DAY_MS, "mo": 30 * DAY_MS, "y": 365 * DAY_MS}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|d|w|mo|y)")
+
+
+def parse_duration(text: str, what: str = "--min-history") -> int:
+    """Milliseconds of a duration like ``90d``, ``26w``, ``6mo``, ``1y``, ``36h``; ConfigError otherwise."""
+    got = _DURATION.fullmatch(text.strip().lower())
+    if not got or float(got.group(1)) <= 0:
+        raise ConfigError(f"{what} {text!r} is not a duration; give a number and a unit h, d, w, mo or y "
+                          "(e.g. 90d, 26w, 1y)")
+    return int(float(got.group(1)) * _UNITS[got.group(2)])
+
+
+@dataclass(frozen=True)
+class BasketRule:
+    """Which stored series make the basket: an exchange, a kind, a least history, the most traded."""
+
+    exchange: str
+    kind: Literal["perp", "spot", "all"] = "perp"
+    min_history: str = ""
+    top: int | None = None
+
+    @property
+    def min_history_ms(self) -> int:
+        return parse_duration(self.min_history) if self.min_history else 0
+
+    def text(self) -> str:
+        """The rule as recorded: ``hyperliquid:perp min-history=1y top=30``."""
+        parts = [f"{self.exchange}:{self.kind}"]
+        if self.min_history:
+            parts.append(f"min-history={self.min_history}")
+        if self.top is not None:
+            parts.append(f"top={self.top}")
+        return " ".join(parts)
+
+    def matches(self, symbol: str) -> bool:
+        if self.kind == "perp":
+            return ":" in symbol
+        if self.kind == "spot":
+            return "/" in symbol and ":" not in symbol
+        return True
+
+
+def parse_rule(universe: str, min_history: str | None = None, top: int | None = None) -> BasketRule:
+    """A :class:`BasketRule` from ``--universe EXCHANGE:KIND``, ``--min-history``, ``--top``."""
+    exchange, sep, kind = universe.partition(":")
+    if not sep or not exchange or kind not in KINDS:
+        raise ConfigError(f"--universe {universe!r}: give EXCHANGE:KIND with KIND one of {', '.join(KINDS)} "
+                          "(e.g. hyperliquid:perp)")
+    if top is not None and top < 1:
+        raise ConfigError(f"--top {top}: give how many series the basket holds, at least 1 (e.g. --top 30)")
+    rule = BasketRule(exchange, kind, (min_history or "").strip().lower(), top)  # type: ignore[arg-type]
+    rule.min_history_ms  # noqa: B018 - checks the duration now, at the edge
+    return rule
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A stored series the rule looked at: its span, notional volume, and whether it was picked (or why not)."""
+
+    symbol: str
+    timeframe: str
+    first: int
+    last: int
+    rows: int
+    notional: float
+    why: str = ""  # empty: picked
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"symbol": self.symbol, "timeframe": self.timeframe, "first": iso(self.first), "last": iso(self.last),
+                "rows": self.rows, "notional_30d": round(self.notional, 2), "picked": not self.why, "why": self.why}
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A rule resolved against the store: the basket's symbols (most traded first) and every candidate."""
+
+    rule: str
+    exchange: str
+    symbols: tuple[str, ...]
+    candidates: tuple[Candidate, ...]
+
+    def describe(self) -> str:
+        picked = [c for c in self.candidates if not c.why]
+        late = sum(1 for c in picked if c.first > min(p.first for p in picked))
+        early = sum(1 for c in picked if c.last < max(p.last for p in picked))
+        return (f"basket {self.rule}: {len(self.symbols)} of {len(self.candidates)} stored series "
+                f"({late} start late, {early} end early): {', '.join(self.symbols[:10])}"
+                f"{f' and {len(self.symbols) - 10} more' if len(self.symbols) > 10 else ''}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "exchange": self.exchange, "symbols": list(self.symbols),
+                "candidates": [c.to_dict() for c in self.candidates]}
+
+
+def resolve(store: Any, rule: BasketRule, timeframe: str) -> Resolution:
+    """The basket ``rule`` names among ``store``'s series that evolution can read at ``timeframe``
+    (the finest stage's); NotFoundError when none qualifies, saying what the store holds."""
+    tf_ms = timeframe_ms(timeframe)
+    usable: dict[str, tuple] = {}
+    for row in store.activity(rule.exchange, VOLUME_WINDOW_MS):
+        symbol, tf = row[0], row[1]
+        if not rule.matches(symbol) or not (tf == timeframe or can_resample(tf, timeframe)):
+            continue
+        prev = usable.get(symbol)  # the stage's own timeframe, else the coarsest finer one (as load_basket)
+        if prev is None or prev[1] != timeframe and (tf == timeframe or TIMEFRAMES[tf] > TIMEFRAMES[prev[1]]):
+            usable[symbol] = row
+    if not usable:
+        raise NotFoundError(f"the store holds no {rule.kind} series of {rule.exchange!r} readable at {timeframe}; "
+                            "`gaorg data list --summary` shows what it holds (fetch with `gaorg data fetch --universe`)")
+    need = rule.min_history_ms
+    candidates = []
+    for _, (sym, tf, first, last, rows, notional) in sorted(usable.items()):
+        span = last - first + timeframe_ms(tf)
+        why = f"{span / DAY_MS:.0f} days of history, under {rule.min_history}" if span < need else ""
+        candidates.append(Candidate(sym, tf, first, last, rows, notional, why))
+    eligible = sorted((c for c in candidates if not c.why), key=lambda c: (-c.notional, c.symbol))
+    if rule.top is not None:
+        cut = {c.symbol for c in eligible[rule.top:]}
+        candidates = [c if c.symbol not in cut else Candidate(c.symbol, c.timeframe, c.first, c.last, c.rows,
+                                                               c.notional, f"not in the top {rule.top} by volume")
+                      for c in candidates]
+        eligible = eligible[:rule.top]
+    if not eligible:
+        longest = max(candidates, key=lambda c: c.last - c.first)
+        raise NotFoundError(
+            f"no {rule.kind} series of {rule.exchange!r} has {rule.min_history} of history at {timeframe} "
+            f"(of {len(candidates)}; the longest, {longest.symbol}, spans "
+            f"{(longest.last - longest.first + tf_ms) / DAY_MS:.0f} days); give a shorter --min-history")
+    return Resolution(rule.text(), rule.exchange, tuple(c.symbol for c in eligible), tuple(candidates))

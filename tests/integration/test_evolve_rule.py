@@ -1,0 +1,97 @@
+"""`gaorg evolve --universe EXCHANGE:KIND --min-history D --top N`: a basket by rule, resolved once
+from the store, recorded in the run, the same on resume; series of different spans get their own
+folds and one hold-out time (a series delisted before it still counts in its folds)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gaorg.cli import main
+from gaorg.data.store import MarketStore
+from gaorg.data.synth import synth_market
+from gaorg.evolve.checkpoint import load_state
+
+H = 3_600_000
+N = 720  # 30 days of 1h bars
+T0 = 1_735_689_600_000  # 2025-01-01
+# symbol: (first bar, bars, volume factor); C is listed late, D delisted before the hold-out, E too young
+SERIES = {"A/USDC:USDC": (0, N, 1000.0), "B/USDC:USDC": (0, N, 100.0), "C/USDC:USDC": (300, N - 300, 800.0),
+          "D/USDC:USDC": (0, 451, 600.0), "E/USDC:USDC": (600, N - 600, 5000.0), "F/USDC:USDC": (0, N, 1.0),
+          "PURR/USDC": (0, N, 9000.0)}
+RUN = ("--timeframes", "1h", "--population", "8", "--generations", "1", "--folds", "2", "--workers", "0",
+       "--no-progress", "--json")
+
+
+def write(store: MarketStore, symbol: str, first: int, bars: int, factor: float, exchange: str = "hyperliquid"):
+    b = synth_market(symbol, "1h", bars, seed=5, start_ms=T0 + first * H, exchange=exchange).bars
+    cols = b.columns()
+    cols["volume"] = np.asarray(cols["volume"]) * factor
+    store.write_bars(exchange, symbol, "1h", cols)
+    return float(np.sum(cols["volume"] * cols["close"]))
+
+
+@pytest.fixture
+def stored(gaorg_home: Path) -> dict[str, float]:
+    gaorg_home.mkdir(parents=True)
+    with MarketStore(gaorg_home / "market.duckdb") as st:
+        notional = {s: write(st, s, *spec) for s, spec in SERIES.items()}
+        write(st, "X/USDT:USDT", 0, N, 9000.0, exchange="binance")
+    return notional
+
+
+def evolve(capsys, *args: str) -> tuple[int, dict, str]:
+    code = main(["evolve", *args])
+    out, err = capsys.readouterr()
+    return code, (json.loads(out.strip().splitlines()[-1]) if out.strip() else {}), err
+
+
+def test_a_rule_basket_is_resolved_once_recorded_and_kept_on_resume(capsys, stored, gaorg_home):
+    code, got, err = evolve(capsys, "--universe", "hyperliquid:perp", "--min-history", "15d", "--top", "4", *RUN)
+    # perpetuals of hyperliquid with 15 days of history (not E, not the spot pair, not binance's),
+    # the 4 with the most notional volume over their last 30 days (F is the least traded)
+    eligible = [s for s in SERIES if ":" in s and s != "E/USDC:USDC"]
+    expected = sorted(eligible, key=lambda s: -stored[s])[:4]
+    assert code == 0, err
+    assert expected == ["A/USDC:USDC", "C/USDC:USDC", "D/USDC:USDC", "B/USDC:USDC"]
+    assert got["basket"] == {"symbols": expected, "exchange": "hyperliquid",
+                             "universe": "hyperliquid:perp min-history=15d top=4"}
+    assert "basket hyperliquid:perp min-history=15d top=4: 4 of 6 stored series (1 start late, 1 end early)" in err
+    run_id = err.split("\n", 1)[0].split()[1]
+    state = load_state(gaorg_home / "checkpoints" / run_id)
+    assert state.config.symbols == tuple(expected) and state.config.universe.startswith("hyperliquid:perp")
+    held = got["front"][0]["holdout_per_asset"]
+    assert "D/USDC:USDC" not in held and set(held) == set(expected) - {"D/USDC:USDC"}  # delisted before the hold-out
+    # the store grows a far more traded perpetual; the resumed run keeps its recorded basket
+    with MarketStore(gaorg_home / "market.duckdb") as st:
+        write(st, "G/USDC:USDC", 0, N, 1e6)
+    code, again, err = evolve(capsys, "--resume", run_id, "--workers", "0", "--no-progress", "--json")
+    assert code == 0, err
+    assert again["basket"]["symbols"] == expected and "basket hyperliquid" not in err  # not resolved again
+
+
+@pytest.mark.parametrize("args, says", [
+    (("--universe", "hyperliquid:perp", "--min-history", "2y"), "the longest, A/USDC:USDC, spans 30 days"),
+    (("--universe", "kraken:perp"), "no perp series of 'kraken'"),
+])
+def test_a_rule_no_stored_series_meets_exits_2_and_says_why(capsys, stored, gaorg_home, args, says):
+    code, _, err = evolve(capsys, *args, "--workers", "0", "--no-progress")
+    assert code == 2 and says in err, err
+    assert not (gaorg_home / "checkpoints").exists()
+
+
+@pytest.mark.parametrize("args, says", [
+    (("--universe", "hyperliquid"), "EXCHANGE:KIND"),
+    (("--universe", "hyperliquid:perp", "--min-history", "1 year"), "not a duration"),
+    (("--universe", "hyperliquid:perp", "--top", "0"), "--top 0"),
+    (("--universe", "hyperliquid:perp", "--symbols", "A/USDC:USDC"), "drop --symbols"),
+    (("--top", "3", "--symbols", "A/USDC:USDC"), "add --universe"),
+    (("--resume", "r1", "--top", "3"), "drop --top"),
+])
+def test_bad_rules_exit_2_and_start_no_run(capsys, gaorg_home, args, says):
+    code, _, err = evolve(capsys, *args, "--workers", "0", "--no-progress")
+    assert code == 2 and says in err, err
+    assert not (gaorg_home / "checkpoints").exists()
