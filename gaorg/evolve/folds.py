@@ -96,6 +96,28 @@ def make_split(
     return Split(n, cut, tuple(out))
 
 
+def holdout_starts(bars: tuple[Bars, ...] | list[Bars], holdout: float,
+                   timeframe: str | None = None) -> tuple[int, ...] | None:
+    """Where each series' hold-out starts (a bar index; ``len`` when it ends before) when the
+    basket's series span different times: the newest ``holdout`` share of the basket's whole span,
+    as one time. None when they all span the same bars (each is then cut by position)."""
+    spans = {(int(b.ts[0]), int(b.ts[-1])) for b in bars if len(b)}
+    if len(spans) <= 1:
+        return None
+    at = holdout_time(bars, holdout, timeframe)
+    return tuple(int(np.searchsorted(b.ts, at, side="left")) for b in bars)
+
+
+def holdout_time(bars: tuple[Bars, ...] | list[Bars], holdout: float, timeframe: str | None = None) -> int:
+    """The time (epoch ms) the shared hold-out of a basket of series of different spans starts."""
+    from gaorg.data.timeframes import timeframe_ms
+
+    tf = timeframe_ms(timeframe or bars[0].timeframe)
+    start = min(int(b.ts[0]) for b in bars if len(b))
+    end = max(int(b.ts[-1]) for b in bars if len(b)) + tf
+    return end - int(round((end - start) // tf * holdout)) * tf
+
+
 def basket_splits(
     bars: tuple[Bars, ...] | list[Bars],
     folds: int,
@@ -105,22 +127,17 @@ def basket_splits(
     timeframe: str | None = None,
 ) -> tuple[Split, ...]:
     """The splits of a basket: per series by position when every series spans the same bars (as
-    :func:`make_split`), else one hold-out start time for all (see the module's docstring)."""
-    from gaorg.data.timeframes import timeframe_ms
+    :func:`make_split`), else one hold-out start time for all (see the module's docstring).
+    ``timeframe``: the bars' (default: the first series')."""
     from gaorg.data.times import iso
 
-    spans = {(int(b.ts[0]), int(b.ts[-1])) for b in bars if len(b)}
-    if len(spans) <= 1:  # one span for all (the usual basket): by position, as it always was
+    cuts = holdout_starts(bars, holdout, timeframe)
+    if cuts is None:  # one span for all (the usual basket): by position, as it always was
         return tuple(make_split(len(b), folds, holdout, scheme, min_test_bars, label=f"{b.symbol} {b.timeframe}")
                      for b in bars)
-    tf = timeframe_ms(timeframe or bars[0].timeframe)
-    start = min(s[0] for s in spans)
-    end = max(s[1] for s in spans) + tf
-    at = end - int(round((end - start) // tf * holdout)) * tf  # the hold-out starts here for every series
-    out = []
-    for b in bars:
-        cut = int(np.searchsorted(b.ts, at, side="left"))
-        label = f"{b.symbol} {b.timeframe} (first bar {iso(int(b.ts[0]))}, hold-out from {iso(at)})" if len(b) \
-            else f"{b.symbol} {b.timeframe}"
-        out.append(make_split(len(b), folds, holdout, scheme, min_test_bars, label=label, cut=cut))
-    return tuple(out)
+    at = holdout_time(bars, holdout, timeframe)
+    return tuple(
+        make_split(len(b), folds, holdout, scheme, min_test_bars, cut=cut,
+                   label=f"{b.symbol} {b.timeframe} (first bar {iso(int(b.ts[0]))}, hold-out from {iso(at)})"
+                   if len(b) else f"{b.symbol} {b.timeframe}")
+        for b, cut in zip(bars, cuts, strict=True))

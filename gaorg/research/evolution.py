@@ -77,7 +77,7 @@ def run_evolution(settings: Settings, params: Any, on_generation: Callable[[Any]
     ``on_generation`` receives each ``GenerationStats`` too (the notebook's live figure).
     """
     from gaorg.data.store import open_store
-    from gaorg.evolve.folds import holdout_start
+    from gaorg.evolve.folds import holdout_start, holdout_starts
     from gaorg.evolve.parallel import open_client
     from gaorg.evolve.run import evolve, new_run_id
     from gaorg.tracking.log import evolution_callback, log_evolution
@@ -106,5 +106,7 @@ def run_evolution(settings: Settings, params: Any, on_generation: Callable[[Any]
 
         finest = config.timeframes[-1]
         bars = load_basket(store, config.symbols, finest, config.exchange)
+    shared = holdout_starts(bars, config.holdout)  # series of different spans: one hold-out time
     return EvolutionRun(result, logged, {b.symbol: b for b in bars},
-                        {b.symbol: holdout_start(len(b), config.holdout) for b in bars})
+                        {b.symbol: holdout_start(len(b), config.holdout) if shared is None else shared[i]
+                         for i, b in enumerate(bars)})

@@ -60,15 +60,16 @@ class Lineage:
 def lineage_of(baskets: Mapping[str, tuple[Bars, ...]], holdout: float) -> Lineage:
     """The lineage of each stage's basket (timeframe -> its Bars) with hold-out fraction ``holdout``."""
     from gaorg.evolve.basket import fingerprint
-    from gaorg.evolve.folds import holdout_start
+    from gaorg.evolve.folds import holdout_start, holdout_starts
 
     series = []
     everything: list[Bars] = []
     for bars_list in baskets.values():
-        for b in bars_list:
+        shared = holdout_starts(bars_list, holdout)  # series of different spans: one hold-out time
+        for i, b in enumerate(bars_list):
             everything.append(b)
             n = len(b)
-            cut = holdout_start(n, holdout) if n else 0
+            cut = shared[i] if shared is not None else holdout_start(n, holdout) if n else 0
             series.append(SeriesLineage(
                 b.exchange, b.symbol, b.timeframe,
                 int(b.ts[0]) if n else 0, int(b.ts[-1]) if n else 0, n,

@@ -14,6 +14,9 @@ from gaorg.cli import main
 from gaorg.data.store import MarketStore
 from gaorg.data.synth import synth_market
 from gaorg.evolve.checkpoint import load_state
+from tests.notebooks import kit
+
+mlflow_template, ready_home = kit.mlflow_template, kit.ready_home  # fixtures
 
 H = 3_600_000
 N = 720  # 30 days of 1h bars
@@ -36,7 +39,7 @@ def write(store: MarketStore, symbol: str, first: int, bars: int, factor: float,
 
 @pytest.fixture
 def stored(gaorg_home: Path) -> dict[str, float]:
-    gaorg_home.mkdir(parents=True)
+    gaorg_home.mkdir(parents=True, exist_ok=True)
     with MarketStore(gaorg_home / "market.duckdb") as st:
         notional = {s: write(st, s, *spec) for s, spec in SERIES.items()}
         write(st, "X/USDT:USDT", 0, N, 9000.0, exchange="binance")
@@ -49,8 +52,9 @@ def evolve(capsys, *args: str) -> tuple[int, dict, str]:
     return code, (json.loads(out.strip().splitlines()[-1]) if out.strip() else {}), err
 
 
-def test_a_rule_basket_is_resolved_once_recorded_and_kept_on_resume(capsys, stored, gaorg_home):
-    code, got, err = evolve(capsys, "--universe", "hyperliquid:perp", "--min-history", "15d", "--top", "4", *RUN)
+def test_a_rule_basket_is_resolved_once_recorded_and_kept_on_resume(capsys, ready_home, stored, gaorg_home):
+    code, got, err = evolve(capsys, "--universe", "hyperliquid:perp", "--min-history", "15d", "--top", "4",
+                            "--register", "universe", *RUN)
     # perpetuals of hyperliquid with 15 days of history (not E, not the spot pair, not binance's),
     # the 4 with the most notional volume over their last 30 days (F is the least traded)
     eligible = [s for s in SERIES if ":" in s and s != "E/USDC:USDC"]
@@ -60,6 +64,12 @@ def test_a_rule_basket_is_resolved_once_recorded_and_kept_on_resume(capsys, stor
     assert got["basket"] == {"symbols": expected, "exchange": "hyperliquid",
                              "universe": "hyperliquid:perp min-history=15d top=4"}
     assert "basket hyperliquid:perp min-history=15d top=4: 4 of 6 stored series (1 start late, 1 end early)" in err
+    import mlflow
+
+    params = mlflow.MlflowClient(f"sqlite:///{gaorg_home / 'mlflow.db'}").get_run(
+        got["registered"]["mlflow_run_id"]).data.params
+    assert params["config.universe"] == "hyperliquid:perp min-history=15d top=4"
+    assert params["config.symbols"] == ",".join(expected)
     run_id = err.split("\n", 1)[0].split()[1]
     state = load_state(gaorg_home / "checkpoints" / run_id)
     assert state.config.symbols == tuple(expected) and state.config.universe.startswith("hyperliquid:perp")

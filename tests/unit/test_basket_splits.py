@@ -38,3 +38,11 @@ def test_one_holdout_time_for_all_and_folds_within_each_series_own_bars():
 def test_a_series_listed_just_before_the_holdout_is_too_short_and_named():
     with pytest.raises(DataTooShortError, match=r"LATE 1h \(first bar 2025-02-01T06:00:00Z, hold-out from 2025-02-03T08:00:00Z\): 50 bars before the basket's hold-out"):
         basket_splits([series("FULL", 0, 1000), series("LATE", 750, 250)], 3, 0.2, min_test_bars=20)
+
+
+def test_the_recorded_lineage_names_the_shared_holdout_time_of_each_series():
+    from gaorg.tracking.lineage import lineage_of
+
+    full, late, gone = series("FULL", 0, 1000), series("LATE", 400, 600), series("GONE", 0, 500)
+    lineage = lineage_of({"1h": (full, late, gone)}, 0.2)
+    assert [s.holdout_start for s in lineage.series] == [int(full.ts[800]), int(full.ts[800]), None]
