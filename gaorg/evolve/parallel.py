@@ -62,6 +62,17 @@ class DaskMapper:
 
         return hold(self.client, obj)
 
+    def warm(self, func: Callable[..., Any], *args: Any) -> list:
+        """Run ``func(*args)`` once on every worker (a task pinned to each), e.g. to load code."""
+        addresses = list(self.client.scheduler_info().get("workers", {}))
+        futures = [self.client.submit(func, *args, workers=[a], allow_other_workers=False, pure=False)
+                   for a in addresses]
+        try:
+            return self.client.gather(futures)
+        finally:
+            for fut in futures:
+                fut.release()
+
     def __call__(self, func: Callable[[list], list], items: Sequence[Any]) -> list:
         from distributed import KilledWorker
         from distributed.client import FutureCancelledError

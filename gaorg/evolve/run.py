@@ -37,6 +37,7 @@ from gaorg.evolve.selection import first_front
 from gaorg.evolve.stats import deflated_sharpe_of, design_effect, pbo_cscv
 from gaorg.evolve.timing import StageClock, TimedMapper, stage_line, stage_time, timing_of
 from gaorg.evolve.types import Individual
+from gaorg.evolve.warmup import warm_workers
 
 
 def new_run_id() -> str:
@@ -93,6 +94,7 @@ def evolve(
         rng.setstate(state.rng_state)
     seeds: list[Individual] = []
     markets: list[Market] = []
+    warm = evaluate is evaluate_batch  # a custom fitness loads its own code
     for stage in range(len(config.timeframes)):
         market = build_market(config, data, stage)
         markets.append(market)
@@ -109,6 +111,10 @@ def evolve(
         while len(state.clocks) <= stage:
             state.clocks.append(StageClock())
         space = base_space.with_lookback(market.max_lookback)
+        if warm:  # once a process, before its first timed evaluation: the timing shows the families
+            catalogue = base_space.catalogue()
+            state.clocks[stage].warm += warm_workers(mapper, base_space.entries, list(catalogue), market)
+            warm = False
         timed = TimedMapper(mapper, state.clocks[stage])  # counts the stage's evaluations and their time
         run_stage(state, rng, space, timed, market, seeds, ckpt, callback, progress, evaluate)
         if progress:  # where the stage's time went, one line

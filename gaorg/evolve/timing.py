@@ -12,7 +12,9 @@ A family's ``share`` is its part of the summed worker seconds; its ``seconds`` t
 stage's evaluation wall time, and ``eval_per_s`` its evaluations over those seconds: the rate the
 run would evaluate that family at if it evaluated nothing else (with several workers, all of
 them). The stage's own ``eval_per_s`` is its evaluations over its evaluation wall time, so the
-families' times add up to the stage's. Nothing here imports numpy or pandas (``frame()`` does).
+families' times add up to the stage's. What a process pays once (compiled code, scikit-learn's
+import) is paid before the first stage it runs, by a warm-up (:mod:`gaorg.evolve.warmup`), and
+shown apart (``warm_seconds``), so a family is not called slow for being met first. Nothing here imports numpy or pandas (``frame()`` does).
 """
 
 from __future__ import annotations
@@ -27,11 +29,13 @@ from typing import Any
 @dataclass
 class StageClock:
     """A stage's running tally: wall seconds spent waiting on evaluations, and per entry module
-    the evaluations and the summed worker seconds (``Trial.seconds``)."""
+    the evaluations and the summed worker seconds (``Trial.seconds``); ``warm`` the wall seconds
+    of the warm-up before it (:mod:`gaorg.evolve.warmup`), apart from all of these."""
 
     wall: float = 0.0
     evaluations: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    warm: float = 0.0
 
     def add(self, genomes: Sequence[Any], trials: Sequence[Any], wall: float) -> None:
         """Count one generation's evaluations (``genomes`` and their ``trials``, in order)."""
@@ -42,12 +46,13 @@ class StageClock:
             self.seconds[name] = self.seconds.get(name, 0.0) + float(getattr(trial, "seconds", 0.0))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"wall": self.wall, "evaluations": dict(self.evaluations), "seconds": dict(self.seconds)}
+        return {"wall": self.wall, "evaluations": dict(self.evaluations), "seconds": dict(self.seconds),
+                "warm": self.warm}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StageClock:
         return cls(float(data["wall"]), {str(k): int(v) for k, v in data["evaluations"].items()},
-                   {str(k): float(v) for k, v in data["seconds"].items()})
+                   {str(k): float(v) for k, v in data["seconds"].items()}, float(data.get("warm", 0.0)))
 
 
 class TimedMapper:
@@ -86,7 +91,8 @@ class FamilyTime:
 
 @dataclass(frozen=True)
 class StageTime:
-    """One stage: evaluations, evaluation wall seconds, rate, and its share of the run's."""
+    """One stage: evaluations, evaluation wall seconds, rate, its share of the run's evaluation
+    time, and the seconds of the warm-up before it (0 when none ran)."""
 
     stage: int
     timeframe: str
@@ -94,6 +100,7 @@ class StageTime:
     seconds: float
     eval_per_s: float
     share: float
+    warm_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -119,13 +126,16 @@ class Timing:
                            for s in self.stages]}
 
     def metrics(self) -> dict[str, float]:
-        """MLflow metrics: ``time.<i>_<tf>.{evaluations,seconds,eval_per_s,share}`` per stage and
-        ``time.<i>_<tf>.<family>.{share,eval_per_s}`` per family it evaluated (NaN left out)."""
+        """MLflow metrics: ``time.<i>_<tf>.{evaluations,seconds,eval_per_s,share}`` per stage (and
+        ``.warm_seconds`` where a warm-up ran) and ``time.<i>_<tf>.<family>.{share,eval_per_s}`` per
+        family it evaluated (NaN left out)."""
         out: dict[str, float] = {}
         for s in self.stages:
             key = f"time.{s.stage}_{s.timeframe}"
             out.update({f"{key}.evaluations": float(s.evaluations), f"{key}.seconds": s.seconds,
                         f"{key}.eval_per_s": s.eval_per_s, f"{key}.share": s.share})
+            if s.warm_seconds > 0:
+                out[f"{key}.warm_seconds"] = s.warm_seconds
             for f in self.of(s.stage):
                 out.update({f"{key}.{f.family}.share": f.share, f"{key}.{f.family}.eval_per_s": f.eval_per_s})
         return {k: v for k, v in out.items() if math.isfinite(v)}
@@ -159,7 +169,7 @@ def stage_time(clock: StageClock, index: int, timeframe: str,
     rows.sort(key=lambda f: (-f.share if math.isfinite(f.share) else 0.0, f.family))
     total = clock.wall if total_wall is None else total_wall
     stage = StageTime(index, timeframe, count, clock.wall, _rate(count, clock.wall),
-                      clock.wall / total if total > 0 else math.nan)
+                      clock.wall / total if total > 0 else math.nan, clock.warm)
     return stage, tuple(rows)
 
 
@@ -170,6 +180,8 @@ def stage_line(stage: StageTime, families: Sequence[FamilyTime]) -> str:
 
     head = (f"{stage.timeframe}: {stage.evaluations:,} evaluations in {stage.seconds:.1f} s "
             f"({fmt('time.eval_per_s', stage.eval_per_s)}/s)")
+    if stage.warm_seconds > 0:
+        head += f" after a {stage.warm_seconds:.1f} s warm-up"
     if not families:
         return head
     parts = [f"{f.family} {fmt('time.share', f.share)} ({fmt('time.eval_per_s', f.eval_per_s)}/s)"

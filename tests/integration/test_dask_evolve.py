@@ -7,6 +7,7 @@ results in submission order; an unreachable scheduler is a clear error within se
 from __future__ import annotations
 
 import functools
+import os
 import time
 
 import numpy as np
@@ -49,6 +50,8 @@ def test_local_cluster_broadcasts_data_and_keeps_submission_order():
         items = list(range(23))
         assert mapper(_square_all, items) == [i * i for i in items]
         assert mapper(_square_all, []) == []
+        pids = mapper.warm(os.getpid)  # the warm-up's task runs once on every worker, none twice
+        assert len(pids) == len(set(pids)) == 2 and os.getpid() not in pids
 
 
 def test_unreachable_scheduler_is_a_clear_error_within_seconds():
