@@ -20,6 +20,9 @@ first; the run records the rule and the symbols, and --resume uses the recorded 
 Series of different spans get their own folds; the hold-out is the same newest slice of time for all
 (a series delisted before it counts in the folds it lived through).
 --register NAME logs the run to MLflow and registers the front as model NAME (needs gaorg.tracking).
+After each stage a line says where its time went: evaluations, evaluations/s, and each entry
+module's share of the time and evaluations/s (a genome's filters, exits and sizing count with its
+entry), to weigh a family's cost before choosing --modules.
 """
 
 RUN_FLAGS = ("symbols", "timeframes", "population", "generations", "seed", "folds", "exchange",
