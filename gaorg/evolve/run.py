@@ -94,7 +94,7 @@ def evolve(
         rng.setstate(state.rng_state)
     seeds: list[Individual] = []
     markets: list[Market] = []
-    warm = evaluate is evaluate_batch  # a custom fitness loads its own code
+    warmed: set[str] = set() if evaluate is evaluate_batch else set(base_space.catalogue())  # custom: its own code
     for stage in range(len(config.timeframes)):
         market = build_market(config, data, stage)
         markets.append(market)
@@ -111,10 +111,10 @@ def evolve(
         while len(state.clocks) <= stage:
             state.clocks.append(StageClock())
         space = base_space.with_lookback(market.max_lookback)
-        if warm:  # once a process, before its first timed evaluation: the timing shows the families
-            catalogue = base_space.catalogue()
-            state.clocks[stage].warm += warm_workers(mapper, base_space.entries, list(catalogue), market)
-            warm = False
+        cold = [m for m in space.catalogue() if m not in warmed]
+        if cold:  # each module once a process, before it is timed: the timing shows the families
+            state.clocks[stage].warm += warm_workers(mapper, space.entries, cold, market)
+            warmed.update(cold)
         timed = TimedMapper(mapper, state.clocks[stage])  # counts the stage's evaluations and their time
         run_stage(state, rng, space, timed, market, seeds, ckpt, callback, progress, evaluate)
         if progress:  # where the stage's time went, one line

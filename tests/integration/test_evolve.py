@@ -128,6 +128,7 @@ def test_two_stages_seed_the_fine_stage_with_the_coarse_front(tmp_path):
     assert {f.family for f in timing.families} == {"ema_crossover"}
     assert [f.share for f in timing.families] == pytest.approx([1.0, 1.0])
     assert sum(s.share for s in timing.stages) == pytest.approx(1.0)
+    assert timing.stages[0].warm_seconds > 0 and timing.stages[1].warm_seconds == 0  # a module warms once
     assert all(m.timeframe == "1h" for m in result.front)
     files = sorted((tmp_path / "run" / "front").glob("*.json"))
     assert {f.stem for f in files} == {m.genome_hash for m in result.front}
