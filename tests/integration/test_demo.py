@@ -28,6 +28,7 @@ def _plain(text: str) -> str:
     text = re.sub(r"\b\d{8}-\d{6}-[0-9a-f]{6}\b", "GAORG_RUN", text)
     text = re.sub(r"by \S+ at \S+\)", "by WHO at WHEN)", text)
     text = re.sub(r"\(\d+ s\)", "(T s)", text)
+    text = re.sub(r"^(stage \d+/\d+ \w+: [\d,]+ evaluations) in .*$", r"\1 (where the time went)", text, flags=re.M)
     return re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", text)
 
 
