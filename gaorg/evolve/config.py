@@ -32,7 +32,13 @@ class EvolveConfig:
     - ``cxpb`` crossover probability per pair, ``mutpb`` mutation probability per child,
       ``structure_rate`` share of mutations that swap/add/drop a module, ``strength`` the
       parameter step as a fraction of each gene's range, ``immigrants`` the share of each
-      generation's children replaced by random genomes (breadth a small population keeps).
+      generation's children replaced by random genomes (breadth a small population keeps),
+      ``seed_share`` the share of a finer stage's first population taken from the coarser stage's
+      front (half its members rescaled, half their mutants; the rest random).
+    - ``reject_below``: on a basket of several assets, a genome whose mean walk-forward Sharpe on
+      one asset (picked by its hash) is below this is not scored on the others (None: every
+      genome is scored in full). It costs a fraction of a full evaluation, stays off the front
+      and counts as a trial.
     - ``min_trades``: trades a genome must make per asset × fold on average to be scored at
       all (a strategy that never trades is not a strategy, though its drawdown is zero).
     - ``fee`` (None: the engine's default taker fee) and ``slippage``: fractions of notional.
@@ -58,6 +64,8 @@ class EvolveConfig:
     structure_rate: float = 0.25
     strength: float = 0.1
     immigrants: float = 0.2
+    seed_share: float = 0.5
+    reject_below: float | None = None
     min_test_bars: int = 20
     min_trades: float = 1.0
     fee: float | None = None
@@ -92,10 +100,12 @@ class EvolveConfig:
             raise ConfigError(f"folds: {self.folds}; use at least 1 walk-forward fold (e.g. 4)")
         if not 0.0 <= self.holdout < 0.9:
             raise ConfigError(f"holdout: {self.holdout} must be a fraction in [0, 0.9), e.g. 0.2")
-        for name in ("cxpb", "mutpb", "structure_rate", "immigrants"):
+        for name in ("cxpb", "mutpb", "structure_rate", "immigrants", "seed_share"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"{name}: {value} must be a probability in [0, 1]")
+        if self.reject_below is not None and not -100.0 <= self.reject_below <= 100.0:
+            raise ConfigError(f"reject_below: {self.reject_below} must be an annualised Sharpe in [-100, 100], e.g. 0")
         if not 0.0 < self.strength <= 1.0:
             raise ConfigError(f"strength: {self.strength} must be in (0, 1]")
         if self.min_test_bars < 2:

@@ -48,18 +48,26 @@ class Market:
         return min(s.train_bars for s in self.splits) - 1
 
 
-def evaluate_genome(genome: Genome, market: Market, batch: Batch | None = None) -> Trial:
+def evaluate_genome(
+    genome: Genome, market: Market, reject_below: float | None = None, batch: Batch | None = None
+) -> Trial:
     """Score ``genome`` on every asset × fold of ``market`` (a pure function of its arguments, but
     for ``Trial.seconds``: the time this worker spent on it, which the run's timing table sums).
 
+    ``reject_below``: on a basket of several assets, a genome whose mean Sharpe over the folds of
+    one asset (picked by the genome's hash, so no asset screens them all) is below this is not
+    scored on the others (a ``rejected`` trial, infeasible, at a fraction of the cost); the
+    genomes that pass are scored exactly as without it.
     ``batch``: what the genomes of one batch share (:class:`Batch`); the same trial without it.
     """
     start = time.perf_counter()
-    trial = _score(genome, market, batch)
+    trial = _score(genome, market, reject_below, batch)
     return dataclasses.replace(trial, seconds=time.perf_counter() - start)
 
 
-def _score(genome: Genome, market: Market, batch: Batch | None = None) -> Trial:
+def _score(
+    genome: Genome, market: Market, reject_below: float | None = None, batch: Batch | None = None
+) -> Trial:
     from gaorg.backtest.engine import fold_stats
     from gaorg.strategies.compose import targets
 
@@ -70,7 +78,11 @@ def _score(genome: Genome, market: Market, batch: Batch | None = None) -> Trial:
         return Trial(key, WORST, cells, feasible=False)
     memo = None if batch is None else batch.memo
     cut = (lambda a, i, j: market.bars[a].slice(i, j)) if batch is None else batch.series
-    for a, (bars, split) in enumerate(zip(market.bars, market.splits, strict=True)):
+    n = len(market.bars)
+    screen = int(key[:8], 16) % n if reject_below is not None and n > 1 else None  # spread over the basket
+    order = range(n) if screen is None else [screen, *(a for a in range(n) if a != screen)]
+    for a in order:
+        split = market.splits[a]
         if market.scheme == "anchored":
             series = cut(a, 0, split.holdout_start)
             plan = targets(genome, series, memo=memo)
@@ -84,6 +96,8 @@ def _score(genome: Genome, market: Market, batch: Batch | None = None) -> Trial:
                 rows.append(fold_stats(series, plan, market.costs, bounds, with_sums=True)[0])
             raw = np.array(rows)
         cells[a * k:(a + 1) * k] = raw[:, _ENGINE_TO_CELL]
+        if a == screen and cells[a * k:(a + 1) * k, 8].mean() < reject_below:
+            return Trial(key, WORST, cells, feasible=False, rejected=True)
     if cells[:, 7].sum() < market.min_trades * len(cells):  # (almost) never trades: not a strategy
         return Trial(key, WORST, cells, feasible=False)
     return Trial(key, objectives_of(cells), cells)
@@ -107,14 +121,14 @@ def genome_cost(genome: Genome) -> float:
     return 100.0 if any(CATALOGUE[m].learned for m in genome.modules) else 1.0
 
 
-def evaluate_batch(genomes: Sequence[Genome], market: Market) -> list[Trial]:
+def evaluate_batch(genomes: Sequence[Genome], market: Market, reject_below: float | None = None) -> list[Trial]:
     """The task a worker runs: a few genomes at once on one market, sharing their work (a
     :class:`Batch`: each series sliced once, each distinct indicator computed once).
 
     Each trial's ``seconds`` is that genome's share of the batch's time (what the run's timing
     table attributes to its entry module)."""
     batch = Batch(market)
-    return [evaluate_genome(g, market, batch) for g in genomes]
+    return [evaluate_genome(g, market, reject_below, batch) for g in genomes]
 
 
 class Batch:

@@ -34,7 +34,10 @@ def make_toolbox(state: LoopState, rng: random.Random, space: Space, mapper, mar
     """DEAP toolbox of this stage: operators bound to the run's ``rng``, ``map`` to the mapper."""
     cfg = state.config
     tb = base.Toolbox()
-    tb.register("evaluate", evaluate, market=market_ref)
+    if cfg.reject_below is None:
+        tb.register("evaluate", evaluate, market=market_ref)
+    else:
+        tb.register("evaluate", evaluate, market=market_ref, reject_below=cfg.reject_below)
     tb.register("mate", operators.crossover, rng=rng, space=space)
     tb.register("mutate", operators.mutate, rng=rng, space=space,
                 structure_rate=cfg.structure_rate, strength=cfg.strength)
@@ -64,8 +67,9 @@ def evaluate_population(tb: base.Toolbox, state: LoopState, pop: list[Individual
 
 def initial_population(state: LoopState, rng: random.Random, space: Space,
                        seeds: list[Individual]) -> list[Individual]:
-    """Stage 0: random genomes. Later stages: a quarter the previous front rescaled, a quarter mutants
-    of it, half random (an edge only the finer bars show is invisible to the coarse front)."""
+    """Stage 0: random genomes. Later stages: ``seed_share`` of the population from the previous
+    front, half its members rescaled, half their mutants; the rest random (an edge only the finer
+    bars show is invisible to the coarse front)."""
     cfg = state.config
     stage = state.stage
     pop: list[Individual] = []
@@ -79,11 +83,12 @@ def initial_population(state: LoopState, rng: random.Random, space: Space,
     if seeds:
         factor = cfg.rescale_factor(stage)
         rescaled = [(s.genome.rescaled(factor), s.key) for s in seeds]
-        for genome, parent in rescaled[: cfg.population // 4]:
+        share = int(cfg.population * cfg.seed_share)
+        for genome, parent in rescaled[: share // 2]:
             add(genome, (parent,))
         base_pop = list(pop) or [Individual(g, None, (p,)) for g, p in rescaled]
         for _ in range(cfg.population):
-            if len(pop) >= cfg.population // 2:
+            if len(pop) >= share:
                 break
             src = base_pop[rng.randrange(len(base_pop))]
             add(operators.mutate(src.genome, rng, space, cfg.structure_rate, cfg.strength), src.parents)

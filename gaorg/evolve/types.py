@@ -72,6 +72,10 @@ class Trial:
     ``cells`` is float64[assets × folds, len(CELL_FIELDS)] (row = asset * folds + fold).
     ``feasible`` is False when the genome needs more history than the folds offer or (almost)
     never trades; it then gets the worst objectives and is kept out of the overfitting statistics.
+    ``rejected`` is True when the search stopped scoring it after one asset of the basket
+    (:func:`gaorg.evolve.fitness.evaluate_genome`'s ``reject_below``): infeasible too, the other
+    assets' cells are zeros, and it still counts as a trial for the deflated Sharpe (a checkpoint
+    keeps it as infeasible, without the flag).
     ``seconds`` is the wall time the worker spent on this genome (``time.perf_counter``): a
     measurement, not part of the trial's meaning; it is not compared and not checkpointed.
     """
@@ -80,6 +84,7 @@ class Trial:
     objectives: tuple[float, float, float]
     cells: np.ndarray
     feasible: bool = True
+    rejected: bool = False
     seconds: float = field(default=0.0, compare=False)
 
 

@@ -44,6 +44,7 @@ class SearchScore:
     fresh_sharpe: float
     best_modules: str
     seconds: float
+    cost: float = math.nan  # in finest-stage evaluations of the whole basket
 
 
 def _markets(config: Any, bars: dict) -> tuple[Any, list[Any]]:
@@ -60,7 +61,8 @@ def _bar_count(market: Any) -> int:
 
 def run_nsga2(config: Any, bars: dict) -> tuple[list[Any], int, float]:
     """gaorg's evolution (in this process): the finest stage's trials, the evaluations spent, and
-    their cost in finest-stage evaluations (a 4h evaluation backtests a quarter of a 1h one's bars)."""
+    their cost in finest-stage evaluations (a 4h evaluation backtests a quarter of a 1h one's bars;
+    a genome rejected after one of n assets, ``EvolveConfig.reject_below``, costs 1/n)."""
     from gaorg.evolve.fitness import evaluate_batch
     from gaorg.evolve.run import evolve
 
@@ -69,10 +71,11 @@ def run_nsga2(config: Any, bars: dict) -> tuple[list[Any], int, float]:
     seen: dict[str, Any] = {}
     total = [0, 0.0]
 
-    def recording(genomes: Sequence[Any], market: Any) -> list[Any]:
-        trials = evaluate_batch(genomes, market)
+    def recording(genomes: Sequence[Any], market: Any, **options: Any) -> list[Any]:
+        trials = evaluate_batch(genomes, market, **options)
         total[0] += len(trials)
-        total[1] += len(trials) * _bar_count(market) / fine_bars
+        scored = sum(1.0 / len(market.bars) if t.rejected else 1.0 for t in trials)  # rejected: first asset only
+        total[1] += scored * _bar_count(market) / fine_bars
         if market.timeframe == fine:
             seen.update((t.key, (g, t)) for g, t in zip(genomes, trials, strict=True))
         return trials
@@ -174,20 +177,21 @@ def run_optuna(config: Any, bars: dict, budget: int) -> list[Any]:
 
 
 def score(method: str, found: list[Any], evaluations: int, market: Any, fresh: Callable[[Any], float],
-          seconds: float) -> SearchScore:
+          seconds: float, cost: float | None = None) -> SearchScore:
     """Hypervolume of the first front of ``found`` (genome, trial) pairs, and its best strategy's figures."""
     from gaorg.evolve.fitness import holdout_metrics, mean_metrics
     from gaorg.evolve.stats import hypervolume
 
     feasible = [(g, t) for g, t in found if t.feasible]
     if not feasible:
-        return SearchScore(method, evaluations, 0.0, math.nan, math.nan, math.nan, "", seconds)
+        return SearchScore(method, evaluations, 0.0, math.nan, math.nan, math.nan, "", seconds,
+                           float(evaluations if cost is None else cost))
     objectives = [tuple(t.objectives) for _, t in feasible]
     best_g, best_t = max(feasible, key=lambda gt: (gt[1].objectives[0], gt[1].key))
     per_asset, _ = holdout_metrics(best_g, market)
     return SearchScore(method, evaluations, hypervolume(_first_front(objectives)), float(best_t.objectives[0]),
                        float(mean_metrics(per_asset).get("sharpe", math.nan)), float(fresh(best_g)),
-                       "+".join(best_g.modules), seconds)
+                       "+".join(best_g.modules), seconds, float(evaluations if cost is None else cost))
 
 
 def _first_front(points: list[tuple[float, ...]]) -> list[tuple[float, ...]]:
@@ -209,7 +213,7 @@ def compare(config: Any, bars: dict, fresh: Callable[[Any], float],
     start = time.perf_counter()
     found, count, cost = run_nsga2(config, bars)
     budget = count if budget == "evaluations" else max(1, round(cost))
-    out = [score("nsga2", found, count, market, fresh, time.perf_counter() - start)]
+    out = [score("nsga2", found, count, market, fresh, time.perf_counter() - start, cost)]
     for method in methods:
         if method == "nsga2":
             continue

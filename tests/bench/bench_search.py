@@ -5,10 +5,12 @@
 
 On planted markets (``gaorg.data.planted``; the demo's sizes: 4,000 1h bars per asset, stages 4h
 then 1h, 3 walk-forward folds, 20% hold-out) each method evaluates as many distinct genomes as
-gaorg's hierarchical run spent (``gaorg.research.search``). Per kind and method: the mean over
-seeds of the hypervolume of everything evaluated, the best walk-forward Sharpe, that strategy's
-hold-out Sharpe and its Sharpe on the 4,000 fresh bars after the stored ones (beside the planted
-rule's own), and how often each method had the highest hypervolume and the best fresh Sharpe.
+gaorg's hierarchical run spent, or as many as its evaluations cost in 1h backtests of the whole
+basket (``--budget compute``; ``gaorg.research.search``). Per kind and method: the mean over
+seeds of the evaluations, their cost, the hypervolume of everything evaluated, the best
+walk-forward Sharpe, that strategy's hold-out Sharpe and its Sharpe on the 4,000 fresh bars after
+the stored ones (beside the planted rule's own), and how often each method had the highest
+hypervolume and the best fresh Sharpe.
 """
 
 from __future__ import annotations
@@ -63,9 +65,9 @@ def paired(rows: list[dict], key: str, method: str, other: str) -> tuple[float, 
 
 def report(rows: list[dict], methods: list[str]) -> str:
     """The means table, then NSGA-II's paired differences against each other method (95% intervals)."""
-    out = ["| market | method | evaluations | hypervolume | best walk-forward Sharpe | its hold-out Sharpe "
+    out = ["| market | method | evaluations | cost | hypervolume | best walk-forward Sharpe | its hold-out Sharpe "
            "| its fresh Sharpe (planted rule) | highest HV | best fresh |",
-           "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+           "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     diffs = ["", "| market | NSGA-II minus | hypervolume | best walk-forward Sharpe | its hold-out Sharpe "
              "| its fresh Sharpe |", "| --- | --- | ---: | ---: | ---: | ---: |"]
     for label in dict.fromkeys(f"{r['kind']} {r['edge']:g} x{r['assets']}" for r in rows):
@@ -81,9 +83,9 @@ def report(rows: list[dict], methods: list[str]) -> str:
             rs = [r for r in mine if r["method"] == m]
 
             def mean(key, rs=rs):
-                return float(np.nanmean([r[key] for r in rs]))
+                return float(np.nanmean([r.get(key, r["evaluations"]) for r in rs]))  # no cost: older records
 
-            out.append(f"| {label} | {m} | {mean('evaluations'):.0f} | {mean('hypervolume'):.2f} "
+            out.append(f"| {label} | {m} | {mean('evaluations'):.0f} | {mean('cost'):.0f} | {mean('hypervolume'):.2f} "
                        f"| {mean('best_sharpe'):.2f} | {mean('holdout_sharpe'):.2f} | {mean('fresh_sharpe'):.2f} "
                        f"({mean('oracle'):.2f}) | {wins_hv[m]}/{len(seeds)} | {wins_fresh[m]}/{len(seeds)} |")
         for other in [m for m in methods if m != "nsga2"] if "nsga2" in methods else []:
