@@ -5,9 +5,10 @@ transaction), so a symbol that fails keeps the pages it stored and never touches
 next run resumes each symbol after its newest stored bar.
 
 Concurrency: ``workers`` threads, each with its own ccxt client (ccxt clients are not shared
-between threads). ccxt throttles each client to one request per ``rateLimit`` ms; every worker's
-client is given ``rateLimit × workers``, so all of them together stay within the one-client rate
-the exchange allows (Hyperliquid: 50 ms, 20 requests/s) while their requests overlap in flight.
+between threads). ccxt throttles each client by request weight, ``rateLimit`` ms a unit; every
+worker's client is given ``rateLimit × workers``, so all of them together stay within the rate one
+client is allowed (Hyperliquid: 1,200 weight a minute; its info calls weigh 20, about one a second)
+while their requests overlap in flight.
 The store's one DuckDB connection is shared behind a lock (writes are small next to the network).
 
 Delisted perpetuals (``active`` False; Hyperliquid marks them ``isDelisted``) are skipped unless
