@@ -135,11 +135,9 @@ def design_effect(series: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
     series = [(np.asarray(t), np.asarray(c, dtype=float)) for t, c in series if len(t) > 2]
     if len(series) < 2:
         return 1.0
+    if any(len(t) != len(series[0][0]) or not np.array_equal(t, series[0][0]) for t, _ in series[1:]):
+        return _design_effect_pairwise(series)
     common = series[0][0]
-    for ts, _ in series[1:]:
-        common = np.intersect1d(common, ts, assume_unique=True)
-    if len(common) < 3:
-        return 1.0
     rets = np.array([np.diff(np.log(c[np.searchsorted(t, common)])) for t, c in series])
     ok = np.all(np.isfinite(rets), axis=0)
     rets = rets[:, ok]
@@ -149,6 +147,29 @@ def design_effect(series: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
     a = len(series)
     rho = float((corr.sum() - a) / (a * (a - 1)))
     return 1.0 + (a - 1) * min(max(rho, 0.0), 1.0)
+
+
+def _design_effect_pairwise(series: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """:func:`design_effect` of series that span different times (a universe: listed late, delisted
+    early): each pair's correlation on the bars the two share (at least 3), averaged over the pairs
+    that share any. The assets all count in ``A``; a pair that never overlaps adds no correlation."""
+    rhos = []
+    for i in range(len(series)):
+        for j in range(i + 1, len(series)):
+            (ta, ca), (tb, cb) = series[i], series[j]
+            common = np.intersect1d(ta, tb, assume_unique=True)
+            if len(common) < 4:
+                continue
+            ra = np.diff(np.log(ca[np.searchsorted(ta, common)]))
+            rb = np.diff(np.log(cb[np.searchsorted(tb, common)]))
+            ok = np.isfinite(ra) & np.isfinite(rb)
+            ra, rb = ra[ok], rb[ok]
+            if len(ra) < 3 or ra.std() == 0 or rb.std() == 0:
+                continue
+            rhos.append(float(np.corrcoef(ra, rb)[0, 1]))
+    if not rhos:
+        return 1.0
+    return 1.0 + (len(series) - 1) * min(max(float(np.mean(rhos)), 0.0), 1.0)
 
 
 def null_sharpe_variance(n_obs: float) -> float:

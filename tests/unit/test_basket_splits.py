@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from gaorg.data.synth import synth_bars
@@ -46,3 +47,14 @@ def test_the_recorded_lineage_names_the_shared_holdout_time_of_each_series():
     full, late, gone = series("FULL", 0, 1000), series("LATE", 400, 600), series("GONE", 0, 500)
     lineage = lineage_of({"1h": (full, late, gone)}, 0.2)
     assert [s.holdout_start for s in lineage.series] == [int(full.ts[800]), int(full.ts[800]), None]
+
+
+def test_the_design_effect_of_a_universe_counts_the_correlation_of_each_pair_where_it_overlaps():
+    from gaorg.evolve.stats import design_effect
+
+    full, gone = series("FULL", 0, 1000), series("GONE", 0, 300)
+    late = full.slice(600, 1000)  # the same market listed late: correlation 1 where they overlap
+    # no bar is shared by all three: taken together, they would look independent (1.0)
+    got = design_effect([(b.ts, b.close) for b in (full, late, gone)])
+    rho_gone = np.corrcoef(np.diff(np.log(full.close[:300])), np.diff(np.log(gone.close)))[0, 1]
+    assert got == pytest.approx(1 + 2 * max((1 + rho_gone) / 2, 0.0))
