@@ -253,16 +253,18 @@ def fetch_universe(
                             skipped=list(skipped))
     bar = Progress(len(chosen), progress)
     results: dict[str, tuple[str, Any]] = {}
+    pool = ThreadPoolExecutor(max_workers=min(workers, max(1, len(chosen))), thread_name_prefix="gaorg-fetch")
     try:
-        with ThreadPoolExecutor(max_workers=min(workers, max(1, len(chosen))),
-                                thread_name_prefix="gaorg-fetch") as pool:
-            futures = {pool.submit(one, p): p.symbol for p in chosen}
-            for fut in as_completed(futures):
-                kind, what = fut.result()
-                results[futures[fut]] = (kind, what)
-                bar.step(futures[fut], f"{what.bars} bars" if kind == "fetched" else
-                         what.get("reason") or "failed")
+        futures = {pool.submit(one, p): p.symbol for p in chosen}
+        for fut in as_completed(futures):
+            kind, what = fut.result()
+            results[futures[fut]] = (kind, what)
+            bar.step(futures[fut], f"{what.bars} bars" if kind == "fetched" else what.get("reason") or "failed")
+    except BaseException:  # Ctrl-C or a bug: the symbols not started are not started; pages stored stay
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
     finally:
+        pool.shutdown(wait=True)
         bar.close()
     for p in chosen:  # the summary in the order asked, whatever order the threads finished in
         kind, what = results[p.symbol]

@@ -102,3 +102,32 @@ def test_bad_universe_input_exits_2_and_stores_nothing(capsys, srv, gaorg_home, 
     err = capsys.readouterr().err
     assert code == 2 and says in err
     assert not (gaorg_home / "market.duckdb").exists()
+
+
+def test_an_interrupt_stops_the_symbols_not_yet_started_and_keeps_what_was_stored(srv, tmp_path):
+    from gaorg.data.exchange import make_exchange
+    from gaorg.data.universe import choose, fetch_universe, perpetuals
+
+    def client(rate_limit_ms):
+        ex = make_exchange("hyperliquid", api_url=srv.url, rate_limit_ms=0)
+        fetch = ex.fetch_ohlcv
+
+        def interrupted_on_the_third(symbol, *args, **kwargs):
+            if symbol == chosen[2].symbol:
+                raise KeyboardInterrupt
+            return fetch(symbol, *args, **kwargs)
+
+        ex.fetch_ohlcv = interrupted_on_the_third
+        return ex
+
+    chosen, _ = choose(perpetuals(client(None)))
+    seen = len(srv.state.requests)
+    with MarketStore(tmp_path / "market.duckdb") as st, pytest.raises(KeyboardInterrupt):
+        fetch_universe(st, client, chosen[:20], "1h", workers=1, progress=False)
+    asked = {r.body["req"]["coin"] for r in srv.state.requests[seen:] if r.type == "candleSnapshot"}
+    coins = [srv.listing(p.symbol).coin for p in chosen]
+    # the worker may take one more symbol while the interrupt reaches the main thread; none after it
+    assert set(coins[:2]) <= asked <= set(coins[:4]) - {coins[2]}
+    with MarketStore(tmp_path / "market.duckdb", read_only=True) as st:
+        kept = {s.symbol for s in st.series()}
+    assert {p.symbol for p in chosen[:2]} <= kept <= {p.symbol for p in chosen[:4]} - {chosen[2].symbol}
