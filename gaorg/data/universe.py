@@ -224,6 +224,7 @@ def fetch_universe(
     if workers < 1:
         raise InputError(f"--workers {workers}: use at least 1")
     t0 = time.monotonic()
+    workers = min(workers, max(1, len(chosen)))  # the clients share one client's rate: no idle shares
     base = float(client(None).rateLimit or 0.0)
     local = threading.local()
     shared = _Serialised(store)
@@ -253,7 +254,7 @@ def fetch_universe(
                             skipped=list(skipped))
     bar = Progress(len(chosen), progress)
     results: dict[str, tuple[str, Any]] = {}
-    pool = ThreadPoolExecutor(max_workers=min(workers, max(1, len(chosen))), thread_name_prefix="gaorg-fetch")
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gaorg-fetch")
     try:
         futures = {pool.submit(one, p): p.symbol for p in chosen}
         for fut in as_completed(futures):
