@@ -3,7 +3,8 @@
 A YAML/JSON file holds the same keys as :class:`LiveConfig` (``limits:`` and ``costs:`` nested);
 command-line flags override the file. Unknown keys and wrong types are refused with the fix.
 ``symbol`` names one market; ``symbols`` (with optional ``weights``) several, traded by one runner
-on shares of the capital (see docs/live.md, "Several symbols").
+on shares of the capital; ``weights`` alone names them too, and its key ``"*"`` gives the symbols it
+does not name an equal split of a share (see docs/live.md, "Several symbols").
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from gaorg.errors import ConfigError
 
 SwitchPolicy = Literal["flatten", "handover"]
 DEFAULT_SYMBOL = "BTC/USDC:USDC"
+REST = "*"  # the weights' key for the symbols they do not name (an equal split of that share)
 
 
 @dataclass(frozen=True)
@@ -118,8 +120,17 @@ class LiveConfig:
                                  f"privileges), or {flag} 0 for a free one")
 
     def _settle_symbols(self) -> None:
-        """``symbol`` and ``symbols`` agree; one symbol fills both, several leave ``symbol`` empty."""
+        """``symbol`` and ``symbols`` agree; one symbol fills both, several leave ``symbol`` empty.
+
+        ``weights`` alone names the basket (its keys, in order); with ``symbols``, its key ``"*"`` is the
+        share of the symbols it does not name, split equally among them.
+        """
         symbols = tuple(str(s).strip() for s in self.symbols)
+        if not symbols and not self.symbol and isinstance(self.weights, dict) and self.weights:
+            if REST in self.weights:
+                raise ValueError(f"weights has {REST!r} (the share of the symbols it does not name) but no "
+                                 "symbols: list them under symbols, or give every symbol its weight")
+            symbols = tuple(str(s).strip() for s in self.weights)
         if self.symbol and symbols and symbols != (self.symbol,):
             raise ValueError(f"symbol {self.symbol!r} and symbols {list(symbols)} disagree: give symbol for one "
                              "market or symbols for several, not both")
@@ -140,14 +151,21 @@ class LiveConfig:
             raise ValueError(f"weights must map each symbol to its share of the capital, got {self.weights!r}")
         weights: dict[str, float] = {}
         for name, w in self.weights.items():
-            if name not in seen:
+            if name not in seen and name != REST:
                 raise ValueError(f"weights names {name!r}, which is not traded (symbols: {', '.join(symbols)})")
             if isinstance(w, bool) or not isinstance(w, (int, float)) or not (math.isfinite(w) and w > 0):
                 raise ValueError(f"weights.{name}={w!r} must be a positive number")
             weights[str(name)] = float(w)
+        rest = weights.pop(REST, None)
         missing = [s for s in symbols if s not in weights]
-        if missing:
-            raise ValueError(f"weights has no share for {', '.join(missing)}; give every traded symbol one")
+        if rest is not None:
+            if not missing:
+                raise ValueError(f"weights gives {REST!r} a share but names every symbol: nothing is left to share")
+            weights.update({s: rest / len(missing) for s in missing})
+        elif missing:
+            raise ValueError(f"weights has no share for {', '.join(missing)}; give every traded symbol one, or "
+                             f"'{REST}': SHARE for the symbols it does not name")
+        weights = {s: weights[s] for s in symbols}
         total = sum(weights.values())
         if abs(total - 1.0) > 1e-9:
             raise ValueError(f"weights sum to {total:.6g}, not 1: each is a share of the capital")
@@ -218,10 +236,18 @@ def load_live_config(path: str | Path | None, overrides: dict[str, Any] | None =
             for key in ("symbol", "symbols"):
                 if key not in clean:
                     merged.pop(key, None)
-            if "weights" not in clean and set(data.get("weights") or {}) != set(merged.get("symbols") or ()):
+            if "weights" not in clean and not _weights_fit(data.get("weights"), merged.get("symbols")):
                 merged.pop("weights", None)  # the file's weights were for the file's markets
         config = parse_config(LiveConfig, merged, where)
     return config
+
+
+def _weights_fit(weights: Any, symbols: Any) -> bool:
+    """A file's ``weights`` still apply to the ``symbols`` the flags give (same markets; with ``*``: a subset)."""
+    if not isinstance(weights, dict) or not symbols:
+        return False
+    named, given = set(weights) - {REST}, {str(s).strip() for s in symbols}
+    return named == given or (REST in weights and named < given)
 
 
 def with_overrides(config: LiveConfig, **changes: Any) -> LiveConfig:

@@ -58,6 +58,8 @@ class StepReport:
     latency: float = 0.0  # seconds from the bar's arrival to the order handed over (or the decision)
     decision: float = 0.0  # seconds from the bar's arrival to the order built (before its intent is written)
     stale: bool = False  # the bar was stale or followed a gap: no decision
+    started: float = 0.0  # time.perf_counter() when the step began (a basket's bar-close spans several steps)
+    waited: float = 0.0  # seconds the bar waited for its step after it reached the runner (other symbols first)
 
 
 class Executor:
@@ -169,8 +171,9 @@ class Executor:
                 "acted_target": self.acted}
 
     # -- one closed bar ---------------------------------------------------------------------------
-    def step(self, bar: Bar, stale: bool = False) -> StepReport | None:
-        """Process one closed bar (skipped if already processed). ``stale``: no new order on this bar."""
+    def step(self, bar: Bar, stale: bool = False, arrived: float | None = None) -> StepReport | None:
+        """Process one closed bar (skipped if already processed). ``stale``: no new order on this bar.
+        ``arrived``: ``time.perf_counter()`` when the bar reached the runner (its wait is reported)."""
         t0 = time.perf_counter()
         if self.last_ts is not None and bar.ts <= self.last_ts:
             return None
@@ -194,7 +197,8 @@ class Executor:
             self._transition(bar.ts, t)
         if self.kill_file is not None and self.kill_file.exists() and self.risk.state is not RiskState.HALTED:
             self._transition(bar.ts, self.risk.halt("kill_switch", f"kill file {self.kill_file} exists"))
-        report = StepReport(bar.ts, equity, units, None)
+        report = StepReport(bar.ts, equity, units, None, started=t0,
+                            waited=max(0.0, t0 - arrived) if arrived is not None else 0.0)
         if self.pending_switch is not None:
             self._switch(bar, equity, units, report, t0)
         elif self.risk.state is RiskState.HALTED:

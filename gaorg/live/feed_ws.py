@@ -43,6 +43,8 @@ def pro_exchange(sync: Any) -> Any | None:
     pro = cls(config)
     if not pro.has.get("watchOHLCV"):
         return None
+    if getattr(sync, "markets", None):  # the sync client's markets: no second load_markets
+        pro.set_markets_from_exchange(sync)
     if getattr(sync, "isSandboxModeEnabled", False):
         pro.set_sandbox_mode(True)
     sync_api, pro_api = sync.urls.get("api"), pro.urls.get("api")

@@ -148,9 +148,12 @@ def merge_by_time(feeds: dict[str, Any]) -> Iterator[tuple[str, Bar, bool]]:
         yield sym, bar, stale
 
 
-def merge_as_they_come(feeds: dict[str, Any], stop: threading.Event, wait: float = 0.25
-                       ) -> Iterator[tuple[str, Bar, bool]]:
-    """Endless (live) feeds, one thread each; bars in the order they arrive, each feed's in its own order."""
+def merge_as_they_come(feeds: dict[str, Any], stop: threading.Event, wait: float = 0.25,
+                       arrived: dict[str, float] | None = None) -> Iterator[tuple[str, Bar, bool]]:
+    """Endless (live) feeds, one thread each; bars in the order they arrive, each feed's in its own order.
+
+    ``arrived``: filled with ``time.perf_counter()`` of the moment each yielded bar left its feed (by symbol).
+    """
     q: queue.Queue = queue.Queue(maxsize=10_000)
     done = threading.Event()
 
@@ -159,11 +162,11 @@ def merge_as_they_come(feeds: dict[str, Any], stop: threading.Event, wait: float
             for bar, stale in feed:
                 if done.is_set():
                     return
-                q.put((sym, bar, stale))
+                q.put((sym, bar, stale, time.perf_counter()))
         except BaseException as exc:  # noqa: BLE001 - handed to the loop, which raises it
-            q.put((sym, exc, False))
+            q.put((sym, exc, False, 0.0))
             return
-        q.put((sym, None, False))
+        q.put((sym, None, False, 0.0))
 
     for sym, feed in feeds.items():
         threading.Thread(target=pump, args=(sym, feed), daemon=True, name=f"gaorg-feed-{sym}").start()
@@ -171,7 +174,7 @@ def merge_as_they_come(feeds: dict[str, Any], stop: threading.Event, wait: float
     try:
         while ended < len(feeds) and not stop.is_set():
             try:
-                sym, bar, stale = q.get(timeout=wait)
+                sym, bar, stale, at = q.get(timeout=wait)
             except queue.Empty:
                 continue
             if isinstance(bar, BaseException):
@@ -179,6 +182,8 @@ def merge_as_they_come(feeds: dict[str, Any], stop: threading.Event, wait: float
             if bar is None:
                 ended += 1
                 continue
+            if arrived is not None:
+                arrived[sym] = at
             yield sym, bar, stale
     finally:
         done.set()
@@ -203,7 +208,7 @@ def check_store(settings: Any, config: LiveConfig) -> None:
 # -- the run -------------------------------------------------------------------------------------
 def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, metrics: Any = None) -> Any:
     """:meth:`Runner.run` for several symbols (see the module's docstring)."""
-    from gaorg.live.state import LiveState
+    from gaorg.live.state import StateGroup
 
     c, settings = runner.config, runner.settings
     if c.feed == "replay" and runner._feed is None:
@@ -217,6 +222,7 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
     parts: dict[str, Any] = {}
     states: list[Any] = []
     brokers: list[Any] = []
+    group: StateGroup | None = None  # the symbols' live states: one connection, one commit for all
     summary = RunSummary(res.name, res.version, "", metrics_port=runner.metrics_port, api_port=runner.api_port)
     try:
         for sym in c.symbols:  # every broker (an exchange's markets loaded) before any live state is opened
@@ -225,9 +231,10 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
             exchange = runner.exchange() if shared else None  # one account: one client for the orders
             part = parts[sym] = runner.part(cfg, broker=injected, exchange=exchange)
             brokers.append(part.broker())
+        group = StateGroup(settings.live_db)
         for sym, broker in zip(c.symbols, brokers, strict=True):
             cfg = c.for_symbol(sym)
-            state = LiveState(settings.live_db, cfg.state_key)
+            state = group.open(cfg.state_key)
             states.append(state)
             ex = Executor(cfg, state, broker, strategy_of(res), metrics=metrics, kill_file=kill, portfolio=book,
                           share=c.weight(sym) if shared else 1.0)
@@ -243,23 +250,30 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
             summary.stopped = f"max_bars {c.max_bars} already reached in this live state"
             return finish(summary, book, per, c)
         feeds = {}
+        markets = [runner._exchange] if getattr(runner._exchange, "markets", None) else []
         for sym, ex in book.executors.items():
-            feed = _feed(runner, parts[sym], sym, ex)
+            feed = _feed(runner, parts[sym], sym, ex, markets)
             ex.warm(feed.history if c.feed == "replay" or runner._feed is not None else feed.load_history())
             feeds[sym] = feed
         runner._last_poll = time.monotonic()
-        stream = merge_by_time(feeds) if c.feed == "replay" else merge_as_they_come(feeds, runner.stop_event)
+        arrived: dict[str, float] = {}  # when each symbol's latest bar left its feed (a live feed's thread)
+        stream = merge_by_time(feeds) if c.feed == "replay" else merge_as_they_come(feeds, runner.stop_event,
+                                                                                    arrived=arrived)
+        close_ts, close_at = None, 0.0  # a replay hands a bar-close over at once: when its first bar came out
         for sym, bar, stale in stream:
             if runner.stop_event.is_set():
                 summary.stopped = "stopped"
                 break
+            if c.feed == "replay" and bar.ts != close_ts:
+                close_ts, close_at = bar.ts, time.perf_counter()
+            at = close_at if c.feed == "replay" else arrived.get(sym)
             ex = book.executors[sym]
             if c.max_bars is not None and ex.bars_done >= c.max_bars:
                 continue
             runner.poll_registry()
             with runner.lock:
                 switch = ex.pending_switch
-                report = ex.step(bar, stale)
+                report = ex.step(bar, stale, arrived=at)
                 book.sync_metrics()
             if report is None:
                 continue
@@ -280,17 +294,26 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
         runner.stop_servers()  # before the states close: no operator call reaches a closed state
         for state in states:
             state.close()
+        if group is not None:
+            group.close()
         for broker in brokers:
             broker.close()
 
 
-def _feed(runner: Any, part: Any, sym: str, ex: Executor) -> Any:
+def _feed(runner: Any, part: Any, sym: str, ex: Executor, markets: list[Any]) -> Any:
+    """``sym``'s feed. An exchange feed gets its own client (it polls in its own thread) with the markets
+    ``markets[0]`` loaded (one ``load_markets`` for the basket, not one per symbol: ~2 s each at ccxt's rate)."""
     if isinstance(runner._feed, dict):
         return runner._feed[sym]
     if runner._feed is not None:
         raise ValueError("a run of several symbols takes injected feeds as a mapping of symbol to feed")
-    if part.config.feed == "exchange":  # its own client: the feed polls in its own thread
+    if part.config.feed == "exchange":
         part = part.part(part.config)
+        client = part.exchange()
+        if markets and getattr(markets[0], "markets", None):
+            client.set_markets_from_exchange(markets[0])
+        elif not markets:
+            markets.append(client)  # loads them with its first request (the history)
     return part.feed(ex.last_ts, ex.window.size)
 
 

@@ -6,26 +6,39 @@ Memory: resident set size sampled along a long replay (default 100,000 bars) mus
 
     .venv/bin/python tests/bench/bench_live.py                 # both
     .venv/bin/python tests/bench/bench_live.py --latency-bars 10000 --memory-bars 0
+
+Basket mode (``--symbols 1,20``): the same genome through the live runner on 1 and on 20 weighted
+symbols, each case in its own process: paper broker + replay feed, and the ccxt broker + websocket feed
+against the stand-in Hyperliquid on 127.0.0.1 (one account). Bar -> order latency per bar-close, orders,
+RSS side by side (see tests/bench/live_basket.py for the definition).
+
+    .venv/bin/python tests/bench/bench_live.py --symbols 1,20
+    .venv/bin/python tests/bench/bench_live.py --symbols 1,20 --cases exchange --exchange-closes 100
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from gaorg.data.synth import synth_bars
-from gaorg.live.brokers.paper import PaperBroker
-from gaorg.live.config import LiveConfig, RiskLimits
-from gaorg.live.executor import Executor
-from gaorg.live.feed import ReplayFeed
-from gaorg.live.state import LiveState
-from gaorg.live.strategy import Strategy
-from gaorg.strategies.genome import make_genome
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from gaorg.data.synth import synth_bars  # noqa: E402
+from gaorg.live.brokers.paper import PaperBroker  # noqa: E402
+from gaorg.live.config import LiveConfig, RiskLimits  # noqa: E402
+from gaorg.live.executor import Executor  # noqa: E402
+from gaorg.live.feed import ReplayFeed  # noqa: E402
+from gaorg.live.state import LiveState  # noqa: E402
+from gaorg.live.strategy import Strategy  # noqa: E402
+from gaorg.strategies.genome import make_genome  # noqa: E402
 
 GENOME = make_genome(("ema_crossover", {"fast": 20, "slow": 100, "direction": "both"}),
                      exits=(("atr_stop", {"period": 14, "stop_mult": 3.0, "take_mult": 8.0}),))
@@ -61,12 +74,54 @@ def replay(n: int, window: int, sample_every: int = 0) -> tuple:
     return np.array(lat), np.array(dec), np.array(ordered), mem, wall
 
 
+def basket(args: argparse.Namespace) -> None:
+    """Each (case, symbols) in a fresh process; a table of 1 vs N side by side."""
+    sizes = [int(x) for x in args.symbols.split(",")]
+    rows = []
+    for kind in args.cases.split(","):
+        bars = args.basket_bars if kind == "paper" else args.exchange_closes
+        for n in sizes:
+            spec = f"{kind}:{n}:{bars}:{args.window}:{'' if args.rate_limit_ms is None else args.rate_limit_ms}"
+            run = subprocess.run([sys.executable, __file__, "--case", spec], capture_output=True, text=True)
+            if run.returncode != 0:
+                print(f"{spec} failed:\n{run.stderr[-3000:]}")
+                continue
+            row = json.loads(run.stdout.strip().splitlines()[-1])
+            rows.append(row)
+            print(json.dumps(row))
+    print("\ncase     | symbols | bar-closes | steps | orders | p50 ms | p99 ms | max ms | p50 / p99 ms (closes w/ "
+          "order) | first close ms (orders) | RSS before -> after (peak) MB")
+    for r in rows:
+        print(f"{r['case']:8} | {r['symbols']:7} | {r['closes']:10} | {r['steps']:5} | {r['orders']:6} | "
+              f"{r['p50_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['order_p50_ms']} / {r['order_p99_ms']} "
+              f"({r['order_closes']}) | {r.get('first_ms')} ({r.get('first_orders')}) | "
+              f"{r['rss_before_mb']} -> {r['rss_after_mb']} ({r['rss_peak_mb']})")
+        if "requests_per_close" in r:
+            print(f"         requests per bar-close: {r['requests_per_close']}; threads {r['threads']}; "
+                  f"rate limit {r['rate_limit_ms']}; {r['failure'] or ''}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--latency-bars", type=int, default=10_000)
     ap.add_argument("--memory-bars", type=int, default=100_000)
     ap.add_argument("--window", type=int, default=1000)
+    ap.add_argument("--symbols", help="basket mode: symbol counts to compare, e.g. 1,20")
+    ap.add_argument("--cases", default="paper,exchange", help="basket mode: paper (replay) and/or exchange (stand-in)")
+    ap.add_argument("--basket-bars", type=int, default=2000, help="basket mode: bar-closes replayed on paper")
+    ap.add_argument("--exchange-closes", type=int, default=200, help="basket mode: bar-closes on the stand-in")
+    ap.add_argument("--rate-limit-ms", type=float, default=None,
+                    help="basket mode: ccxt's delay between requests (default: ccxt's own, as a live run)")
+    ap.add_argument("--case", help=argparse.SUPPRESS)  # one basket case, in this process
     args = ap.parse_args()
+    if args.case:
+        from tests.bench.live_basket import run_case
+
+        run_case(args.case)
+        return
+    if args.symbols:
+        basket(args)
+        return
     replay(400, args.window)  # warm the numba caches
     if args.latency_bars:
         lat, dec, ordered, _, wall = replay(args.latency_bars, args.window)

@@ -79,6 +79,7 @@ class CcxtBroker:
 
     def __init__(self, exchange: Any, symbol: str, retry: RetryPolicy = LIVE_RETRY,
                  sleep: Callable[[float], None] = time.sleep, exchange_stops: bool = True) -> None:
+        from gaorg.live.brokers.account import view_of
         from gaorg.live.brokers.triggers import Triggers
 
         self.ex, self.symbol, self.retry, self.sleep = exchange, symbol, retry, sleep
@@ -87,6 +88,7 @@ class CcxtBroker:
         market = exchange.market(symbol)
         self.coin = market.get("baseName") or market.get("base") or symbol.split("/")[0]
         self.user = getattr(exchange, "walletAddress", None)
+        self.view = view_of(exchange, self.user, retry, sleep)  # the account's reads, shared by its brokers
         self.levels: tuple[float, float] = (math.nan, math.nan)  # stop, take of the open position
         self.exchange_stops = exchange_stops  # the levels as trigger orders on the exchange (else bar-close checks)
         self.triggers = Triggers(self)
@@ -137,6 +139,8 @@ class CcxtBroker:
                 wait = self.retry.delay(attempt, error)
                 log.warning("order %s: %s; looking it up by cloid in %.2fs", cloid, error, wait)
                 self.sleep(wait)
+            finally:
+                self.view.changed(self.coin)  # sent (or maybe sent): this coin is read again
         found = self.find(cloid)
         if found.status != "unknown":
             return None, found
@@ -207,8 +211,8 @@ class CcxtBroker:
 
     # -- account ----------------------------------------------------------------------------------
     def account(self, symbol: str, mark: float) -> Account:
-        resp = call(self.ex.publicPostInfo, {"type": "clearinghouseState", "user": self.user}, retry=self.retry,
-                    where=f"{self.name} clearinghouseState", sleep=self.sleep)
+        """The account's equity and this symbol's position (one read serves the symbols of a bar-close)."""
+        resp = self.view.state(self.coin)
         equity = float(resp["marginSummary"]["accountValue"])
         positions = {}
         for p in resp.get("assetPositions", []):
@@ -230,6 +234,7 @@ class CcxtBroker:
     def on_bar(self, symbol: str, bar: Bar) -> list[Fill]:
         """What the bar did to the position: a trigger that filled on the exchange (its sibling is then
         cancelled), or, without exchange stops, a reduce-only market exit if the bar touched a level."""
+        self.view.on_bar(bar.ts)
         if self.exchange_stops:
             return self.triggers.check(symbol, bar)
         return self.close_if_touched(symbol, bar, *self.levels)

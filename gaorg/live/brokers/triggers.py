@@ -148,12 +148,14 @@ class Triggers:
             try:
                 call(self.b.ex.cancel_order, cloid, self.b.symbol, {"clientOrderId": cloid}, retry=self.b.retry,
                      where=f"{self.b.name} cancel", sleep=self.b.sleep)
+                self.b.view.changed(self.b.coin)
                 continue
             except TransientExchangeError as exc:
+                self.b.view.changed(self.b.coin)
                 log.error("trigger %s not cancelled (%s); cancelled at the next reconciliation", cloid, exc)
                 continue
             except GaorgError:  # never placed, already cancelled, or filled: which one?
-                pass
+                self.b.view.changed(self.b.coin)
             found = self.b.find(cloid)
             if found.status in DONE:
                 self.pending.extend(_as(kind, found))
@@ -208,8 +210,7 @@ class Triggers:
     def rows(self) -> list[Row]:
         """The open reduce-only trigger orders with a cloid on this broker's coin."""
         b = self.b
-        got = call(b.ex.publicPostInfo, {"type": "frontendOpenOrders", "user": b.user}, retry=b.retry,
-                   where=f"{b.name} frontendOpenOrders", sleep=b.sleep)
+        got = b.view.open_orders(b.coin)  # the account's, read once for the symbols of a bar-close
         out = []
         for r in got or []:
             if r.get("coin") != b.coin or not r.get("isTrigger") or not r.get("reduceOnly") or not r.get("cloid"):
