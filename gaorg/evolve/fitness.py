@@ -127,25 +127,38 @@ def evaluate_batch(genomes: Sequence[Genome], market: Market, reject_below: floa
 
     Each trial's ``seconds`` is that genome's share of the batch's time (what the run's timing
     table attributes to its entry module)."""
-    batch = Batch(market)
+    batch = Batch(market, genomes)
     return [evaluate_genome(g, market, reject_below, batch) for g in genomes]
 
 
 class Batch:
     """What the genomes of one batch share on ``market``: each asset's series (and each rolling
     fold's window) sliced once, so every genome composes over the same ``Bars`` objects, and a
-    :class:`~gaorg.strategies.memo.Memo` of their indicators (bounded; dropped with the batch).
+    :class:`~gaorg.strategies.memo.Memo` of their indicators (bounded; dropped with the batch),
+    planned from ``genomes``: an indicator one genome needs is not kept, a shared one until its
+    last use.
 
     Sharing never changes a trial: tests/unit/test_batch_parity.py holds the batch path to
     ``gaorg backtest`` bit for bit.
     """
 
-    def __init__(self, market: Market, max_bytes: int | None = None) -> None:
+    def __init__(self, market: Market, genomes: Sequence[Genome] = (), max_bytes: int | None = None) -> None:
+        from gaorg.strategies.catalogue import CATALOGUE
         from gaorg.strategies.memo import DEFAULT_BYTES, Memo
 
         self.market = market
         self.memo = Memo(DEFAULT_BYTES if max_bytes is None else max_bytes)
         self._series: dict[tuple[int, int, int], Bars] = {}
+        if genomes:  # the uses on each series: every scored genome composes once per series
+            uses = [
+                key
+                for g in genomes
+                if g.lookback() <= market.max_lookback
+                for slot in g.slots
+                if (declared := CATALOGUE[slot.module].indicators) is not None
+                for key in declared(slot.as_dict())
+            ]
+            self.memo.plan(uses)
 
     def series(self, asset: int, start: int, stop: int) -> Bars:
         """Bars ``[start, stop)`` of the basket's ``asset``-th series, the same object every call."""

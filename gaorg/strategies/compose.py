@@ -79,9 +79,9 @@ Catalogue = Mapping[str, ModuleSpec]
 
 
 def _compute(catalogue: Catalogue, bars: Bars, slot: Slot, memo: Memo | None):
-    """The slot's module output; a module that shares its indicators (``spec.memo``) gets the memo."""
+    """The slot's module output; a module that shares its indicators (``spec.indicators``) gets the memo."""
     spec = catalogue[slot.module]
-    if memo is not None and spec.memo:
+    if memo is not None and spec.indicators is not None:
         return spec.compute(bars, slot.as_dict(), memo=memo)
     return spec.compute(bars, slot.as_dict())
 

@@ -1,38 +1,40 @@
 """A batch's shared indicators: each distinct (series, indicator, params) computed once.
 
-Evolution evaluates batches of genomes on one market, and they share most of their work: the
-same indicator periods, the same slots after crossover, the same series for every fold. A
-:class:`Memo` is made by whoever evaluates a batch (``gaorg.evolve.fitness.evaluate_batch``),
-handed to :func:`gaorg.strategies.compose.targets` and dropped with the batch: no global state,
-nothing carried from one market or stage to the next. Keys are ``(series, kind, params)``:
+Evolution evaluates batches of genomes on one market, and they share some of their work: the
+same indicator periods (a mutated threshold keeps its period; short periods recur), the same
+series for every fold. A :class:`Memo` is made by whoever evaluates a batch
+(``gaorg.evolve.fitness.evaluate_batch``), handed to :func:`gaorg.strategies.compose.targets`
+and dropped with the batch: no global state, nothing carried from one market or stage to the
+next. Keys are ``(series, kind, params)``:
 
 - the series is the ``Bars`` object itself (its identity: the memo holds a reference, so the id
   is never reused while it lives); a batch composes every genome over the same objects;
 - ``kind`` names the indicator (``"rsi"``, ``"atr_rel"``, ``"realised_vol"``...);
 - ``params`` is everything else it depends on (a period, hashable).
 
-The modules that share (``ModuleSpec.memo``) keep their indicators here, by period; their own
-thresholds and multiples are applied per genome (cheap, and almost never repeated).
-
-Values are stored read-only, and a hit returns exactly the array a miss computed, so a memo never
-changes a result (tests/unit/test_batch_parity.py holds the batch path to ``gaorg backtest`` bit
-for bit). The memo is a least-recently-used map bounded in bytes: past the bound an entry is
-recomputed, never wrong.
+The modules that share declare the keys they ask for (``ModuleSpec.indicators``), so a batch
+knows before it starts how often each is needed (:meth:`Memo.plan`): an indicator needed once is
+computed and not kept, a shared one is kept until its last use and then dropped. Keeping every
+array costs more than it saves (fresh memory is paid in page faults: measured, a 256-genome
+generation without a plan ran ~10% slower than with no memo at all). Values are stored read-only
+and a hit returns exactly the array a miss computed, so a memo never changes a result
+(tests/unit/test_batch_parity.py holds the batch path to ``gaorg backtest`` bit for bit). A
+least-recently-used bound in bytes caps what is kept: past it an entry is recomputed, never wrong.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 import numpy as np
 
 from gaorg.data.bars import Bars
-from gaorg.strategies.learned_cache import MB, BoundedCache
 
+MB = 1 << 20
 DEFAULT_BYTES = 128 * MB
-"""A batch's bound: ~160 arrays of 100,000 bars, ~1,000 of 16,000 (a 256-genome generation on 3
-assets makes ~1,400 indicator arrays, ~25% of them repeats)."""
+"""A batch's bound: ~160 arrays of 100,000 bars, ~1,000 of 16,000."""
 
 
 def _value_bytes(value: Any) -> int:
@@ -50,11 +52,26 @@ def _freeze(value: Any) -> Any:
 
 
 class Memo:
-    """Indicators and module outputs of one batch, keyed by (series, kind, params); bounded LRU."""
+    """Indicators of one batch, keyed by (series, kind, params); planned uses, an LRU byte bound."""
 
     def __init__(self, max_bytes: int = DEFAULT_BYTES) -> None:
-        self._cache = BoundedCache(max_bytes, _value_bytes)
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.hits = 0
+        self.misses = 0
+        self._data: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._series: dict[int, tuple[int, Bars]] = {}
+        self._plan: Counter | None = None
+        self._left: dict[Hashable, int] = {}
+
+    def plan(self, keys: Iterable[tuple[Hashable, Hashable]]) -> Memo:
+        """Declare the batch's uses: one ``(kind, params)`` per use on each series (repeats count).
+
+        From then on an indicator used once per series is not kept, and a shared one is dropped
+        after its last use. Without a plan every value is kept (within the bound).
+        """
+        self._plan = Counter(keys)
+        return self
 
     def get(self, bars: Bars, kind: Hashable, params: Hashable, compute: Callable[[], Any]) -> Any:
         """The value under ``(bars, kind, params)``, from ``compute()`` on a miss; arrays read-only."""
@@ -63,25 +80,48 @@ class Memo:
             token = (len(self._series), bars)  # bars kept alive: its id stays unique
             self._series[id(bars)] = token
         key = (token[0], kind, params)
-        value = self._cache.get(key)
-        if value is None:
-            value = self._cache.put(key, _freeze(compute()))
+        left = None
+        if self._plan is not None:
+            left = self._left.get(key)
+            if left is None:
+                left = self._plan.get((kind, params), 0)
+            if left <= 1 and key not in self._data:  # needed once (or unplanned): not kept
+                self.misses += 1
+                return _freeze(compute())
+        item = self._data.get(key)
+        if item is None:
+            self.misses += 1
+            value = _freeze(compute())
+            self._put(key, value)
+        else:
+            self.hits += 1
+            self._data.move_to_end(key)
+            value = item[0]
+        if left is not None:
+            if left <= 1:
+                self._drop(key)
+                self._left.pop(key, None)
+            else:
+                self._left[key] = left - 1
         return value
 
-    @property
-    def hits(self) -> int:
-        return self._cache.hits
+    def _put(self, key: Hashable, value: Any) -> None:
+        size = _value_bytes(value)
+        if size > self.max_bytes:
+            return
+        self._data[key] = (value, size)
+        self.bytes += size
+        while self.bytes > self.max_bytes:
+            _, (_, evicted) = self._data.popitem(last=False)
+            self.bytes -= evicted
 
-    @property
-    def misses(self) -> int:
-        return self._cache.misses
-
-    @property
-    def bytes(self) -> int:
-        return self._cache.bytes
+    def _drop(self, key: Hashable) -> None:
+        item = self._data.pop(key, None)
+        if item is not None:
+            self.bytes -= item[1]
 
     def __len__(self) -> int:
-        return len(self._cache)
+        return len(self._data)
 
 
 def shared(memo: Memo | None, bars: Bars, kind: Hashable, params: Hashable, compute: Callable[[], Any]) -> Any:

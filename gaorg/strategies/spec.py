@@ -9,16 +9,16 @@ A module plays one role in a genome:
 - ``sizing`` -> ``scale``: float64[n] in [0, 1]; the composer holds it from the entry bar while the
   signal keeps its sign (units are held until the target changes, as the engine does).
 
-A compute function returns fresh arrays (the composer may modify them in place). One declared
-with ``memo=True`` also takes ``memo=`` (a batch's :class:`~gaorg.strategies.memo.Memo`, or None)
-and computes its indicators through it, so genomes of a batch share them.
+A compute function returns fresh arrays (the composer may modify them in place). A module that
+declares ``indicators`` also takes ``memo=`` (a batch's :class:`~gaorg.strategies.memo.Memo`, or
+None) and computes those indicators through it, so the genomes of a batch share them.
 Every output at bar i may depend only on bars ``<= i`` (tests/unit/test_lookahead.py proves it).
 ``lookback(params)`` is the number of bars before the first meaningful output.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -50,7 +50,8 @@ class ModuleSpec:
     check: Callable[[Params], str | None] | None = None  # cross-gene rule: message or None
     learned: bool = False  # fits a model (only ever on bars before the one it predicts)
     exact: bool = False  # an entry whose signal is already in {-1, 0, 1}, never NaN: not cleaned again
-    memo: bool = False  # compute also takes ``memo=`` (a batch's shared indicators, gaorg.strategies.memo)
+    # the (kind, params) keys compute asks a batch's memo for; None: compute takes no ``memo=``
+    indicators: Callable[[Params], tuple[tuple[Hashable, Hashable], ...]] | None = None
 
     def gene(self, name: str) -> Gene:
         for gene in self.genes:

@@ -130,3 +130,46 @@ def test_the_batch_path_of_evolution_is_gaorg_backtest_bit_for_bit(scheme):
                     assert same_bits(cell[col[name]], np.float64(m[name])), (genome.to_json(), name)
                 checked += 1
     assert checked >= 2 * folds * 40
+
+
+def test_a_planned_memo_keeps_only_shared_indicators_and_drops_each_after_its_last_use():
+    bars = random_bars(500, seed=4)
+    memo = Memo().plan([("k", 1), ("k", 2), ("k", 2), ("k", 2)])  # period 1 once, period 2 thrice
+    computed = []
+
+    def compute(p):
+        computed.append(p)
+        return np.full(500, float(p))
+
+    memo.get(bars, "k", 1, lambda: compute(1))
+    assert len(memo) == 0  # needed once: computed, not kept
+    values = [memo.get(bars, "k", 2, lambda: compute(2)) for _ in range(3)]
+    assert computed == [1, 2] and values[0] is values[1] is values[2]
+    assert len(memo) == 0 and memo.bytes == 0  # dropped after its third (last) use
+    memo.get(bars, "k", 3, lambda: compute(3))  # not in the plan: computed, not kept
+    assert computed == [1, 2, 3] and len(memo) == 0
+
+
+@pytest.mark.parametrize("name", sorted(n for n, s in CATALOGUE.items() if s.indicators is not None))
+def test_a_module_asks_the_memo_for_exactly_the_indicators_it_declares(name):
+    """The plan of a batch comes from ``ModuleSpec.indicators``: it must name what compute asks for."""
+    from gaorg.strategies.sampling import random_params
+
+    spec = CATALOGUE[name]
+    bars = random_bars(600, seed=5)
+    asked = []
+
+    class Recording(Memo):
+        def get(self, bars, kind, p, compute):
+            asked.append((kind, p))
+            return super().get(bars, kind, p, compute)
+
+    for seed in range(3):
+        params = random_params(spec, random.Random(seed), max_lookback=MAX_LOOKBACK)
+        asked.clear()
+        out = spec.compute(bars, params, memo=Recording())
+        assert asked == list(spec.indicators(params))
+        plain = spec.compute(bars, params)
+        for a, b in zip(out if isinstance(out, tuple) else (out,), plain if isinstance(plain, tuple) else (plain,),
+                        strict=True):  # fmt: skip
+            assert same_bits(a, b)

@@ -16,6 +16,11 @@ from gaorg.strategies.memo import Memo, shared
 from gaorg.strategies.spec import ModuleSpec, Params, Role
 
 
+def indicators(params: Params) -> tuple:
+    """The batch memo's keys that ``compute`` asks for (``ModuleSpec.indicators``)."""
+    return (("atr_rel", params["period"]),)
+
+
 def compute(bars: Bars, params: Params, memo: Memo | None = None) -> tuple[np.ndarray, np.ndarray]:
     close = np.asarray(bars.close)
     period = params["period"]
@@ -36,5 +41,5 @@ SPEC = ModuleSpec(
     compute=compute,
     lookback=lambda p: int(p["period"]),
     doc=__doc__.splitlines()[0],
-    memo=True,
+    indicators=indicators,
 )

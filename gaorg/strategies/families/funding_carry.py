@@ -18,6 +18,11 @@ from gaorg.strategies.memo import Memo, shared
 from gaorg.strategies.spec import ModuleSpec, Params, Role
 
 
+def indicators(params: Params) -> tuple:
+    """The batch memo's keys that ``compute`` asks for (``ModuleSpec.indicators``)."""
+    return (("funding_annual", params["period"]),)
+
+
 def compute(bars: Bars, params: Params, memo: Memo | None = None) -> np.ndarray:
     period = params["period"]
     ppy = bars.periods_per_year
@@ -40,5 +45,5 @@ SPEC = ModuleSpec(
     compute=compute,
     lookback=lambda p: int(p["period"]),
     doc=__doc__.splitlines()[0],
-    memo=True,
+    indicators=indicators,
 )

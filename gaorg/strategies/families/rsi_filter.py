@@ -15,6 +15,11 @@ from gaorg.strategies.memo import Memo, shared
 from gaorg.strategies.spec import ModuleSpec, Params, Role
 
 
+def indicators(params: Params) -> tuple:
+    """The batch memo's keys that ``compute`` asks for (``ModuleSpec.indicators``)."""
+    return (("rsi", params["period"]),)
+
+
 def compute(bars: Bars, params: Params, memo: Memo | None = None) -> tuple[np.ndarray, np.ndarray]:
     period = params["period"]
     r = shared(memo, bars, "rsi", period, lambda: rsi(np.asarray(bars.close), period))
@@ -33,5 +38,5 @@ SPEC = ModuleSpec(
     compute=compute,
     lookback=lambda p: int(p["period"]),
     doc=__doc__.splitlines()[0],
-    memo=True,
+    indicators=indicators,
 )

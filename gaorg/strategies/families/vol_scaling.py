@@ -16,6 +16,11 @@ from gaorg.strategies.memo import Memo, shared
 from gaorg.strategies.spec import ModuleSpec, Params, Role
 
 
+def indicators(params: Params) -> tuple:
+    """The batch memo's keys that ``compute`` asks for (``ModuleSpec.indicators``)."""
+    return (("realised_vol", params["period"]),)
+
+
 def compute(bars: Bars, params: Params, memo: Memo | None = None) -> np.ndarray:
     annualise = float(np.sqrt(bars.periods_per_year))
     period = params["period"]
@@ -35,5 +40,5 @@ SPEC = ModuleSpec(
     compute=compute,
     lookback=lambda p: int(p["period"]),
     doc=__doc__.splitlines()[0],
-    memo=True,
+    indicators=indicators,
 )

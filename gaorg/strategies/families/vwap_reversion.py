@@ -24,6 +24,11 @@ def zscore(bars: Bars, period: int) -> np.ndarray:
     return vwap_zscore(*arr, period)
 
 
+def indicators(params: Params) -> tuple:
+    """The batch memo's keys that ``compute`` asks for (``ModuleSpec.indicators``)."""
+    return (("vwap_z", params["period"]),)
+
+
 def compute(bars: Bars, params: Params, memo: Memo | None = None) -> np.ndarray:
     period = params["period"]
     z = shared(memo, bars, "vwap_z", period, lambda: zscore(bars, period))
@@ -50,5 +55,5 @@ SPEC = ModuleSpec(
     lookback=lambda p: 2 * int(p["period"]) - 1,
     doc=__doc__.splitlines()[0],
     check=check,
-    memo=True,
+    indicators=indicators,
 )
