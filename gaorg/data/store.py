@@ -254,17 +254,20 @@ class MarketStore:
             out.append(SeriesInfo(ex, sym, tf, int(first), int(last), int(n), int(expected - n)))
         return out
 
-    def activity(self, exchange: str, window_ms: int) -> list[tuple[str, str, int, int, int, float]]:
+    def activity(self, exchange: str, window_ms: int,
+                 until: int | None = None) -> list[tuple[str, str, int, int, int, float]]:
         """Per stored series of ``exchange``: (symbol, timeframe, first, last, rows, notional), where
-        notional sums ``volume * close`` over the bars of the series' own last ``window_ms`` (its
-        recent trading, or the trading before it was delisted). One query, for choosing a basket."""
+        notional sums ``volume * close`` over the series' bars in the ``window_ms`` before
+        ``until`` (or before its own last bar, if earlier: the trading before it was delisted). One
+        query, for choosing a basket."""
+        until = 2**62 if until is None else int(until)
         rows = self.con.execute(
             "WITH spans AS (SELECT series_id, min(ts) AS first, max(ts) AS last, count(*) AS n FROM bars "
             "GROUP BY series_id) "
-            "SELECT s.symbol, s.timeframe, sp.first, sp.last, sp.n, "
-            "coalesce(sum(b.volume * b.close) FILTER (WHERE b.ts > sp.last - ?), 0) "
+            "SELECT s.symbol, s.timeframe, sp.first, sp.last, sp.n, coalesce(sum(b.volume * b.close) "
+            "FILTER (WHERE b.ts > least(sp.last + 1, ?) - ? AND b.ts < least(sp.last + 1, ?)), 0) "
             "FROM series s JOIN spans sp ON sp.series_id = s.id JOIN bars b ON b.series_id = s.id "
-            "WHERE s.exchange = ? GROUP BY ALL ORDER BY 1, 2", [int(window_ms), exchange]
+            "WHERE s.exchange = ? GROUP BY ALL ORDER BY 1, 2", [until, int(window_ms), until, exchange]
         ).fetchall()
         return [(str(a), str(b), int(c), int(d), int(e), float(f)) for a, b, c, d, e, f in rows]
 

@@ -15,8 +15,8 @@ $GAORG_HOME/checkpoints/RUN_ID/ (state.ckpt after every generation, front/*.json
 Continue a killed run with `gaorg evolve --resume RUN_ID` (same result as an uninterrupted run).
 Series not stored at a stage's timeframe are resampled from a finer stored one.
 A basket by rule: --universe hyperliquid:perp [--min-history 1y] [--top 30] picks, once at the start,
-the stored perpetuals of the exchange with that much history, the most traded over their last 30 days
-first; the run records the rule and the symbols, and --resume uses the recorded symbols.
+the stored perpetuals of the exchange with that much history, the most traded over the 30 days before
+the hold-out first; the run records the rule and the symbols, and --resume uses the recorded symbols.
 Series of different spans get their own folds; the hold-out is the same newest slice of time for all
 (a series delisted before it counts in the folds it lived through).
 --register NAME logs the run to MLflow and registers the front as model NAME (needs gaorg.tracking).
@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--min-history", default=None, metavar="DURATION",
                    help="with --universe: series spanning at least this (e.g. 90d, 26w, 1y)")
     p.add_argument("--top", type=int, default=None, metavar="N",
-                   help="with --universe: the N most traded (notional volume of their last 30 days)")
+                   help="with --universe: the N most traded (notional volume of the 30 days before the hold-out)")
     p.add_argument("--timeframes", default=None, help="stages, coarse to fine (default: 1d,1h)")
     p.add_argument("--population", type=int, default=None, help="genomes per generation (default: 64)")
     p.add_argument("--generations", type=int, default=None, help="generations per stage (default: 10)")
@@ -170,7 +170,8 @@ def _basket(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
     rule = parse_rule(args.universe, args.min_history, args.top)
     timeframes = _names(args.timeframes) if args.timeframes else EvolveConfig.__dataclass_fields__["timeframes"].default
     with open_store(settings, read_only=True) as store:
-        basket = resolve(store, rule, timeframes[-1])
+        holdout = args.holdout if args.holdout is not None else EvolveConfig.__dataclass_fields__["holdout"].default
+        basket = resolve(store, rule, timeframes[-1], holdout)
     print(basket.describe(), file=sys.stderr, flush=True)
     return {"symbols": basket.symbols, "exchange": basket.exchange, "universe": basket.rule}
 

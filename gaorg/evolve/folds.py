@@ -113,9 +113,14 @@ def holdout_time(bars: tuple[Bars, ...] | list[Bars], holdout: float, timeframe:
     from gaorg.data.timeframes import timeframe_ms
 
     tf = timeframe_ms(timeframe or bars[0].timeframe)
-    start = min(int(b.ts[0]) for b in bars if len(b))
-    end = max(int(b.ts[-1]) for b in bars if len(b)) + tf
-    return end - int(round((end - start) // tf * holdout)) * tf
+    return span_holdout_time(min(int(b.ts[0]) for b in bars if len(b)), max(int(b.ts[-1]) for b in bars if len(b)),
+                             tf, holdout)
+
+
+def span_holdout_time(first: int, last: int, tf: int, holdout: float) -> int:
+    """Where the newest ``holdout`` share of the bars ``first .. last`` (open times, ms) starts."""
+    end = last + tf
+    return end - int(round((end - first) // tf * holdout)) * tf
 
 
 def basket_splits(

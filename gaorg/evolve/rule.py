@@ -10,12 +10,13 @@ may have grown since; the rule is not resolved again).
 - ``min_history``: a duration (``90d``, ``26w``, ``1y``, ``36h``; a year is 365 days) the series
   must span, first to last bar, at the timeframe evolution reads (the finest stage's, or the finer
   stored one it is resampled from). A delisted series that spanned it counts (no survivorship).
-- ``top``: the ``top`` with the most notional volume (``volume * close`` of the bars) over their own
-  last 30 days: recent trading, or for a delisted series the trading before its delisting. Ties go
-  by symbol.
+- ``top``: the ``top`` with the most notional volume (``volume * close`` of the bars) over the 30
+  days before the hold-out starts (the newest ``holdout`` share of the candidates' whole span), or
+  before a series' delisting if that came first: the choice uses no bar the hold-out will score
+  (ranking by the newest volume would pick the coins that did well since). Ties go by symbol.
 
     from gaorg.evolve.rule import parse_rule, resolve
-    basket = resolve(store, parse_rule("hyperliquid:perp", "1y", 30), "1h")
+    basket = resolve(store, parse_rule("hyperliquid:perp", "1y", 30), "1h", holdout=0.2)
     config = EvolveConfig(symbols=basket.symbols, exchange=basket.exchange, universe=basket.rule)
 """
 
@@ -112,35 +113,35 @@ class Resolution:
     exchange: str
     symbols: tuple[str, ...]
     candidates: tuple[Candidate, ...]
+    volume_until: int  # the volume ranked is the 30 days before this (the hold-out's start)
 
     def describe(self) -> str:
         picked = [c for c in self.candidates if not c.why]
         late = sum(1 for c in picked if c.first > min(p.first for p in picked))
         early = sum(1 for c in picked if c.last < max(p.last for p in picked))
         return (f"basket {self.rule}: {len(self.symbols)} of {len(self.candidates)} stored series "
-                f"({late} start late, {early} end early): {', '.join(self.symbols[:10])}"
+                f"({late} start late, {early} end early; volume ranked before {iso(self.volume_until)}, "
+                f"the hold-out): {', '.join(self.symbols[:10])}"
                 f"{f' and {len(self.symbols) - 10} more' if len(self.symbols) > 10 else ''}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "exchange": self.exchange, "symbols": list(self.symbols),
-                "candidates": [c.to_dict() for c in self.candidates]}
+                "volume_until": iso(self.volume_until), "candidates": [c.to_dict() for c in self.candidates]}
 
 
-def resolve(store: Any, rule: BasketRule, timeframe: str) -> Resolution:
+def resolve(store: Any, rule: BasketRule, timeframe: str, holdout: float = 0.2) -> Resolution:
     """The basket ``rule`` names among ``store``'s series that evolution can read at ``timeframe``
-    (the finest stage's); NotFoundError when none qualifies, saying what the store holds."""
+    (the finest stage's), volume ranked before the ``holdout`` share; NotFoundError when none
+    qualifies, saying what the store holds."""
+    from gaorg.evolve.folds import span_holdout_time
+
     tf_ms = timeframe_ms(timeframe)
-    usable: dict[str, tuple] = {}
-    for row in store.activity(rule.exchange, VOLUME_WINDOW_MS):
-        symbol, tf = row[0], row[1]
-        if not rule.matches(symbol) or not (tf == timeframe or can_resample(tf, timeframe)):
-            continue
-        prev = usable.get(symbol)  # the stage's own timeframe, else the coarsest finer one (as load_basket)
-        if prev is None or prev[1] != timeframe and (tf == timeframe or TIMEFRAMES[tf] > TIMEFRAMES[prev[1]]):
-            usable[symbol] = row
+    usable = _usable(store.activity(rule.exchange, VOLUME_WINDOW_MS), rule, timeframe)
     if not usable:
         raise NotFoundError(f"the store holds no {rule.kind} series of {rule.exchange!r} readable at {timeframe}; "
                             "`gaorg data list --summary` shows what it holds (fetch with `gaorg data fetch --universe`)")
+    until = span_holdout_time(min(r[2] for r in usable.values()), max(r[3] for r in usable.values()), tf_ms, holdout)
+    usable = _usable(store.activity(rule.exchange, VOLUME_WINDOW_MS, until=until), rule, timeframe)
     need = rule.min_history_ms
     candidates = []
     for _, (sym, tf, first, last, rows, notional) in sorted(usable.items()):
@@ -160,4 +161,18 @@ def resolve(store: Any, rule: BasketRule, timeframe: str) -> Resolution:
             f"no {rule.kind} series of {rule.exchange!r} has {rule.min_history} of history at {timeframe} "
             f"(of {len(candidates)}; the longest, {longest.symbol}, spans "
             f"{(longest.last - longest.first + tf_ms) / DAY_MS:.0f} days); give a shorter --min-history")
-    return Resolution(rule.text(), rule.exchange, tuple(c.symbol for c in eligible), tuple(candidates))
+    return Resolution(rule.text(), rule.exchange, tuple(c.symbol for c in eligible), tuple(candidates), until)
+
+
+def _usable(rows: list[tuple], rule: BasketRule, timeframe: str) -> dict[str, tuple]:
+    """Per symbol the rule keeps, the series evolution reads at ``timeframe``: that timeframe's,
+    else the coarsest finer one (as :func:`gaorg.evolve.basket.load_basket` picks it)."""
+    usable: dict[str, tuple] = {}
+    for row in rows:
+        symbol, tf = row[0], row[1]
+        if not rule.matches(symbol) or not (tf == timeframe or can_resample(tf, timeframe)):
+            continue
+        prev = usable.get(symbol)
+        if prev is None or prev[1] != timeframe and (tf == timeframe or TIMEFRAMES[tf] > TIMEFRAMES[prev[1]]):
+            usable[symbol] = row
+    return usable

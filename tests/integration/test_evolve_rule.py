@@ -21,20 +21,25 @@ mlflow_template, ready_home = kit.mlflow_template, kit.ready_home  # fixtures
 H = 3_600_000
 N = 720  # 30 days of 1h bars
 T0 = 1_735_689_600_000  # 2025-01-01
-# symbol: (first bar, bars, volume factor); C is listed late, D delisted before the hold-out, E too young
+HOLDOUT = 576  # the hold-out of a 720-bar span starts at bar 576
+# symbol: (first bar, bars, volume factor, factor in the hold-out); C is listed late, D delisted before the
+# hold-out, E too young; H is traded heavily only in the hold-out (the rule must not see that)
 SERIES = {"A/USDC:USDC": (0, N, 1000.0), "B/USDC:USDC": (0, N, 100.0), "C/USDC:USDC": (300, N - 300, 800.0),
           "D/USDC:USDC": (0, 451, 600.0), "E/USDC:USDC": (600, N - 600, 5000.0), "F/USDC:USDC": (0, N, 1.0),
-          "PURR/USDC": (0, N, 9000.0)}
+          "H/USDC:USDC": (0, N, 10.0, 1e6), "PURR/USDC": (0, N, 9000.0)}
 RUN = ("--timeframes", "1h", "--population", "8", "--generations", "1", "--folds", "2", "--workers", "0",
        "--no-progress", "--json")
 
 
-def write(store: MarketStore, symbol: str, first: int, bars: int, factor: float, exchange: str = "hyperliquid"):
+def write(store: MarketStore, symbol: str, first: int, bars: int, factor: float, later: float | None = None,
+          exchange: str = "hyperliquid") -> float:
+    """Store the series; its notional volume before the hold-out."""
     b = synth_market(symbol, "1h", bars, seed=5, start_ms=T0 + first * H, exchange=exchange).bars
     cols = b.columns()
-    cols["volume"] = np.asarray(cols["volume"]) * factor
+    before = np.asarray(cols["ts"]) < T0 + HOLDOUT * H
+    cols["volume"] = np.asarray(cols["volume"]) * np.where(before, factor, later or factor)
     store.write_bars(exchange, symbol, "1h", cols)
-    return float(np.sum(cols["volume"] * cols["close"]))
+    return float(np.sum((cols["volume"] * cols["close"])[before]))
 
 
 @pytest.fixture
@@ -43,7 +48,14 @@ def stored(gaorg_home: Path) -> dict[str, float]:
     with MarketStore(gaorg_home / "market.duckdb") as st:
         notional = {s: write(st, s, *spec) for s, spec in SERIES.items()}
         write(st, "X/USDT:USDT", 0, N, 9000.0, exchange="binance")
+        assert store_holdout(st) == T0 + HOLDOUT * H
     return notional
+
+
+def store_holdout(st: MarketStore) -> int:
+    from gaorg.evolve.folds import holdout_time
+
+    return holdout_time([st.read_bars("hyperliquid", s, "1h") for s in SERIES], 0.2)
 
 
 def evolve(capsys, *args: str) -> tuple[int, dict, str]:
@@ -56,14 +68,15 @@ def test_a_rule_basket_is_resolved_once_recorded_and_kept_on_resume(capsys, read
     code, got, err = evolve(capsys, "--universe", "hyperliquid:perp", "--min-history", "15d", "--top", "4",
                             "--register", "universe", *RUN)
     # perpetuals of hyperliquid with 15 days of history (not E, not the spot pair, not binance's),
-    # the 4 with the most notional volume over their last 30 days (F is the least traded)
+    # the 4 with the most notional volume in the 30 days before the hold-out (not H, traded in the hold-out)
     eligible = [s for s in SERIES if ":" in s and s != "E/USDC:USDC"]
     expected = sorted(eligible, key=lambda s: -stored[s])[:4]
     assert code == 0, err
-    assert expected == ["A/USDC:USDC", "C/USDC:USDC", "D/USDC:USDC", "B/USDC:USDC"]
+    assert set(expected) == {"A/USDC:USDC", "B/USDC:USDC", "C/USDC:USDC", "D/USDC:USDC"}  # not H, not F
     assert got["basket"] == {"symbols": expected, "exchange": "hyperliquid",
                              "universe": "hyperliquid:perp min-history=15d top=4"}
-    assert "basket hyperliquid:perp min-history=15d top=4: 4 of 6 stored series (1 start late, 1 end early)" in err
+    assert ("basket hyperliquid:perp min-history=15d top=4: 4 of 7 stored series (1 start late, 1 end early; "
+            "volume ranked before 2025-01-25T00:00:00Z, the hold-out)") in err
     import mlflow
 
     params = mlflow.MlflowClient(f"sqlite:///{gaorg_home / 'mlflow.db'}").get_run(
