@@ -96,13 +96,14 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
     from gaorg.evolve.run import evolve
 
     ckpt = settings.checkpoints / run_id
+    resolved: dict[str, Any] = {}  # a rule resolved now: what it looked at (not on resume)
     if args.resume:
         given = [f"--{k}" for k in RUN_FLAGS if getattr(args, k) is not None]
         if given:
             raise ConfigError(f"--resume continues run {run_id} with its own settings; drop {', '.join(given)}")
         config = load_state(ckpt).config
     else:
-        raw: dict[str, Any] = _basket(args, settings)
+        raw: dict[str, Any] = _basket(args, settings, resolved)
         for key in ("population", "generations", "seed", "folds", "exchange", "holdout", "scheme"):
             if getattr(args, key) is not None:
                 raw[key] = getattr(args, key)
@@ -138,7 +139,8 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
             callback.finish("FAILED")
         raise
     payload = result.to_payload()
-    payload["basket"] = {"symbols": list(config.symbols), "exchange": config.exchange, "universe": config.universe}
+    payload["basket"] = {"symbols": list(config.symbols), "exchange": config.exchange, "universe": config.universe,
+                         **resolved}
     text = _describe(result)
     if finish is not None:
         payload["registered"] = finish(result)
@@ -146,7 +148,7 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
     return Outcome(text, payload)
 
 
-def _basket(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
+def _basket(args: argparse.Namespace, settings: Any, resolved: dict[str, Any]) -> dict[str, Any]:
     """``symbols`` (and ``exchange``, ``universe``) of a new run: named, or resolved from the rule
     once, now, from the store (a resumed run reads them from its checkpoint instead)."""
     from gaorg.errors import ConfigError
@@ -173,6 +175,8 @@ def _basket(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
         holdout = args.holdout if args.holdout is not None else EvolveConfig.__dataclass_fields__["holdout"].default
         basket = resolve(store, rule, timeframes[-1], holdout)
     print(basket.describe(), file=sys.stderr, flush=True)
+    found = basket.to_dict()
+    resolved.update(volume_until=found["volume_until"], candidates=found["candidates"])
     return {"symbols": basket.symbols, "exchange": basket.exchange, "universe": basket.rule}
 
 

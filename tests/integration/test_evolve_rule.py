@@ -73,8 +73,13 @@ def test_a_rule_basket_is_resolved_once_recorded_and_kept_on_resume(capsys, read
     expected = sorted(eligible, key=lambda s: -stored[s])[:4]
     assert code == 0, err
     assert set(expected) == {"A/USDC:USDC", "B/USDC:USDC", "C/USDC:USDC", "D/USDC:USDC"}  # not H, not F
-    assert got["basket"] == {"symbols": expected, "exchange": "hyperliquid",
-                             "universe": "hyperliquid:perp min-history=15d top=4"}
+    basket = got["basket"]
+    assert (basket["symbols"], basket["exchange"], basket["universe"]) == (
+        expected, "hyperliquid", "hyperliquid:perp min-history=15d top=4")
+    assert basket["volume_until"] == "2025-01-25T00:00:00Z"
+    assert {c["symbol"]: c["why"] for c in basket["candidates"] if c["why"]} == {
+        "E/USDC:USDC": "5 days of history, under 15d", "F/USDC:USDC": "not in the top 4 by volume",
+        "H/USDC:USDC": "not in the top 4 by volume"}
     assert ("basket hyperliquid:perp min-history=15d top=4: 4 of 7 stored series (1 start late, 1 end early; "
             "volume ranked before 2025-01-25T00:00:00Z, the hold-out)") in err
     import mlflow
