@@ -63,6 +63,11 @@ def paired(rows: list[dict], key: str, method: str, other: str) -> tuple[float, 
     return float(diffs.mean()), float(diffs.mean() - half), float(diffs.mean() + half), len(diffs)
 
 
+def _cost_of(row: dict) -> float:
+    """Records before the cost was kept: the baselines' cost is their count, NSGA-II's unknown."""
+    return float("nan") if row["method"] == "nsga2" else float(row["evaluations"])
+
+
 def report(rows: list[dict], methods: list[str]) -> str:
     """The means table, then NSGA-II's paired differences against each other method (95% intervals)."""
     out = ["| market | method | evaluations | cost | hypervolume | best walk-forward Sharpe | its hold-out Sharpe "
@@ -83,7 +88,7 @@ def report(rows: list[dict], methods: list[str]) -> str:
             rs = [r for r in mine if r["method"] == m]
 
             def mean(key, rs=rs):
-                return float(np.nanmean([r.get(key, r["evaluations"]) for r in rs]))  # no cost: older records
+                return float(np.nanmean([r.get(key, _cost_of(r)) for r in rs]))
 
             out.append(f"| {label} | {m} | {mean('evaluations'):.0f} | {mean('cost'):.0f} | {mean('hypervolume'):.2f} "
                        f"| {mean('best_sharpe'):.2f} | {mean('holdout_sharpe'):.2f} | {mean('fresh_sharpe'):.2f} "
