@@ -235,7 +235,11 @@ class Executor:
             risk["portfolio"] = self.portfolio.snapshot()
         st.save_progress(bar.ts, self.bars_done, self.acted, self.strategy.model, self.strategy.version,
                          self.strategy.genome_hash, risk, self.broker.snapshot())
-        if fills or report.order or self._events != events_before or st.flush_age() >= self.commit_seconds:
+        # an event's row is written at once; alone, in a basket (one commit for every symbol) it waits for
+        # the group's next commit (at most commit_seconds): a limit refusing an order of 20 symbols at every
+        # bar would otherwise commit the whole basket 20 times a bar-close
+        event = self._events != events_before and getattr(st, "group", None) is None
+        if fills or report.order or event or st.flush_age() >= self.commit_seconds:
             st.flush()
         self.equity, self.units, self.last_bar = equity, units, bar
         self._sync_metrics(report)

@@ -19,6 +19,7 @@ one thread each and their closed bars are processed as they arrive.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import logging
 import queue
@@ -251,10 +252,16 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
             return finish(summary, book, per, c)
         feeds = {}
         markets = [runner._exchange] if getattr(runner._exchange, "markets", None) else []
-        for sym, ex in book.executors.items():
-            feed = _feed(runner, parts[sym], sym, ex, markets)
-            ex.warm(feed.history if c.feed == "replay" or runner._feed is not None else feed.load_history())
-            feeds[sym] = feed
+        with contextlib.ExitStack() as stack:  # a replay's market store, opened once for the basket
+            store = None
+            if c.feed == "replay" and runner._feed is None:
+                from gaorg.data.store import MarketStore
+
+                store = stack.enter_context(MarketStore(settings.market_db, read_only=True))
+            for sym, ex in book.executors.items():
+                feed = _feed(runner, parts[sym], sym, ex, markets, store)
+                ex.warm(feed.history if c.feed == "replay" or runner._feed is not None else feed.load_history())
+                feeds[sym] = feed
         runner._last_poll = time.monotonic()
         arrived: dict[str, float] = {}  # when each symbol's latest bar left its feed (a live feed's thread)
         stream = merge_by_time(feeds) if c.feed == "replay" else merge_as_they_come(feeds, runner.stop_event,
@@ -300,9 +307,10 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
             broker.close()
 
 
-def _feed(runner: Any, part: Any, sym: str, ex: Executor, markets: list[Any]) -> Any:
-    """``sym``'s feed. An exchange feed gets its own client (it polls in its own thread) with the markets
-    ``markets[0]`` loaded (one ``load_markets`` for the basket, not one per symbol: ~2 s each at ccxt's rate)."""
+def _feed(runner: Any, part: Any, sym: str, ex: Executor, markets: list[Any], store: Any) -> Any:
+    """``sym``'s feed. A replay reads the basket's one open ``store``. An exchange feed gets its own client
+    (it polls in its own thread) with the markets ``markets[0]`` loaded (one ``load_markets`` for the
+    basket, not one per symbol: ~2 s each at ccxt's rate)."""
     if isinstance(runner._feed, dict):
         return runner._feed[sym]
     if runner._feed is not None:
@@ -314,7 +322,7 @@ def _feed(runner: Any, part: Any, sym: str, ex: Executor, markets: list[Any]) ->
             client.set_markets_from_exchange(markets[0])
         elif not markets:
             markets.append(client)  # loads them with its first request (the history)
-    return part.feed(ex.last_ts, ex.window.size)
+    return part.feed(ex.last_ts, ex.window.size, store)
 
 
 def finish(summary: Any, book: Portfolio, per: dict[str, dict[str, int]], config: LiveConfig) -> Any:

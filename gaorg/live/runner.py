@@ -73,7 +73,8 @@ class Runner:
                 self._broker = CcxtBroker(self.exchange(), c.symbol)
         return self._broker
 
-    def feed(self, after_ts: int | None, warmup: int) -> Any:
+    def feed(self, after_ts: int | None, warmup: int, store: Any = None) -> Any:
+        """The feed of this run's symbol; a replay reads ``store`` (an open MarketStore) or opens the market store."""
         if self._feed is not None:
             return self._feed
         c = self.config
@@ -81,13 +82,16 @@ class Runner:
             from gaorg.data.store import MarketStore
             from gaorg.live.feed import ReplayFeed
 
+            start = c.start if c.start is not None else self.replay_start
+            if store is not None:
+                return ReplayFeed.from_store(store, c.exchange, c.symbol, c.timeframe, start, c.end, after_ts,
+                                             warmup, c.replay_speed)
             if not self.settings.market_db.exists():
                 from gaorg.errors import NotFoundError
 
                 raise NotFoundError(f"no market store at {self.settings.market_db}; add bars first "
                                     "(gaorg data synth / import / fetch)")
             with MarketStore(self.settings.market_db, read_only=True) as store:
-                start = c.start if c.start is not None else self.replay_start
                 return ReplayFeed.from_store(store, c.exchange, c.symbol, c.timeframe, start, c.end,
                                              after_ts, warmup, c.replay_speed)
         from gaorg.live.feed import ExchangeFeed

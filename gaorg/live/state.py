@@ -68,8 +68,7 @@ def _connect(path: Path) -> Any:
 
 def write_buffers(con: Any, states: list[LiveState]) -> None:
     """The buffered fills, bars (equity, last position) and progress of ``states``: one statement per
-    table (inside the caller's transaction). Rows go in as a frame: DuckDB takes a prepared insert per
-    row at ~10 ms, a frame of 20 rows in about the time of one."""
+    table (inside the caller's transaction)."""
     fills = [row for st in states for row in st._fills]
     if fills:
         _insert(con, "INSERT OR IGNORE INTO fills", FILL_COLUMNS, fills)
@@ -84,6 +83,12 @@ def write_buffers(con: Any, states: list[LiveState]) -> None:
 
 
 def _insert(con: Any, insert: str, columns: tuple[str, ...], rows: list) -> None:
+    """``rows`` in one statement: a multi-row VALUES up to 200 rows (~9 ms for 20 with the commit, against
+    ~19 ms for a registered frame and ~250 ms for a prepared insert per row), a frame beyond."""
+    if len(rows) <= 200:
+        marks = "(" + ", ".join("?" * len(columns)) + ")"
+        con.execute(f"{insert} VALUES {', '.join([marks] * len(rows))}", [x for row in rows for x in row])
+        return
     import pandas as pd
 
     con.register("_live_rows", pd.DataFrame(rows, columns=list(columns)))

@@ -1,7 +1,8 @@
-"""Two symbols on one exchange account: the real ccxt client against the stand-in Hyperliquid on 127.0.0.1.
+"""A basket on one exchange account: the real ccxt client against the stand-in Hyperliquid on 127.0.0.1.
 
-Each symbol sizes on its weight of the account's equity; a run killed with SIGKILL at each point of the
-order cycle and restarted continues both symbols with nothing sent twice and nothing lost.
+Twenty symbols size on their weights of the account's equity within the basket's gross exposure limit
+and continue after a restart; two symbols killed with SIGKILL at each point of the order cycle and
+restarted continue with nothing sent twice and nothing lost.
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from __future__ import annotations
 import signal
 
 import duckdb
+import numpy as np
 import pytest
 
 from gaorg.config import Settings
+from gaorg.data.store import to_ms
 from gaorg.data.synth import synth_bars
 from gaorg.live.config import LiveConfig
 from gaorg.live.registry import FileRegistry
@@ -49,9 +52,10 @@ def config(url: str) -> LiveConfig:
                       feed="replay", api_url=url, rate_limit_ms=1.0, start="2023-01-03", max_bars=BARS)
 
 
-def stored(home, cfg: LiveConfig, sym: str):
+def stored(home, cfg: LiveConfig, sym: str, con=None):
     key = cfg.for_symbol(sym).state_key
-    con = duckdb.connect(str(home / "live.duckdb"), read_only=True)
+    own = con is None
+    con = duckdb.connect(str(home / "live.duckdb"), read_only=True) if own else con
     try:
         q = lambda sql: con.execute(sql, [key]).fetchall()  # noqa: E731
         orders = dict(q("SELECT cloid, status FROM orders WHERE state_key = ?"))
@@ -62,35 +66,74 @@ def stored(home, cfg: LiveConfig, sym: str):
         signals = q("SELECT bar_ts, target, filled, avg_price FROM orders WHERE state_key = ? AND reason = 'signal' "
                     "AND status = 'filled' ORDER BY bar_ts")
     finally:
-        con.close()
+        if own:
+            con.close()
     return {"orders": orders, "fills": fills, "units": pos[0][0] if pos else 0.0, "bars": done[0][0] if done else 0,
             "equity": equity, "signals": signals}
 
 
-def test_two_symbols_trade_one_exchange_account_each_on_its_weight(market, gaorg_home):
-    series, path = market
+COINS = ("BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "AVAX", "LINK", "DOT", "LTC",
+         "BCH", "NEAR", "APT", "ARB", "OP", "SUI", "INJ", "TIA", "SEI", "ATOM")
+BASKET = [f"{c}/USDC:USDC" for c in COINS]
+GROSS = 6_000.0  # the basket's gross exposure limit: 60% of the account
+
+
+def test_twenty_symbols_trade_one_account_on_their_weights_within_the_gross_limit_and_restart(gaorg_home, monkeypatch):
+    """20 symbols, weights from a config file (BTC 24%, the rest an equal split of 76%), one stand-in account:
+    each entry is sized on its weight of the account, the gross exposure limit refuses what would pass it,
+    and a restart halfway continues every symbol where it stopped, nothing sent twice."""
+    from gaorg.live.config import load_live_config
+
+    series = {s: synth_bars(s, "1h", N, seed=5 + i) for i, s in enumerate(BASKET)}
+    store_bars(gaorg_home, *series.values())
+    monkeypatch.setenv("GAORG_HYPERLIQUID_WALLET", WALLET)
+    monkeypatch.setenv("GAORG_HYPERLIQUID_PRIVATE_KEY", KEY)
+    path = save_genome(genome(stops=False), gaorg_home / "g.json")
+    first_bar = int(np.searchsorted(series[BASKET[0]].ts, to_ms("2023-01-03")))
     with stand_in(series) as ex:
+        for sym, b in series.items():  # fills near the replayed closes (IOC orders allow 5%)
+            ex.prices[sym.split("/")[0]] = float(b.close[first_bar + BARS // 2])
+        f = gaorg_home / "live.yaml"
+        f.write_text(f"symbols: [{', '.join(BASKET)}]\nweights: {{'{BASKET[0]}': 0.24, '*': 0.76}}\n"
+                     f"timeframe: 1h\nbroker: exchange\nfeed: replay\napi_url: {ex.url}\nrate_limit_ms: 1\n"
+                     f"start: '2023-01-03'\nlimits: {{max_total_notional: {GROSS}}}\n")
+        halfway = load_live_config(f, {"model": "g", "max_bars": BARS // 2})
+        cfg = load_live_config(f, {"model": "g", "max_bars": BARS})
+        assert cfg.weight(BASKET[0]) == 0.24 and cfg.weight(BASKET[19]) == pytest.approx(0.04)
+        first = Runner(halfway, Settings.from_env(), FileRegistry(path)).run()
+        assert first.stopped == f"max_bars {BARS // 2} reached" and len(first.symbols) == 20
+        summary = Runner(cfg, Settings.from_env(), FileRegistry(path)).run()  # a restart: each symbol goes on
+        assert summary.stopped == f"max_bars {BARS} reached"
+        fee, entered, refused = cfg.costs.fee, 0, 0
+        con = duckdb.connect(str(gaorg_home / "live.duckdb"), read_only=True)
         for sym, b in series.items():
-            ex.prices[sym.split("/")[0]] = float(b.close[-1])
-        cfg = config(ex.url)
-        summary = Runner(cfg, Settings.from_env(), FileRegistry(path)).run()
-        assert summary.broker == "hyperliquid" and summary.stopped == f"max_bars {BARS} reached"
-        fee = cfg.costs.fee
-        for sym in series:
             coin = sym.split("/")[0]
-            got = stored(gaorg_home, cfg, sym)
+            got = stored(gaorg_home, cfg, sym, con)
             assert got["bars"] == BARS and summary.symbols[sym]["total_bars"] == BARS
-            assert got["units"] == pytest.approx(ex.account.positions.get(coin, 0.0), abs=1e-9)
+            assert sorted(got["equity"]) == [int(t) for t in b.ts[first_bar:first_bar + BARS]]  # none twice or skipped
+            if not any(t == b.ts[first_bar + BARS - 1] for t, *_ in got["signals"]):  # else: marked before it
+                assert got["units"] == pytest.approx(ex.account.positions.get(coin, 0.0), abs=1e-9)
             assert sum(got["fills"]) == pytest.approx(ex.account.positions.get(coin, 0.0), abs=1e-9)
-            # the first entry: the account's equity at that bar times the symbol's weight and target
-            bar_ts, target, filled, _ = got["signals"][0]
-            close = float(series[sym].close[list(series[sym].ts).index(bar_ts)])
-            want = got["equity"][bar_ts] * WEIGHTS[sym] * abs(target) / (close * (1 + fee))
-            assert abs(filled) == pytest.approx(want, abs=1e-4)
-        # one account: both symbols' orders reached the same exchange account, each for its own coin
-        coins = {f["coin"] for f in ex.account.fills}
-        assert coins == {"BTC", "ETH"}
-        assert summary.equity == pytest.approx(ex.account_value(), rel=1e-9)
+            if got["signals"]:  # the first entry: the account's equity at that bar times its weight and target
+                entered += 1
+                bar_ts, target, filled, _ = got["signals"][0]
+                close = float(b.close[list(b.ts).index(bar_ts)])
+                want = got["equity"][bar_ts] * cfg.weight(sym) * abs(target) / (close * (1 + fee))
+                assert abs(filled) == pytest.approx(want, abs=1e-4)
+            codes = [c for k, c in con.execute("SELECT kind, code FROM risk_events WHERE state_key = ?",
+                                               [cfg.for_symbol(sym).state_key]).fetchall() if k == "refused"]
+            assert set(codes) <= {"max_total_notional", "reducing"}  # over the limit by price moves: reducing
+            refused += codes.count("max_total_notional")
+        con.close()
+        # the gross limit bound: some entries were refused, and the account's gross stayed near it
+        assert entered >= 10 and refused >= 1
+        gross = sum(abs(u) * ex.price(c) for c, u in ex.account.positions.items())
+        assert gross <= GROSS * 1.1 < 0.9 * ex.account_value()
+        requests = [r.body["action"]["orders"][0]["c"] for r in ex.state.requests if r.type == "order"]
+        assert len(requests) == len(set(requests))  # no cloid sent twice, across the restart
+        assert {f["coin"] for f in ex.account.fills} <= set(COINS)
+        # one read of the account serves a bar-close: the last mark may precede another coin's order (its fee)
+        assert summary.equity == pytest.approx(ex.account_value(), rel=1e-4)
 
 
 def run_child(path, url, crash: str | None) -> int:
