@@ -89,14 +89,15 @@ class ExchangeFeed:
     A bar is stale when its close is older than ``stale_bars`` bar lengths; a hole between two
     closed bars the exchange does not fill marks the later one as a gap. ``max_polls`` bounds the
     polls (the waits for a push, watching). :meth:`close` (or the end of the iteration) stops the
-    websocket thread and closes its client.
+    websocket thread and closes its client. ``hub``: a basket's shared websocket client
+    (:class:`~gaorg.live.feed_ws.CandleHub`) instead of this feed's own.
     """
 
     def __init__(self, exchange: Any, symbol: str, timeframe: str, after_ts: int | None = None,
                  poll_seconds: float = 5.0, stale_bars: float = 1.5, history: int = 0,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
                  max_polls: int | None = None, *, transport: str = "auto", reconnects: int = 5,
-                 backoff: float = 1.0) -> None:
+                 backoff: float = 1.0, hub: Any = None) -> None:
         if transport not in TRANSPORTS:
             raise InputError(f"unknown feed transport {transport!r}; use one of {', '.join(TRANSPORTS)}")
         self.ex, self.symbol, self.timeframe = exchange, symbol, timeframe
@@ -105,6 +106,7 @@ class ExchangeFeed:
         self.poll_seconds, self.stale_bars = poll_seconds, stale_bars
         self.clock, self.sleep, self.max_polls = clock, sleep, max_polls
         self.transport, self.reconnects, self.backoff = transport, reconnects, backoff
+        self.hub = hub  # a basket's shared websocket (feed_ws.CandleHub); None: this feed's own
         self.transport_used: str | None = None  # "watch" or "poll", once iterating
         self.warmup = history
         self.history: Bars | None = None
@@ -192,8 +194,12 @@ class ExchangeFeed:
     def _open_stream(self) -> Any:
         from gaorg.live.feed_ws import CandleStream, pro_exchange
 
+        if self.hub is not None:
+            self._stream = self.hub.stream(self.symbol, self.timeframe, self.reconnects, self.backoff)
+            if self._stream is not None:
+                return self._stream
         try:
-            pro = pro_exchange(self.ex)
+            pro = pro_exchange(self.ex) if self.hub is None else None
         except Exception as exc:  # noqa: BLE001 - no websocket client: poll instead
             log.warning("no websocket client for %s (%s); polling", getattr(self.ex, "id", "?"), exc)
             pro = None

@@ -1,5 +1,6 @@
 """ccxt.pro ``watch_ohlcv`` for the synchronous executor: the async client runs in a daemon thread
-with its own event loop and hands each candle update to a queue (:class:`CandleStream`).
+with its own event loop and hands each candle update to a queue (:class:`CandleStream`); the feeds
+of a basket share one client, connection and thread (:class:`CandleHub`).
 
 The pro client is built from the sync client the runner made (:func:`pro_exchange`): the same
 exchange, rate limit, timeout and testnet; a stand-in's or proxy's base URL carries over, with the
@@ -64,6 +65,82 @@ def pro_exchange(sync: Any) -> Any | None:
     return pro
 
 
+class CandleHub:
+    """One ccxt.pro client and one event-loop thread for the websocket candles of a basket's feeds.
+
+    ccxt.pro keeps one connection per client, so the basket's N subscriptions share one websocket
+    (Hyperliquid allows 100 connections and 1,000 subscriptions per address) and one thread, instead
+    of N of each. ``make_pro()`` builds the client at the first :meth:`stream` (None: no websocket
+    candles; the feeds poll). The client is closed and the thread ends when the last stream closes.
+    """
+
+    def __init__(self, make_pro: Any) -> None:
+        self._make_pro = make_pro
+        self.pro: Any = None
+        self._made = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._streams: set[CandleStream] = set()
+        self._lock = threading.Lock()
+
+    def stream(self, symbol: str, timeframe: str, reconnects: int = 5, backoff: float = 1.0) -> CandleStream | None:
+        """A started stream of ``symbol`` on the shared client (None when there is no websocket client)."""
+        with self._lock:
+            if not self._made:
+                self._made, self.pro = True, self._make_pro()
+            if self.pro is None:
+                return None
+            if self._thread is None or not self._thread.is_alive():
+                self._start()
+            stream = CandleStream(self.pro, symbol, timeframe, reconnects, backoff, hub=self)
+            self._streams.add(stream)
+        assert self._loop is not None
+        stream._future = asyncio.run_coroutine_threadsafe(stream._watch(), self._loop)
+        return stream
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _start(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._thread = threading.Thread(target=self._run, args=(loop,), name="gaorg-ws hub", daemon=True)
+        self._thread.start()
+
+    def _run(self, loop: asyncio.AbstractEventLoop) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_forever()
+            rest = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for t in rest:
+                t.cancel()
+            if rest:
+                loop.run_until_complete(asyncio.gather(*rest, return_exceptions=True))
+            try:
+                loop.run_until_complete(self.pro.close())
+            except Exception as exc:  # noqa: BLE001 - closing is best effort, the thread must end
+                log.warning("closing the websocket client failed: %s", exc)
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
+
+    def release(self, stream: CandleStream, timeout: float = 10.0) -> None:
+        """``stream`` closed; the last one stops the loop, closes the client and ends the thread."""
+        with self._lock:
+            self._streams.discard(stream)
+            last = not self._streams
+            loop, thread = self._loop, self._thread
+        if not last or loop is None or thread is None:
+            return
+        try:
+            loop.call_soon_threadsafe(loop.stop)
+        except RuntimeError:  # the loop has already closed
+            pass
+        if thread is not threading.current_thread():
+            thread.join(timeout)
+
+
 class CandleStream:
     """``watch_ohlcv(symbol, timeframe)`` in a daemon thread; its updates arrive on ``events`` as
 
@@ -76,8 +153,9 @@ class CandleStream:
     """
 
     def __init__(self, pro: Any, symbol: str, timeframe: str, reconnects: int = 5, backoff: float = 1.0,
-                 max_backoff: float = 30.0) -> None:
-        self.pro, self.symbol, self.timeframe = pro, symbol, timeframe
+                 max_backoff: float = 30.0, hub: CandleHub | None = None) -> None:
+        self.pro, self.symbol, self.timeframe, self.hub = pro, symbol, timeframe, hub
+        self._future: Any = None  # the watch task in a hub's loop
         self.reconnects, self.backoff, self.max_backoff = reconnects, backoff, max_backoff
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.up = False
@@ -93,10 +171,19 @@ class CandleStream:
 
     @property
     def alive(self) -> bool:
+        if self.hub is not None:
+            return self._future is not None and not self._future.done()
         return self._thread.is_alive()
 
     def close(self, timeout: float = 10.0) -> None:
-        """Stop watching, close the client, end the thread (waits up to ``timeout`` seconds)."""
+        """Stop watching, close the client, end the thread (waits up to ``timeout`` seconds); on a hub,
+        stop this symbol's watch (the hub closes the client after its last stream)."""
+        if self.hub is not None:
+            self.events.put(("closed", ""))
+            if self._future is not None:
+                self._future.cancel()
+            self.hub.release(self, timeout)
+            return
         loop, task = self._loop, self._task
         self.events.put(("closed", ""))  # wakes a reader waiting for a push
         if loop is not None and task is not None:

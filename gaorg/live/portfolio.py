@@ -252,6 +252,11 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
             return finish(summary, book, per, c)
         feeds = {}
         markets = [runner._exchange] if getattr(runner._exchange, "markets", None) else []
+        hub = None  # the exchange feeds' one websocket client (built from the first feed's client)
+        if c.feed == "exchange" and runner._feed is None and c.feed_transport != "poll":
+            from gaorg.live.feed_ws import CandleHub, pro_exchange
+
+            hub = CandleHub(lambda: _pro_or_none(pro_exchange, markets[0]))
         with contextlib.ExitStack() as stack:  # a replay's market store, opened once for the basket
             store = None
             if c.feed == "replay" and runner._feed is None:
@@ -259,7 +264,7 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
 
                 store = stack.enter_context(MarketStore(settings.market_db, read_only=True))
             for sym, ex in book.executors.items():
-                feed = _feed(runner, parts[sym], sym, ex, markets, store)
+                feed = _feed(runner, parts[sym], sym, ex, markets, store, hub)
                 ex.warm(feed.history if c.feed == "replay" or runner._feed is not None else feed.load_history())
                 feeds[sym] = feed
         runner._last_poll = time.monotonic()
@@ -307,10 +312,10 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
             broker.close()
 
 
-def _feed(runner: Any, part: Any, sym: str, ex: Executor, markets: list[Any], store: Any) -> Any:
+def _feed(runner: Any, part: Any, sym: str, ex: Executor, markets: list[Any], store: Any, hub: Any) -> Any:
     """``sym``'s feed. A replay reads the basket's one open ``store``. An exchange feed gets its own client
     (it polls in its own thread) with the markets ``markets[0]`` loaded (one ``load_markets`` for the
-    basket, not one per symbol: ~2 s each at ccxt's rate)."""
+    basket, not one per symbol: ~2 s each at ccxt's rate) and watches on the basket's websocket ``hub``."""
     if isinstance(runner._feed, dict):
         return runner._feed[sym]
     if runner._feed is not None:
@@ -322,7 +327,16 @@ def _feed(runner: Any, part: Any, sym: str, ex: Executor, markets: list[Any], st
             client.set_markets_from_exchange(markets[0])
         elif not markets:
             markets.append(client)  # loads them with its first request (the history)
-    return part.feed(ex.last_ts, ex.window.size, store)
+    return part.feed(ex.last_ts, ex.window.size, store, hub)
+
+
+def _pro_or_none(pro_exchange: Callable[[Any], Any], client: Any) -> Any:
+    """The websocket client for ``client``'s exchange, or None (logged) when there is none: the feeds poll."""
+    try:
+        return pro_exchange(client)
+    except Exception as exc:  # noqa: BLE001 - no websocket client: poll instead
+        log.warning("no websocket client for %s (%s); polling", getattr(client, "id", "?"), exc)
+        return None
 
 
 def finish(summary: Any, book: Portfolio, per: dict[str, dict[str, int]], config: LiveConfig) -> Any:

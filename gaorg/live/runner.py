@@ -73,8 +73,9 @@ class Runner:
                 self._broker = CcxtBroker(self.exchange(), c.symbol)
         return self._broker
 
-    def feed(self, after_ts: int | None, warmup: int, store: Any = None) -> Any:
-        """The feed of this run's symbol; a replay reads ``store`` (an open MarketStore) or opens the market store."""
+    def feed(self, after_ts: int | None, warmup: int, store: Any = None, hub: Any = None) -> Any:
+        """The feed of this run's symbol; a replay reads ``store`` (an open MarketStore) or opens the market
+        store; an exchange feed watches on ``hub`` (a basket's shared websocket) or its own."""
         if self._feed is not None:
             return self._feed
         c = self.config
@@ -97,7 +98,7 @@ class Runner:
         from gaorg.live.feed import ExchangeFeed
 
         return ExchangeFeed(self.exchange(), c.symbol, c.timeframe, after_ts, c.poll_seconds, c.stale_bars,
-                            history=warmup, transport=c.feed_transport)
+                            history=warmup, transport=c.feed_transport, hub=hub)
 
     # -- the loop ---------------------------------------------------------------------------------
     def poll_registry(self, force: bool = False) -> None:

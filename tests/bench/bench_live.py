@@ -97,7 +97,8 @@ def basket(args: argparse.Namespace) -> None:
               f"({r['order_closes']}) | {r.get('first_ms')} ({r.get('first_orders')}) | "
               f"{r['rss_before_mb']} -> {r['rss_after_mb']} ({r['rss_peak_mb']})")
         if "requests_per_close" in r:
-            print(f"         requests per bar-close: {r['requests_per_close']}; threads {r['threads']}; "
+            print(f"         requests per bar-close: {r['requests_per_close']}; threads while running "
+                  f"{r['threads_running']}; websocket connections {r['ws_connections']}; start {r['start_s']} s; "
                   f"rate limit {r['rate_limit_ms']}; {r['failure'] or ''}")
 
 

@@ -188,6 +188,8 @@ def exchange_case(n: int, closes_n: int, window: int, rate_limit_ms: float | Non
                     runner.stop()
                     return
                 time.sleep(0.05)  # the next bar-close comes later (in a live run: a bar later)
+                if k == closes_n // 2:
+                    seen["threads"] = threading.active_count()
             seen["end"] = len(s.state.requests)
 
         pusher = threading.Thread(target=publish, daemon=True)
@@ -204,7 +206,7 @@ def exchange_case(n: int, closes_n: int, window: int, rate_limit_ms: float | Non
         for r in live:
             per[r.type or r.path] += 1
         extra = {"requests_per_close": {k: round(v / closes_n, 2) for k, v in sorted(per.items())},
-                 "threads": threading.active_count(), "failure": failure, "start_s": round(seen.get("ready_s", -1), 1),
+                 "threads_running": seen.get("threads"), "ws_connections": s.state.count("ws"), "failure": failure, "start_s": round(seen.get("ready_s", -1), 1),
                  "rate_limit_ms": rate_limit_ms if rate_limit_ms is not None else "ccxt default"}
     return _result("exchange", n, closes, summary, wall, before, after, peak, extra)
 

@@ -76,6 +76,7 @@ COINS = ("BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "AVAX", "LINK", "DOT", "LTC"
          "BCH", "NEAR", "APT", "ARB", "OP", "SUI", "INJ", "TIA", "SEI", "ATOM")
 BASKET = [f"{c}/USDC:USDC" for c in COINS]
 GROSS = 6_000.0  # the basket's gross exposure limit: 60% of the account
+LONG = 24  # bars of each of the 20 symbols (a restart after half of them)
 
 
 def test_twenty_symbols_trade_one_account_on_their_weights_within_the_gross_limit_and_restart(gaorg_home, monkeypatch):
@@ -92,26 +93,26 @@ def test_twenty_symbols_trade_one_account_on_their_weights_within_the_gross_limi
     first_bar = int(np.searchsorted(series[BASKET[0]].ts, to_ms("2023-01-03")))
     with stand_in(series) as ex:
         for sym, b in series.items():  # fills near the replayed closes (IOC orders allow 5%)
-            ex.prices[sym.split("/")[0]] = float(b.close[first_bar + BARS // 2])
+            ex.prices[sym.split("/")[0]] = float(b.close[first_bar + LONG // 2])
         f = gaorg_home / "live.yaml"
         f.write_text(f"symbols: [{', '.join(BASKET)}]\nweights: {{'{BASKET[0]}': 0.24, '*': 0.76}}\n"
                      f"timeframe: 1h\nbroker: exchange\nfeed: replay\napi_url: {ex.url}\nrate_limit_ms: 1\n"
                      f"start: '2023-01-03'\nlimits: {{max_total_notional: {GROSS}}}\n")
-        halfway = load_live_config(f, {"model": "g", "max_bars": BARS // 2})
-        cfg = load_live_config(f, {"model": "g", "max_bars": BARS})
+        halfway = load_live_config(f, {"model": "g", "max_bars": LONG // 2})
+        cfg = load_live_config(f, {"model": "g", "max_bars": LONG})
         assert cfg.weight(BASKET[0]) == 0.24 and cfg.weight(BASKET[19]) == pytest.approx(0.04)
         first = Runner(halfway, Settings.from_env(), FileRegistry(path)).run()
-        assert first.stopped == f"max_bars {BARS // 2} reached" and len(first.symbols) == 20
+        assert first.stopped == f"max_bars {LONG // 2} reached" and len(first.symbols) == 20
         summary = Runner(cfg, Settings.from_env(), FileRegistry(path)).run()  # a restart: each symbol goes on
-        assert summary.stopped == f"max_bars {BARS} reached"
+        assert summary.stopped == f"max_bars {LONG} reached"
         fee, entered, refused = cfg.costs.fee, 0, 0
         con = duckdb.connect(str(gaorg_home / "live.duckdb"), read_only=True)
         for sym, b in series.items():
             coin = sym.split("/")[0]
             got = stored(gaorg_home, cfg, sym, con)
-            assert got["bars"] == BARS and summary.symbols[sym]["total_bars"] == BARS
-            assert sorted(got["equity"]) == [int(t) for t in b.ts[first_bar:first_bar + BARS]]  # none twice or skipped
-            if not any(t == b.ts[first_bar + BARS - 1] for t, *_ in got["signals"]):  # else: marked before it
+            assert got["bars"] == LONG and summary.symbols[sym]["total_bars"] == LONG
+            assert sorted(got["equity"]) == [int(t) for t in b.ts[first_bar:first_bar + LONG]]  # none twice or skipped
+            if not any(t == b.ts[first_bar + LONG - 1] for t, *_ in got["signals"]):  # else: marked before it
                 assert got["units"] == pytest.approx(ex.account.positions.get(coin, 0.0), abs=1e-9)
             assert sum(got["fills"]) == pytest.approx(ex.account.positions.get(coin, 0.0), abs=1e-9)
             if got["signals"]:  # the first entry: the account's equity at that bar times its weight and target

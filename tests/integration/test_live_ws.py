@@ -336,3 +336,38 @@ def test_the_websocket_client_is_built_from_the_runners_client():
     assert testnet.urls["api"]["ws"]["public"] == "wss://api.hyperliquid-testnet.xyz/ws"
     real = pro_exchange(make_exchange("hyperliquid"))
     assert real.urls["api"]["ws"]["public"] == "wss://api.hyperliquid.xyz/ws"
+
+
+def test_a_baskets_feeds_share_one_websocket_client_connection_and_thread(caplog):
+    """Three symbols' feeds on one CandleHub: each gets its own closed bars in order over one connection
+    and one thread, and the last feed's close ends the thread and closes the client."""
+    from gaorg.live.feed_ws import CandleHub, pro_exchange
+
+    syms = [SYMBOL, "ETH/USDC:USDC", "SOL/USDC:USDC"]
+    series = [bars(50, seed=3 + i) for i in range(3)]
+    series = [type(b).from_arrays(B.ts, b.open, b.high, b.low, b.close, b.volume, symbol=sym, timeframe="1h")
+              for b, sym in zip(series, syms, strict=True)]
+    caplog.set_level(logging.WARNING)
+    with StandInHyperliquid(series) as s:
+        clock = Clock(t(1) + 600_000)
+        ex = make_exchange("hyperliquid", api_url=s.url, rate_limit_ms=1, timeout_ms=3000)
+        ex.load_markets()
+        hub = CandleHub(lambda: pro_exchange(ex))
+        readers = [Reader(ExchangeFeed(ex, sym, "1h", after_ts=T0, clock=clock, transport="watch", poll_seconds=30.0,
+                                       backoff=0.05, hub=hub)) for sym in syms]
+        try:
+            coins = [sym.split("/")[0] for sym in syms]
+            until(lambda: all(s.ws.subscribers(c, "1h") > 0 for c in coins), what="every subscription")
+            for k, c in enumerate(coins):
+                s.publish_candle(c, "1h", candle(1, 100.0 + k))
+                s.publish_candle(c, "1h", candle(2, 200.0 + k))
+            for k, r in enumerate(readers):
+                [(bar, stale)] = r.take(1)
+                assert (bar.ts, bar.close, stale) == (t(1), 100.0 + k, False)
+            assert s.state.count("ws") == 1 and len(ws_threads()) == 1  # one connection, one thread
+        finally:
+            for r in readers:
+                r.stop()
+        until(lambda: not ws_threads(), what="the hub's thread to end")
+        until(lambda: s.ws.connections() == 0, what="the connection to close")
+    assert "Unclosed" not in caplog.text
