@@ -143,22 +143,14 @@ class Batch:
     """
 
     def __init__(self, market: Market, genomes: Sequence[Genome] = (), max_bytes: int | None = None) -> None:
-        from gaorg.strategies.catalogue import CATALOGUE
+        from gaorg.strategies.compose import indicator_uses
         from gaorg.strategies.memo import DEFAULT_BYTES, Memo
 
         self.market = market
         self.memo = Memo(DEFAULT_BYTES if max_bytes is None else max_bytes)
         self._series: dict[tuple[int, int, int], Bars] = {}
         if genomes:  # the uses on each series: every scored genome composes once per series
-            uses = [
-                key
-                for g in genomes
-                if g.lookback() <= market.max_lookback
-                for slot in g.slots
-                if (declared := CATALOGUE[slot.module].indicators) is not None
-                for key in declared(slot.as_dict())
-            ]
-            self.memo.plan(uses)
+            self.memo.plan(indicator_uses(g for g in genomes if g.lookback() <= market.max_lookback))
 
     def series(self, asset: int, start: int, stop: int) -> Bars:
         """Bars ``[start, stop)`` of the basket's ``asset``-th series, the same object every call."""

@@ -6,7 +6,7 @@ everywhere. ``target[i]`` is decided with bars ``<= i`` and is the position want
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +76,18 @@ def targets(
 
 
 Catalogue = Mapping[str, ModuleSpec]
+
+
+def indicator_uses(genomes: Iterable[Genome], catalogue: Catalogue = CATALOGUE) -> list[tuple]:
+    """The ``(kind, params)`` of every indicator ``genomes`` ask a memo for when each composes once
+    over a series (repeats count): the plan of a batch's memo (``Memo.plan``)."""
+    return [
+        key
+        for genome in genomes
+        for slot in genome.slots
+        if (declared := catalogue[slot.module].indicators) is not None
+        for key in declared(slot.as_dict())
+    ]
 
 
 def _compute(catalogue: Catalogue, bars: Bars, slot: Slot, memo: Memo | None):

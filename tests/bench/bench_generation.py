@@ -50,7 +50,7 @@ from gaorg.evolve.folds import make_split  # noqa: E402
 from gaorg.evolve.operators import Space  # noqa: E402
 from gaorg.strategies import learned_cache, learned_reference  # noqa: E402
 from gaorg.strategies.catalogue import CATALOGUE  # noqa: E402
-from gaorg.strategies.compose import targets  # noqa: E402
+from gaorg.strategies.compose import indicator_uses, targets  # noqa: E402
 from gaorg.strategies.genome import make_genome, parse_genome  # noqa: E402
 from gaorg.strategies.memo import Memo  # noqa: E402
 from tests.unit.strategy_kit import random_bars  # noqa: E402
@@ -176,7 +176,7 @@ def part_a(repeat: int) -> None:
 
         def batched(mutants=mutants):
             learned_cache.clear()
-            memo = Memo()
+            memo = Memo().plan(indicator_uses(mutants))  # as evaluate_batch plans it
             for m in mutants:
                 fold_stats(bars, targets(m, bars, memo=memo), COSTS, bounds)
 
