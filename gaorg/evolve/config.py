@@ -39,6 +39,9 @@ class EvolveConfig:
       one asset (picked by its hash) is below this is not scored on the others (None: every
       genome is scored in full). It costs a fraction of a full evaluation, stays off the front
       and counts as a trial.
+    - ``initial_factor``: each stage's first generation draws and scores this many times
+      ``population`` genomes and keeps the best ``population`` (breadth where the coarse front
+      cannot see the fine bars' edge; cheap with ``reject_below``).
     - ``min_trades``: trades a genome must make per asset × fold on average to be scored at
       all (a strategy that never trades is not a strategy, though its drawdown is zero).
     - ``fee`` (None: the engine's default taker fee) and ``slippage``: fractions of notional.
@@ -66,6 +69,7 @@ class EvolveConfig:
     immigrants: float = 0.2
     seed_share: float = 0.5
     reject_below: float | None = None
+    initial_factor: float = 1.0
     min_test_bars: int = 20
     min_trades: float = 1.0
     fee: float | None = None
@@ -106,6 +110,8 @@ class EvolveConfig:
                 raise ConfigError(f"{name}: {value} must be a probability in [0, 1]")
         if self.reject_below is not None and not -100.0 <= self.reject_below <= 100.0:
             raise ConfigError(f"reject_below: {self.reject_below} must be an annualised Sharpe in [-100, 100], e.g. 0")
+        if not 1.0 <= self.initial_factor <= 10.0:
+            raise ConfigError(f"initial_factor: {self.initial_factor} must be in [1, 10], e.g. 2")
         if not 0.0 < self.strength <= 1.0:
             raise ConfigError(f"strength: {self.strength} must be in (0, 1]")
         if self.min_test_bars < 2:
@@ -152,7 +158,7 @@ def check_fits(config: EvolveConfig, memory_bytes: int | None = None, cores: int
 
     memory = memory_bytes if memory_bytes is not None else _memory_bytes()
     cores = cores if cores is not None else (os.cpu_count() or 1)
-    trials = config.population * (config.generations + 1) * len(config.timeframes)
+    trials = int(config.population * (config.generations + config.initial_factor) * len(config.timeframes))
     need = trials * TRIAL_BYTES
     if memory and need > memory // 2:
         most = memory // 2 // (TRIAL_BYTES * (config.generations + 1) * len(config.timeframes))

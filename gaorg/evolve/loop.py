@@ -69,7 +69,8 @@ def initial_population(state: LoopState, rng: random.Random, space: Space,
                        seeds: list[Individual]) -> list[Individual]:
     """Stage 0: random genomes. Later stages: ``seed_share`` of the population from the previous
     front, half its members rescaled, half their mutants; the rest random (an edge only the finer
-    bars show is invisible to the coarse front)."""
+    bars show is invisible to the coarse front). ``initial_factor`` times the population in all:
+    the stage's first selection keeps ``population`` of them."""
     cfg = state.config
     stage = state.stage
     pop: list[Individual] = []
@@ -93,7 +94,8 @@ def initial_population(state: LoopState, rng: random.Random, space: Space,
             src = base_pop[rng.randrange(len(base_pop))]
             add(operators.mutate(src.genome, rng, space, cfg.structure_rate, cfg.strength), src.parents)
     tries = 0
-    while len(pop) < cfg.population and tries < cfg.population * 20:
+    size = int(round(cfg.population * cfg.initial_factor))
+    while len(pop) < size and tries < size * 20:
         tries += 1
         add(operators.random_genome(rng, space))
     return pop
