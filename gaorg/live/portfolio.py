@@ -13,8 +13,11 @@ checks its own position limit and, over every symbol, ``max_total_notional`` and
 the daily loss and drawdown limits are the portfolio's, measured on the total, and halt (then
 flatten) every symbol. The kill switch, an operator's halt and resume, and an alias move act on all.
 
-Feeds: a replay's series are merged by bar time (a heap, deterministic); live exchange feeds run in
-one thread each and their closed bars are processed as they arrive.
+Feeds: a replay's series are merged by bar time (a heap, deterministic; the market store opened once);
+live exchange feeds run in one thread each, their websocket subscriptions on one shared client
+(:class:`~gaorg.live.feed_ws.CandleHub`), and their closed bars are processed as they arrive. The
+symbols' live states share one connection and commit together (:class:`~gaorg.live.state.StateGroup`);
+on one exchange account their brokers share the account's reads (:mod:`gaorg.live.brokers.account`).
 """
 
 from __future__ import annotations

@@ -89,6 +89,7 @@ class CcxtBroker:
         self.coin = market.get("baseName") or market.get("base") or symbol.split("/")[0]
         self.user = getattr(exchange, "walletAddress", None)
         self.view = view_of(exchange, self.user, retry, sleep)  # the account's reads, shared by its brokers
+        self.view.changed()  # a new run reads the account afresh (a client may outlive a run)
         self.levels: tuple[float, float] = (math.nan, math.nan)  # stop, take of the open position
         self.exchange_stops = exchange_stops  # the levels as trigger orders on the exchange (else bar-close checks)
         self.triggers = Triggers(self)
