@@ -136,7 +136,8 @@ class Batch:
     fold's window) sliced once, so every genome composes over the same ``Bars`` objects, and a
     :class:`~gaorg.strategies.memo.Memo` of their indicators (bounded; dropped with the batch),
     planned from ``genomes``: an indicator one genome needs is not kept, a shared one until its
-    last use.
+    last use (a genome rejected early leaves its later uses unspent: those arrays stay, within
+    the bound, until the batch ends).
 
     Sharing never changes a trial: tests/unit/test_batch_parity.py holds the batch path to
     ``gaorg backtest`` bit for bit.
