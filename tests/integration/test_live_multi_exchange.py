@@ -125,6 +125,7 @@ def test_twenty_symbols_trade_one_account_on_their_weights_within_the_gross_limi
                                                [cfg.for_symbol(sym).state_key]).fetchall() if k == "refused"]
             assert set(codes) <= {"max_total_notional", "reducing"}  # over the limit by price moves: reducing
             refused += codes.count("max_total_notional")
+            assert got["signals"] or "max_total_notional" in codes  # each symbol: its weight's target, or the limit
         con.close()
         # the gross limit bound: some entries were refused, and the account's gross stayed near it
         assert entered >= 10 and refused >= 1
