@@ -173,3 +173,19 @@ def test_a_module_asks_the_memo_for_exactly_the_indicators_it_declares(name):
         for a, b in zip(out if isinstance(out, tuple) else (out,), plain if isinstance(plain, tuple) else (plain,),
                         strict=True):  # fmt: skip
             assert same_bits(a, b)
+
+
+def test_the_sizing_hold_cleans_the_scale_as_numpy_does_bit_for_bit():
+    """compose holds ``clip(nan_to_num(scale), 0, 1)`` cleaning only the sampled values: the same
+    plan as the numpy passes, NaN, infinities, -0.0 and subnormals included."""
+    from gaorg.strategies.compose import hold_scale_from_entry, hold_unit_scale_from_entry
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        n = int(rng.integers(1, 2000))
+        signal = np.repeat(rng.choice([-1.0, 0.0, 1.0, 0.5], n), rng.integers(1, 20, n))[:n]
+        scale = rng.normal(0.5, 1.0, n)
+        odd = rng.choice(np.array([np.nan, np.inf, -np.inf, -0.0, 5e-324, -5e-324, 2.0]), n)
+        scale = np.where(rng.random(n) < 0.2, odd, scale)
+        want = hold_scale_from_entry(signal, np.clip(np.nan_to_num(scale), 0.0, 1.0))
+        assert same_bits(hold_unit_scale_from_entry(signal, scale), want)
