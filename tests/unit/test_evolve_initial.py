@@ -27,7 +27,8 @@ def test_initial_factor_scores_more_genomes_first_and_keeps_the_population_size(
     assert 0 < seen[1][1] <= 8  # then 8 survivors breed 8 children: the population is back to 8
     assert len(wide.front) <= 8
     plain = []
-    evolve(config(), DATA, progress=False, callback=lambda stats: plain.append((stats.generation, stats.evaluations)))
+    evolve(config(initial_factor=1.0), DATA, progress=False,
+           callback=lambda stats: plain.append((stats.generation, stats.evaluations)))
     assert plain[0] == (0, 8)
 
 
