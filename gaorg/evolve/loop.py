@@ -34,8 +34,8 @@ def make_toolbox(state: LoopState, rng: random.Random, space: Space, mapper, mar
     """DEAP toolbox of this stage: operators bound to the run's ``rng``, ``map`` to the mapper."""
     cfg = state.config
     tb = base.Toolbox()
-    if cfg.reject_below is None:
-        tb.register("evaluate", evaluate, market=market_ref)
+    if cfg.reject_below is None or not _takes(evaluate, "reject_below"):
+        tb.register("evaluate", evaluate, market=market_ref)  # a fitness of one's own scores in full
     else:
         tb.register("evaluate", evaluate, market=market_ref, reject_below=cfg.reject_below)
     tb.register("mate", operators.crossover, rng=rng, space=space)
@@ -45,6 +45,17 @@ def make_toolbox(state: LoopState, rng: random.Random, space: Space, mapper, mar
     tb.register("select", selection.select_nsga2)
     tb.register("map", mapper)
     return tb
+
+
+def _takes(func: Callable, name: str) -> bool:
+    """True when ``func`` accepts the keyword ``name`` (by name or through ``**kwargs``)."""
+    import inspect
+
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
 def evaluate_population(tb: base.Toolbox, state: LoopState, pop: list[Individual]) -> tuple[list[Individual], int]:

@@ -31,7 +31,7 @@ DASK = Path(sys.executable).parent / "dask"
 SYMBOLS = ("A", "B")
 
 
-def dying_batch(genomes, market, calls: str, kill_at: int):
+def dying_batch(genomes, market, calls: str, kill_at: int, **options):
     """Evaluate like the real fitness; the ``kill_at``-th task overall SIGKILLs its own worker.
 
     Exactly one task kills, ever: two workers appending at once may both count ``kill_at``, and the
@@ -46,7 +46,7 @@ def dying_batch(genomes, market, calls: str, kill_at: int):
             pass
         else:
             os.kill(os.getpid(), signal.SIGKILL)
-    return evaluate_batch(genomes, market)
+    return evaluate_batch(genomes, market, **options)  # options: the run's reject_below
 
 
 @pytest.fixture

@@ -54,3 +54,17 @@ def test_rejected_genomes_count_as_trials_and_stay_off_the_front():
     assert 0 < len(rejected) < len(seen)
     assert result.trials == len(seen)  # every distinct genome, rejected or not, deflates the winners
     assert not rejected & {m.genome_hash for m in result.front}
+
+
+def test_a_fitness_of_ones_own_without_the_keyword_scores_every_genome_in_full():
+    from gaorg.evolve.fitness import evaluate_batch
+
+    seen = []
+
+    def plain(genomes, market):
+        trials = evaluate_batch(genomes, market)
+        seen.extend(trials)
+        return trials
+
+    evolve(config(reject_below=0.0), DATA, progress=False, evaluate=plain)
+    assert seen and not any(t.rejected for t in seen)
