@@ -163,7 +163,7 @@ def check_fits(config: EvolveConfig, memory_bytes: int | None = None, cores: int
     trials = int(config.population * (config.generations + config.initial_factor) * len(config.timeframes))
     need = trials * TRIAL_BYTES
     if memory and need > memory // 2:
-        most = memory // 2 // (TRIAL_BYTES * (config.generations + 1) * len(config.timeframes))
+        most = int(memory // 2 // (TRIAL_BYTES * (config.generations + config.initial_factor) * len(config.timeframes)))
         raise ConfigError(
             f"population: {config.population} x {config.generations} generations x {len(config.timeframes)} "
             f"stages keeps ~{need / 2**30:.1f} GiB of evaluated genomes, more than half this machine's "
