@@ -54,7 +54,8 @@ def test_evolution_progress_counts_generations_on_a_terminal_and_prints_lines_of
     off = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
     assert off.returncode == 0, off.stderr
     lines = [line for line in off.stderr.splitlines() if line.startswith("stage 1/1 1h: ")]
-    assert [line.split(": ")[1] for line in lines] == ["initial population", "generation 1/1"], off.stderr
+    assert [line.split(": ")[1] for line in lines][:2] == ["initial population", "generation 1/1"], off.stderr
+    assert len(lines) == 3 and " evaluations in " in lines[2], off.stderr  # then where the stage's time went
     # on a terminal: a bar of --generations generations (1/1, not 2/2)
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # 0 columns: no bar drawn
