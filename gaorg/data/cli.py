@@ -182,7 +182,7 @@ def fetch(args: argparse.Namespace, settings) -> Any:
     if args.include_delisted or args.min_bars:
         raise InputError("--include-delisted and --min-bars choose among a universe; add --universe, --top N "
                          "or --symbols-file FILE")
-    args.symbol = check_symbol(args.symbol or "BTC/USDC:USDC")
+    args.symbol = check_symbol("BTC/USDC:USDC" if args.symbol is None else args.symbol)
     exchange = make_exchange(args.exchange, testnet=args.testnet, api_url=args.api_url, timeout_ms=args.timeout_ms,
                              rate_limit_ms=args.rate_limit_ms)
     name = f"{args.exchange}-testnet" if args.testnet else args.exchange
