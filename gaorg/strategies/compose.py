@@ -161,26 +161,14 @@ def apply_filter(signal: np.ndarray, allow_long: np.ndarray, allow_short: np.nda
 
 
 @njit(cache=True, nogil=True)
-def hold_scale_from_entry(signal: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """Multiply the signal by the scale sampled when the signal last changed; hold it after.
+def hold_unit_scale_from_entry(signal: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Multiply the signal by ``clip(nan_to_num(scale), 0, 1)`` sampled when the signal last
+    changed, held after; only the sampled values are cleaned (one pass instead of five over the
+    scale; numpy's values, -0.0 included).
 
-    Without this, a sizing module would change the target on every bar and the engine, which
+    Without the hold, a sizing module would change the target on every bar and the engine, which
     holds units until the target changes, would trade on every bar.
     """
-    n = len(signal)
-    out = np.zeros(n)
-    held = 0.0
-    for i in range(n):
-        if i == 0 or signal[i] != signal[i - 1]:
-            held = scale[i]
-        out[i] = signal[i] * held
-    return out
-
-
-@njit(cache=True, nogil=True)
-def hold_unit_scale_from_entry(signal: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """:func:`hold_scale_from_entry` of ``clip(nan_to_num(scale), 0, 1)``, cleaning only the values
-    it samples (one pass instead of five over the scale; numpy's values, -0.0 included)."""
     n = len(signal)
     out = np.zeros(n)
     held = 0.0

@@ -50,6 +50,7 @@ from gaorg.evolve.folds import make_split  # noqa: E402
 from gaorg.evolve.operators import Space  # noqa: E402
 from gaorg.strategies import learned_cache, learned_reference  # noqa: E402
 from gaorg.strategies.catalogue import CATALOGUE  # noqa: E402
+from tests.bench.bench_learned import offspring  # noqa: E402
 from gaorg.strategies.compose import indicator_uses, targets  # noqa: E402
 from gaorg.strategies.genome import make_genome, parse_genome  # noqa: E402
 from gaorg.strategies.memo import Memo  # noqa: E402
@@ -194,17 +195,6 @@ def part_a(repeat: int) -> None:
     t = median_of(repeat, {"fused": lambda: [fused_ema_cross(*args) for _ in range(20)]})["fused"] / 20
     print(f"  fused single-pass numba loop (EMA cross + simulation): {1 / t:,.0f}/s "
           f"({1 / t / base[0]:.2f} of gaorg backtest's EMA cross)")  # fmt: skip
-
-
-def offspring(parents, rng, space):
-    """Children as ``gaorg.evolve.loop.vary`` makes them with the default rates."""
-    kids = []
-    for i in range(0, len(parents), 2):
-        a, b = parents[i], parents[(i + 1) % len(parents)]
-        if rng.random() < 0.7:
-            a, b = operators.crossover(a, b, rng, space)
-        kids += [operators.mutate(g, rng, space) if rng.random() < 0.9 else g for g in (a, b)]
-    return [operators.random_genome(rng, space) if rng.random() < 0.2 else k for k in kids[: len(parents)]]
 
 
 def vbt_expressible(genome) -> bool:

