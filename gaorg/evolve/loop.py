@@ -14,6 +14,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 from deap import base
@@ -194,10 +195,16 @@ class StageProgress:
 
 def run_stage(state: LoopState, rng: random.Random, space: Space, mapper, market: Market,
               seeds: list[Individual], checkpoint_dir: Path | None, callback: Callback | None,
-              progress: bool, evaluate: Callable = evaluate_batch) -> list[Individual]:
-    """Run (or continue) the stage ``state.stage``; returns its final population."""
+              progress: bool, evaluate: Callable = evaluate_batch, market_ref: Any = None) -> list[Individual]:
+    """Run (or continue) the stage ``state.stage``; returns its final population.
+
+    ``market_ref`` is ``market`` already sent to the workers by the caller (who then releases
+    it); without it the stage sends the market itself, once to every worker, and releases it.
+    """
     cfg = state.config
-    market_ref = mapper.scatter(market)  # once per stage, to every worker
+    owned = market_ref is None
+    if owned:
+        market_ref = mapper.scatter(market)  # once per stage, to every worker
     tb = make_toolbox(state, rng, space, mapper, market_ref, evaluate)
     bar = StageProgress(f"stage {state.stage + 1}/{len(cfg.timeframes)} {market.timeframe}", cfg.generations,
                         max(state.generation, 0), progress)
@@ -226,7 +233,7 @@ def run_stage(state: LoopState, rng: random.Random, space: Space, mapper, market
     finally:
         bar.close()
         release = getattr(market_ref, "release", None)
-        if callable(release):
+        if owned and callable(release):
             release()
     return state.population
 

@@ -94,6 +94,7 @@ def evolve(
         rng.setstate(state.rng_state)
     seeds: list[Individual] = []
     markets: list[Market] = []
+    last_ref: Any = None  # the final stage's market on the workers, kept for the hold-out scores
     warmed: set[str] = set() if evaluate is evaluate_batch else set(base_space.catalogue())  # custom: its own code
     for stage in range(len(config.timeframes)):
         market = build_market(config, data, stage)
@@ -116,12 +117,31 @@ def evolve(
             state.clocks[stage].warm += warm_workers(mapper, space.entries, cold, market)
             warmed.update(cold)
         timed = TimedMapper(mapper, state.clocks[stage])  # counts the stage's evaluations and their time
-        run_stage(state, rng, space, timed, market, seeds, ckpt, callback, progress, evaluate)
+        ref = mapper.scatter(market)  # once per stage, to every worker
+        try:
+            run_stage(state, rng, space, timed, market, seeds, ckpt, callback, progress, evaluate, market_ref=ref)
+        except BaseException:
+            _release(ref)
+            raise
+        if stage == len(config.timeframes) - 1:
+            last_ref = ref
+        else:
+            _release(ref)
         if progress:  # where the stage's time went, one line
             print(f"stage {stage + 1}/{len(config.timeframes)} "
                   + stage_line(*stage_time(state.clocks[stage], stage, market.timeframe)),
                   file=sys.stderr, flush=True)
-    return _report(state, markets, mapper, ckpt)
+    try:
+        return _report(state, markets, mapper, ckpt, last_ref)
+    finally:
+        _release(last_ref)
+
+
+def _release(ref: Any) -> None:
+    """Free a stage's market on the workers (a no-op for the in-process mapper's plain object)."""
+    release = getattr(ref, "release", None)
+    if callable(release):
+        release()
 
 
 def _check_fingerprint(state: LoopState, market: Market, resume: bool) -> None:
@@ -149,8 +169,12 @@ def trial_count(archives: list[dict[str, Any]]) -> int:
     return len(set().union(*(a.keys() for a in archives))) if archives else 0
 
 
-def _report(state: LoopState, markets: list[Market], mapper, ckpt: Path | None) -> EvolutionResult:
-    """Hold-out scores, deflated Sharpe and PBO of the final front; front genomes saved as JSON."""
+def _report(state: LoopState, markets: list[Market], mapper, ckpt: Path | None,
+            ref: Any = None) -> EvolutionResult:
+    """Hold-out scores, deflated Sharpe and PBO of the final front; front genomes saved as JSON.
+
+    ``ref`` is the final stage's market as the workers already hold it (None: send it here).
+    """
     from gaorg.strategies.genome import save_genome
 
     cfg = state.config
@@ -167,10 +191,14 @@ def _report(state: LoopState, markets: list[Market], mapper, ckpt: Path | None) 
                                     for b, s in zip(market.bars, market.splits, strict=True)])
     pbo = pbo_cscv(np.stack([t.cells for t in feasible])) if len(feasible) > 1 else float("nan")
 
-    ref = mapper.scatter(market)
-    scored = mapper(functools.partial(holdout_batch, market=ref), [m.genome for m in front])
-    if callable(getattr(ref, "release", None)):
-        ref.release()
+    owned = ref is None
+    if owned:
+        ref = mapper.scatter(market)
+    try:
+        scored = mapper(functools.partial(holdout_batch, market=ref), [m.genome for m in front])
+    finally:
+        if owned:
+            _release(ref)
     members = []
     for ind, (per_asset, holdout_sums) in zip(front, scored, strict=True):
         sums = pooled.get(ind.key)

@@ -47,3 +47,43 @@ def test_local_mapper_calls_the_batch_function_once():
     assert LocalMapper()(batch, [1, 2, 3]) == [2, 3, 4]
     assert LocalMapper()(batch, []) == []
     assert calls == [[1, 2, 3]]
+
+
+def test_each_stage_sends_its_market_once_and_the_hold_out_reuses_the_last(monkeypatch):
+    """A Dask run pays a stage's market in bytes to every worker: two stages, two sends, each
+    freed once; scoring the hold-out on the final stage's market sends nothing more."""
+    import functools
+
+    import gaorg.evolve.run as run
+    from gaorg.data.resample import resample_bars
+    from gaorg.evolve.config import EvolveConfig
+    from gaorg.testing.markets import planted_ema_market
+
+    sent, freed = [], []
+
+    class Ref:
+        def __init__(self, market):
+            self.market = market
+
+        def release(self):
+            freed.append(self.market.timeframe)
+
+    class Counting(LocalMapper):
+        def scatter(self, obj):
+            sent.append(obj.timeframe)
+            return Ref(obj)
+
+        def __call__(self, func, items):  # a task gets the held object, as on a worker
+            kw = func.keywords
+            return LocalMapper.__call__(self, functools.partial(func.func, *func.args, **{
+                k: (v.market if isinstance(v, Ref) else v) for k, v in kw.items()}), items)
+
+    monkeypatch.setattr(run, "LocalMapper", Counting)
+    hourly = {s: planted_ema_market(s, 1600, fast=5, slow=20, edge=0.0015, seed=i) for i, s in enumerate("AB")}
+    data = {**{(s, "1h"): b for s, b in hourly.items()}, **{(s, "4h"): resample_bars(b, "4h") for s, b in hourly.items()}}
+    cfg = EvolveConfig(symbols=("A", "B"), timeframes=("4h", "1h"), population=6, generations=1, seed=1,
+                       folds=2, modules=("ema_crossover",), workers=0)
+    result = run.evolve(cfg, data, progress=False)
+    assert result.front and all(m.holdout for m in result.front)  # the hold-out was scored ...
+    assert sent == ["4h", "1h"]  # ... on the market already sent for the last stage
+    assert freed == ["4h", "1h"]  # every send freed once, the last after the hold-out
