@@ -9,7 +9,10 @@ of one. A header with a SHA-256 of the body catches corruption before the body i
 The body is JSON read back field by field into the loop's own types: genomes through
 ``parse_genome`` (checked against the catalogue), numbers as numbers. Nothing in a checkpoint is
 unpickled or executed, so a file planted in ``checkpoints/`` can at worst be refused. (Version 1
-checkpoints were pickles; they are refused with a message, not read.)
+checkpoints were pickles; they are refused with a message, not read.) A field added since a
+checkpoint was written is read as what the run did without it: a trial without ``rejected`` was
+not rejected, a config without ``reject_below`` / ``initial_factor`` ran with neither
+(:data:`BEFORE_FIELDS`), so a resumed old run goes on as it began.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from gaorg.evolve.types import Fitness, Individual, Trial
 MAGIC = b"gaorg.checkpoint/2\n"
 OLD_MAGIC = b"gaorg.checkpoint/1\n"
 STATE_FILE = "state.ckpt"
+BEFORE_FIELDS: dict[str, Any] = {"reject_below": None, "initial_factor": 1.0}
+"""Config fields a checkpoint may predate, with the value its run had without them (not today's default)."""
 
 
 @dataclass
@@ -129,7 +134,7 @@ def decode_state(data: dict[str, Any]) -> LoopState:
     rng = data["rng_state"]
     state = LoopState(
         run_id=str(data["run_id"]),
-        config=parse_config(EvolveConfig, data["config"], "checkpoint config"),
+        config=parse_config(EvolveConfig, {**BEFORE_FIELDS, **data["config"]}, "checkpoint config"),
         stage=int(data["stage"]),
         generation=int(data["generation"]),
         population=[_individual_of(d) for d in data["population"]],
@@ -165,11 +170,13 @@ def _individual_of(d: dict[str, Any]) -> Individual:
 def _trial(t: Trial) -> dict[str, Any]:
     cells = np.ascontiguousarray(t.cells, dtype="<f8")
     return {"key": t.key, "objectives": list(t.objectives), "shape": list(cells.shape),
-            "cells": base64.b64encode(cells.tobytes()).decode(), "feasible": bool(t.feasible)}
+            "cells": base64.b64encode(cells.tobytes()).decode(), "feasible": bool(t.feasible),
+            "rejected": bool(t.rejected)}
 
 
 def _trial_of(d: dict[str, Any]) -> Trial:
     rows, cols = (int(x) for x in d["shape"])
     cells = np.frombuffer(base64.b64decode(d["cells"]), dtype="<f8").reshape(rows, cols).astype(np.float64)
-    return Trial(str(d["key"]), tuple(float(v) for v in d["objectives"]), cells, bool(d["feasible"]))
+    return Trial(str(d["key"]), tuple(float(v) for v in d["objectives"]), cells, bool(d["feasible"]),
+                 bool(d.get("rejected", False)))  # none before early rejection was kept
 

@@ -75,7 +75,7 @@ class Trial:
     ``rejected`` is True when the search stopped scoring it after one asset of the basket
     (:func:`gaorg.evolve.fitness.evaluate_genome`'s ``reject_below``): infeasible too, the other
     assets' cells are zeros, and it still counts as a trial for the deflated Sharpe (a checkpoint
-    keeps it as infeasible, without the flag).
+    keeps the flag: a resumed run's archive reads as the uninterrupted run's).
     ``seconds`` is the wall time the worker spent on this genome (``time.perf_counter``): a
     measurement, not part of the trial's meaning; it is not compared and not checkpointed.
     """

@@ -118,3 +118,36 @@ def test_a_checkpoint_whose_genome_is_not_valid_is_refused(tmp_path):
     path.write_bytes(b"gaorg.checkpoint/2\n" + hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
     with pytest.raises(CheckpointError, match="cannot be read"):
         load_state(tmp_path / "r1")
+
+
+def test_a_rejected_trial_stays_rejected_and_an_older_checkpoint_reads_as_the_run_it_was(tmp_path):
+    """Early rejection is kept through a checkpoint; a checkpoint written before it existed has
+    no flag (its trials were not rejected) and no search options (its run had neither)."""
+    import hashlib
+    import json
+
+    import numpy as np
+
+    from gaorg.evolve.types import WORST, Trial
+
+    state = a_state()
+    state.config = EvolveConfig(symbols=("A", "B"), reject_below=0.5, initial_factor=1.5)
+    state.archives = [{"ok": Trial("ok", (1.0, 0.2, 0.5), np.ones((4, 9))),
+                       "out": Trial("out", WORST, np.zeros((4, 9)), feasible=False, rejected=True),
+                       "dead": Trial("dead", WORST, np.zeros((4, 9)), feasible=False)}]
+    path = save_state(tmp_path / "r1", state)
+    back = load_state(tmp_path / "r1")
+    assert {k: (t.feasible, t.rejected) for k, t in back.archives[0].items()} == {
+        "ok": (True, False), "out": (False, True), "dead": (False, False)}
+    assert (back.config.reject_below, back.config.initial_factor) == (0.5, 1.5)
+
+    data = json.loads(path.read_bytes().split(b"\n", 2)[2])  # as gaorg wrote it before these fields
+    for trial in data["archives"][0]:
+        del trial["rejected"]
+    del data["config"]["reject_below"], data["config"]["initial_factor"]
+    body = json.dumps(data).encode()
+    path.write_bytes(b"gaorg.checkpoint/2\n" + hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+    old = load_state(tmp_path / "r1")
+    assert not any(t.rejected for t in old.archives[0].values())
+    assert [t.feasible for t in old.archives[0].values()] == [True, False, False]
+    assert (old.config.reject_below, old.config.initial_factor) == (None, 1.0)  # not today's 0 and 2

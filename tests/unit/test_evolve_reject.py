@@ -68,3 +68,37 @@ def test_a_fitness_of_ones_own_without_the_keyword_scores_every_genome_in_full()
 
     evolve(config(reject_below=0.0), DATA, progress=False, evaluate=plain)
     assert seen and not any(t.rejected for t in seen)
+
+
+def test_a_resumed_run_keeps_its_rejected_genomes_rejected(tmp_path):
+    """Interrupted after generation 1 and resumed: the genomes rejected before the cut come back
+    rejected from the checkpoint, and the run ends as the uninterrupted one (same front, history,
+    trials, same rejected genomes, none of them on the front)."""
+    import pytest
+
+    from gaorg.evolve.checkpoint import load_state
+
+    cfg = config(reject_below=0.0, generations=3)
+    whole = evolve(cfg, DATA, checkpoint_dir=tmp_path / "whole", progress=False)
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_one(stats) -> None:
+        if stats.generation == 1:
+            raise Stop
+
+    with pytest.raises(Stop):
+        evolve(cfg, DATA, checkpoint_dir=tmp_path / "cut", callback=stop_after_one, progress=False)
+
+    def rejected(run: str) -> set[str]:
+        return {k for a in load_state(tmp_path / run).archives for k, t in a.items() if t.rejected}
+
+    before = rejected("cut")
+    assert before  # read back rejected, not as plain infeasible genomes
+    resumed = evolve(cfg, DATA, checkpoint_dir=tmp_path / "cut", resume=True, progress=False)
+    assert [m.genome for m in resumed.front] == [m.genome for m in whole.front]
+    assert resumed.history == whole.history and resumed.evaluations == whole.evaluations
+    assert resumed.trials == whole.trials == len(set().union(*load_state(tmp_path / "cut").archives))
+    assert before <= rejected("cut") == rejected("whole")
+    assert not rejected("cut") & {m.genome_hash for m in resumed.front}
