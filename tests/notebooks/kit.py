@@ -32,9 +32,18 @@ def seed_store(home: Path, symbols: tuple[str, ...] = ("SYNTH-BTC", "SYNTH-ETH")
             store.write_funding(exchange, symbol, m.funding_ts, m.funding_rate)
 
 
+_TEMPLATE: list[Path] = []  # the session's template, whichever module asked first
+
+
 @pytest.fixture(scope="session")
 def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty, migrated MLflow sqlite store made once per session (migrations take ~15 s)."""
+    """An empty, migrated MLflow sqlite store made once per session (migrations take ~12 s).
+
+    Each module that imports this fixture gets its own copy of it from pytest, which would
+    migrate a store per module: the first one made is kept here and given to the others.
+    """
+    if _TEMPLATE and _TEMPLATE[0].exists():
+        return _TEMPLATE[0]
     import mlflow
 
     path = tmp_path_factory.mktemp("mlflow_template") / "mlflow.db"
@@ -46,6 +55,7 @@ def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         mlflow.MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
     finally:
         os.chdir(here)
+    _TEMPLATE[:] = [path]
     return path
 
 
