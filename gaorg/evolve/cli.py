@@ -26,7 +26,7 @@ entry), to weigh a family's cost before choosing --modules.
 """
 
 RUN_FLAGS = ("symbols", "timeframes", "population", "generations", "seed", "folds", "exchange",
-             "holdout", "modules", "scheme", "universe", "min_history", "top")
+             "holdout", "modules", "scheme", "universe", "min_history", "top", "reject_below", "initial_factor")
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -54,6 +54,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--holdout", type=float, default=None, help="newest fraction held out (default: 0.2)")
     p.add_argument("--modules", default=None, help="comma-separated module names to evolve with (default: all)")
     p.add_argument("--exchange", default=None, help="exchange of the series (default: the one that holds each symbol)")
+    p.add_argument("--reject-below", default=None, metavar="SHARPE|none",
+                   help="on a basket, a genome whose mean walk-forward Sharpe on one asset is below SHARPE is not "
+                        "scored on the others: off the front, still a trial (default: 0; none: score every genome "
+                        "on every asset)")
+    p.add_argument("--initial-factor", default=None, metavar="F",
+                   help="each stage's first generation draws F times the population and keeps the best, "
+                        "F in [1, 10] (default: 2; 1: just the population)")
     p.add_argument("--scheduler", default=None, metavar="ADDR", help="join a Dask cluster, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--workers", type=int, default=None,
                    help="local Dask worker processes (default: one per core; 0: no Dask, this process)")
@@ -98,7 +105,7 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
     ckpt = settings.checkpoints / run_id
     resolved: dict[str, Any] = {}  # a rule resolved now: what it looked at (not on resume)
     if args.resume:
-        given = [f"--{k}" for k in RUN_FLAGS if getattr(args, k) is not None]
+        given = [f"--{k.replace('_', '-')}" for k in RUN_FLAGS if getattr(args, k) is not None]
         if given:
             raise ConfigError(f"--resume continues run {run_id} with its own settings; drop {', '.join(given)}")
         config = load_state(ckpt).config
@@ -111,6 +118,7 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
             raw["timeframes"] = _names(args.timeframes)
         if args.modules is not None:
             raw["modules"] = _names(args.modules)
+        raw.update(_search(args))
         config = parse_config(EvolveConfig, raw, where="gaorg evolve")
     if args.scheduler is not None or args.workers is not None:
         config = _with_cluster(config, args.scheduler, args.workers)
@@ -139,6 +147,7 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
             callback.finish("FAILED")
         raise
     payload = result.to_payload()
+    payload["config"] = dict(result.config)  # every option of the run, as MLflow's params record it
     payload["basket"] = {"symbols": list(config.symbols), "exchange": config.exchange, "universe": config.universe,
                          **resolved}
     text = _describe(result)
@@ -178,6 +187,36 @@ def _basket(args: argparse.Namespace, settings: Any, resolved: dict[str, Any]) -
     found = basket.to_dict()
     resolved.update(volume_until=found["volume_until"], candidates=found["candidates"])
     return {"symbols": basket.symbols, "exchange": basket.exchange, "universe": basket.rule}
+
+
+def _search(args: argparse.Namespace) -> dict[str, Any]:
+    """``reject_below`` and ``initial_factor`` as given: finite numbers (``none`` turns rejection
+    off); their ranges are EvolveConfig's to check."""
+    out: dict[str, Any] = {}
+    if args.reject_below is not None:
+        out["reject_below"] = None if args.reject_below.strip().lower() == "none" else _finite(
+            "--reject-below", args.reject_below, "is not a Sharpe ratio; give a number (e.g. 0, the default; "
+            "-1 rejects fewer genomes) or none to score every genome on every asset")
+    if args.initial_factor is not None:
+        out["initial_factor"] = _finite(
+            "--initial-factor", args.initial_factor, "is not a number; give how many times the population each "
+            "stage's first generation draws, in [1, 10] (e.g. 2, the default)")
+    return out
+
+
+def _finite(flag: str, text: str, fix: str) -> float:
+    """``text`` as a finite float; ConfigError ``flag 'text' fix`` for text, NaN and infinities alike."""
+    import math
+
+    from gaorg.errors import ConfigError
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise ConfigError(f"{flag} {text!r} {fix}")
+    return value
 
 
 def _with_cluster(config: Any, scheduler: str | None, workers: int | None) -> Any:
