@@ -8,7 +8,8 @@ through the risk gate to the broker. The order cycle is written before and after
 :mod:`gaorg.live.state`); ``reconcile()`` runs first on every start and asks the broker about every
 order whose outcome is unknown, by client order id. ``GAORG_TEST_CRASH_AT`` (tests only) kills the
 process with SIGKILL at a named point of the cycle: ``before_submit``, ``after_submit``, ``after_fill``
-(and ``before_triggers``, in the exchange broker: an entry filled, its protective triggers not placed).
+(and ``before_triggers``, in the exchange broker: an entry filled, its protective triggers not placed;
+``before_fills``, in a basket on one account: the bar-close's orders sent, their one fill read not made).
 
 Within a run of several symbols (:mod:`gaorg.live.portfolio`) each symbol has its executor; a shared
 ``portfolio`` view gives the risk gate every symbol's exposure and the total equity, and owns the
@@ -60,6 +61,7 @@ class StepReport:
     stale: bool = False  # the bar was stale or followed a gap: no decision
     started: float = 0.0  # time.perf_counter() when the step began (a basket's bar-close spans several steps)
     waited: float = 0.0  # seconds the bar waited for its step after it reached the runner (other symbols first)
+    settled: float = 0.0  # time.perf_counter() when the bar's order result, fills and progress were stored
 
 
 class Executor:
@@ -100,6 +102,8 @@ class Executor:
         self.commit_seconds = 1.0  # quiet bars are committed together at most this often
         self._events = 0
         self.last_bar: Bar | None = None
+        self.awaiting: set[str] = set()  # cloids sent whose fills come with the bar-close's one read (a basket)
+        self._held: tuple | None = None  # the step whose records wait for that read (see settle)
         self.equity, self.units = (state.last_equity() or (float("nan"), 0.0)) if prog else (float("nan"), 0.0)
         self._sync_metrics()
         if metrics is not None:
@@ -218,18 +222,48 @@ class Executor:
                 self._order(bar, target, stop, take, equity, units, close_ms, "signal", report, t0)
         if report.latency == 0.0:
             report.latency = time.perf_counter() - t0
+        if report.decision == 0.0:
+            report.decision = report.latency
+        self.bars_done += 1
+        self.last_ts = bar.ts
+        self.equity, self.units, self.last_bar = equity, units, bar
+        self._held = (bar, equity, units, fills, report, events_before)
+        if not self.awaiting:
+            self._persist()
+        self._sync_metrics(report)
+        return report
+
+    @property
+    def held_ts(self) -> int | None:
+        """The bar whose records wait for its order's fills (a basket's bar-close read), or None."""
+        return None if self._held is None else self._held[0].ts
+
+    def settle(self, results: dict[str, OrderResult]) -> None:
+        """A basket's bar-close had its fills read once (``results``: cloid -> completed result): this
+        symbol's awaited order results and fills are stored, then its bar's records and progress. Until
+        then the order's row stays ``submitted`` and the bar's progress unsaved, so a crash before the
+        read is resolved by cloid at restart and the bar decided again (the same cloid: never resent).
+        An order missing from ``results`` (the read failed) stays ``submitted`` and awaited."""
+        for cloid in [c for c in self.awaiting if c in results]:
+            self._store_result(results[cloid])
+            self.awaiting.discard(cloid)
+        self._persist()
+
+    def _persist(self) -> None:
+        """The held step's records: exits the broker reported, the bar, the progress (after its order's fills)."""
+        held, self._held = self._held, None
+        if held is None:
+            return
+        bar, equity, units, fills, report, events_before = held
+        st, sym = self.state, self.symbol
         for f in {f.cloid: f for f in fills if f.cloid}.values():  # off the hot path: the broker's record
             if f.cloid not in self.known:  # an order the broker placed itself (an exchange-side stop exit)
                 st.record_intent(Order(f.cloid, sym, bar.ts, 0.0, f.units, f.price, reduce_only=True, reason=f.kind))
                 self.known.add(f.cloid)
             self._store_result(self.broker.find(f.cloid))
-        if report.decision == 0.0:
-            report.decision = report.latency
         if report.order is not None:
             crash_point("after_fill")  # the order's result and fills are stored, the bar's progress is not
         st.record_bar(sym, bar.ts, equity, units, bar.close)
-        self.bars_done += 1
-        self.last_ts = bar.ts
         risk = self.risk.snapshot()
         if self.portfolio is not None:
             risk["portfolio"] = self.portfolio.snapshot()
@@ -241,9 +275,7 @@ class Executor:
         event = self._events != events_before and getattr(st, "group", None) is None
         if fills or report.order or event or st.flush_age() >= self.commit_seconds:
             st.flush()
-        self.equity, self.units, self.last_bar = equity, units, bar
-        self._sync_metrics(report)
-        return report
+        report.settled = time.perf_counter()
 
     def _switch(self, bar: Bar, equity: float, units: float, report: StepReport, t0: float) -> None:
         new, policy = self.pending_switch
@@ -330,7 +362,11 @@ class Executor:
             return None
         crash_point("after_submit")
         st.record_intent(order)
-        self._store_result(result)
+        if result.pending:  # filled; its fills come with the bar-close's one read (settle): 'submitted' until then
+            st.set_status(order.cloid, "submitted")
+            self.awaiting.add(order.cloid)
+        else:
+            self._store_result(result)
         if self.metrics is not None:
             self.metrics.orders_sent.inc()
         if result.status == "rejected":

@@ -17,7 +17,9 @@ Feeds: a replay's series are merged by bar time (a heap, deterministic; the mark
 live exchange feeds run in one thread each, their websocket subscriptions on one shared client
 (:class:`~gaorg.live.feed_ws.CandleHub`), and their closed bars are processed as they arrive. The
 symbols' live states share one connection and commit together (:class:`~gaorg.live.state.StateGroup`);
-on one exchange account their brokers share the account's reads (:mod:`gaorg.live.brokers.account`).
+on one exchange account their brokers share the account's reads (:mod:`gaorg.live.brokers.account`),
+the fills of a bar-close's orders included: :func:`settle` reads them once, when every symbol has
+stepped the bar-close, a bar of a later one comes, or no bar has come for ``SETTLE_GRACE`` seconds.
 """
 
 from __future__ import annotations
@@ -31,15 +33,17 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from gaorg.errors import NotFoundError
+from gaorg.errors import GaorgError, NotFoundError
 from gaorg.live.config import LiveConfig, RiskLimits
-from gaorg.live.executor import Executor
+from gaorg.live.executor import Executor, crash_point
 from gaorg.live.risk import STATE_CODE, RiskGate, RiskState
 from gaorg.live.summary import RunSummary, strategy_of
 from gaorg.live.types import Bar
 
 log = logging.getLogger("gaorg.live.portfolio")
 NAN = float("nan")
+SETTLE_GRACE = 0.05  # seconds without a bar after which a live bar-close's fills are read (the rest is late)
+SHARED_FILL_READS = True  # False: each order reads its own fills, as before (the tests compare the two)
 
 
 class Portfolio:
@@ -153,10 +157,12 @@ def merge_by_time(feeds: dict[str, Any]) -> Iterator[tuple[str, Bar, bool]]:
 
 
 def merge_as_they_come(feeds: dict[str, Any], stop: threading.Event, wait: float = 0.25,
-                       arrived: dict[str, float] | None = None) -> Iterator[tuple[str, Bar, bool]]:
+                       arrived: dict[str, float] | None = None, idle: Callable[[], None] | None = None
+                       ) -> Iterator[tuple[str, Bar, bool]]:
     """Endless (live) feeds, one thread each; bars in the order they arrive, each feed's in its own order.
 
     ``arrived``: filled with ``time.perf_counter()`` of the moment each yielded bar left its feed (by symbol).
+    ``idle``: called when no bar has come for ``SETTLE_GRACE`` seconds (then every ``wait`` while none comes).
     """
     q: queue.Queue = queue.Queue(maxsize=10_000)
     done = threading.Event()
@@ -178,9 +184,14 @@ def merge_as_they_come(feeds: dict[str, Any], stop: threading.Event, wait: float
     try:
         while ended < len(feeds) and not stop.is_set():
             try:
-                sym, bar, stale, at = q.get(timeout=wait)
+                sym, bar, stale, at = q.get(timeout=SETTLE_GRACE if idle is not None else wait)
             except queue.Empty:
-                continue
+                if idle is not None:
+                    idle()
+                try:
+                    sym, bar, stale, at = q.get(timeout=wait)
+                except queue.Empty:
+                    continue
             if isinstance(bar, BaseException):
                 raise bar
             if bar is None:
@@ -227,6 +238,7 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
     states: list[Any] = []
     brokers: list[Any] = []
     group: StateGroup | None = None  # the symbols' live states: one connection, one commit for all
+    views: dict[int, Any] = {}  # the accounts whose fills are read once per bar-close
     summary = RunSummary(res.name, res.version, "", metrics_port=runner.metrics_port, api_port=runner.api_port)
     try:
         for sym in c.symbols:  # every broker (an exchange's markets loaded) before any live state is opened
@@ -272,8 +284,17 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
                 feeds[sym] = feed
         runner._last_poll = time.monotonic()
         arrived: dict[str, float] = {}  # when each symbol's latest bar left its feed (a live feed's thread)
-        stream = merge_by_time(feeds) if c.feed == "replay" else merge_as_they_come(feeds, runner.stop_event,
-                                                                                    arrived=arrived)
+        views = {id(b.view): b.view for b in brokers if getattr(b, "view", None) is not None
+                 } if shared and SHARED_FILL_READS else {}
+        for view in views.values():  # the fills of a bar-close's orders: one read (settle)
+            view.defer_fills = True
+
+        def settled() -> None:
+            with runner.lock:
+                settle(book, list(views.values()))
+
+        stream = merge_by_time(feeds) if c.feed == "replay" else merge_as_they_come(
+            feeds, runner.stop_event, arrived=arrived, idle=settled if views else None)
         close_ts, close_at = None, 0.0  # a replay hands a bar-close over at once: when its first bar came out
         for sym, bar, stale in stream:
             if runner.stop_event.is_set():
@@ -287,8 +308,12 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
                 continue
             runner.poll_registry()
             with runner.lock:
+                if any(e.held_ts is not None and (e is ex or e.held_ts != bar.ts) for e in book.executors.values()):
+                    settle(book, list(views.values()))  # a later bar-close begins: the last one's fills first
                 switch = ex.pending_switch
                 report = ex.step(bar, stale, arrived=at)
+                if all(e.last_ts is not None and e.last_ts >= bar.ts for e in book.executors.values()):
+                    settle(book, list(views.values()))  # every symbol stepped this bar-close
                 book.sync_metrics()
             if report is None:
                 continue
@@ -304,8 +329,12 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
             if c.max_bars is not None and all(e.bars_done >= c.max_bars for e in book.executors.values()):
                 summary.stopped = f"max_bars {c.max_bars} reached"
                 break
+        with runner.lock:
+            settle(book, list(views.values()))
         return finish(summary, book, per, c)
     finally:
+        for view in views.values():  # a client reused by a later run reads its fills as that run says
+            view.defer_fills = False
         runner.stop_servers()  # before the states close: no operator call reaches a closed state
         for state in states:
             state.close()
@@ -313,6 +342,25 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
             group.close()
         for broker in brokers:
             broker.close()
+
+
+def settle(book: Portfolio, views: list[Any]) -> None:
+    """The fills of the orders sent since the last call, read once per account (one ``userFills``), then
+    each waiting symbol's results and bar stored (:meth:`Executor.settle`). A failed read is logged; its
+    orders stay ``submitted`` and are read at the next call (or resolved by cloid at the next start)."""
+    waiting = [ex for ex in book.executors.values() if ex.held_ts is not None or ex.awaiting]
+    if not waiting:
+        return
+    results: dict[str, Any] = {}
+    if any(ex.awaiting for ex in waiting):
+        crash_point("before_fills")  # tests: the bar-close's orders sent, their fills not read
+        for view in views:
+            try:
+                results.update(view.read_fills())
+            except GaorgError as exc:
+                log.error("the fills of the bar-close's orders were not read (%s); read again later", exc)
+    for ex in waiting:
+        ex.settle(results)
 
 
 def _feed(runner: Any, part: Any, sym: str, ex: Executor, markets: list[Any], store: Any, hub: Any) -> Any:

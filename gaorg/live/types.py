@@ -68,6 +68,8 @@ class OrderResult:
 
     ``status``: ``open`` (accepted, not yet filled: the paper broker's next-open order), ``filled``,
     ``partial`` (filled in part, the rest cancelled), ``rejected``, ``unknown`` (the broker never saw it).
+    ``pending``: a basket's order whose fills are read later, once for its bar-close's orders
+    (:meth:`gaorg.live.brokers.account.AccountView.read_fills`); ``filled`` is known, the fills not yet.
     """
 
     cloid: str
@@ -78,6 +80,7 @@ class OrderResult:
     fee: float = 0.0
     error: str | None = None
     fills: tuple[Fill, ...] = field(default=())
+    pending: bool = False  # filled; its fills (average price, fee) come from its bar-close's one fill read
 
 
 @dataclass(frozen=True)

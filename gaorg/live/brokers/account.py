@@ -10,16 +10,26 @@ most ``max_age`` seconds old, and no action (order, cancel) sent since on the as
 A new bar, age, or an action on the coin fetches again, so a symbol never sizes on its own position
 as it was before its last order; an action on another coin leaves its reads current (the account's
 equity may then lag by that order's fee and slippage, a few hundredths of a percent of its notional).
+
+The fills of a bar-close's orders are read once too (``defer_fills``, set by a basket's run): a filled
+order's broker hands its pending result to :meth:`AccountView.await_fills`, and :meth:`read_fills` (the
+portfolio calls it once the bar-close's orders are sent) reads ``userFills`` once, matches each order's
+fills by cloid or oid as the broker's own read does, and has each broker protect the position it left.
+A bar-close where 20 symbols entered read the fills 20 times (~0.5 s of ccxt's budget each).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import weakref
 from collections.abc import Callable
 from typing import Any
 
 from gaorg.data.exchange import RetryPolicy, call
+from gaorg.errors import GaorgError
+
+log = logging.getLogger("gaorg.live.broker")
 
 _VIEWS: weakref.WeakKeyDictionary[Any, AccountView] = weakref.WeakKeyDictionary()
 
@@ -36,6 +46,9 @@ class AccountView:
         self._cache: dict[str, tuple[float, Any]] = {}  # read -> (when, answer)
         self._acted: dict[str, set[str]] = {}  # read -> coins acted on since that answer
         self.fetches = 0  # requests sent for the account's state and open orders (the cache's misses)
+        self.defer_fills = False  # a basket's orders: their fills read once per bar-close (read_fills)
+        self.awaiting: dict[str, tuple[Any, Any, Any, float]] = {}  # cloid -> (broker, order, result, amount)
+        self.fill_reads = 0  # userFills requests sent
 
     def on_bar(self, ts: int) -> None:
         """A broker starts bar ``ts``: a new bar-close forgets what the last one read."""
@@ -60,6 +73,35 @@ class AccountView:
     def open_orders(self, coin: str | None = None) -> list[dict[str, Any]]:
         """``frontendOpenOrders``: every open order of the account with its trigger fields, current for ``coin``."""
         return self._get("frontendOpenOrders", coin) or []
+
+    def user_fills(self) -> list[dict[str, Any]]:
+        """``userFills``: the account's recent fills (Hyperliquid: the latest 2,000), read now."""
+        rows = call(self.ex.publicPostInfo, {"type": "userFills", "user": self.user}, retry=self.retry,
+                    where=f"{self.name} userFills", sleep=self.sleep)
+        self.fill_reads += 1
+        return rows or []
+
+    def await_fills(self, broker: Any, order: Any, pending: Any, amount: float) -> None:
+        """``order`` (sent by ``broker``, ``amount`` units) filled; its ``pending`` result is completed by
+        :meth:`read_fills`."""
+        self.awaiting[order.cloid] = (broker, order, pending, amount)
+
+    def read_fills(self) -> dict[str, Any]:
+        """Every awaiting order's result (cloid -> OrderResult) from one ``userFills`` read, then each
+        broker's position protected (levels, triggers) in the order the orders were sent. A failed read
+        raises and leaves every order awaiting (read again at the next call)."""
+        if not self.awaiting:
+            return {}
+        rows = self.user_fills()
+        done, self.awaiting = self.awaiting, {}
+        out = {}
+        for cloid, (broker, order, pending, amount) in done.items():
+            out[cloid] = result = broker.fills_read(pending, amount, rows)
+            try:
+                broker.protect(order, result)
+            except GaorgError as exc:  # an account read failed after its retries: the fills stay recorded
+                log.error("order %s filled but its stop/take are not placed: %s", cloid, exc)
+        return out
 
     def _get(self, kind: str, coin: str | None) -> Any:
         now = self.clock()

@@ -97,7 +97,13 @@ class CcxtBroker:
 
     # -- orders -----------------------------------------------------------------------------------
     def submit(self, order: Order) -> OrderResult:
-        """Send ``order`` once; after a transient fault find it by cloid before any resend."""
+        """Send ``order`` once; after a transient fault find it by cloid before any resend. In a basket on
+        one account (``view.defer_fills``) a filled order's fills are read later, once for every order of
+        the bar-close (:meth:`AccountView.read_fills`): its result is then ``pending`` and its levels and
+        triggers wait for that read."""
+        return self._submit(order, self.view.defer_fills)
+
+    def _submit(self, order: Order, defer: bool) -> OrderResult:
         amount = abs(order.units)
         try:
             amount = float(self.ex.amount_to_precision(self.symbol, amount))
@@ -107,11 +113,24 @@ class CcxtBroker:
             return OrderResult(order.cloid, "rejected", error="size below the exchange's precision")
         params = {"clientOrderId": order.cloid, "reduceOnly": bool(order.reduce_only)}
         resp, found = self.create(order.cloid, "market", order.side, amount, order.price, params)
-        result = found if found is not None else self._result(order, resp, amount)
+        result = found if found is not None else self._result(order, resp, amount, read=not defer)
+        if result.pending:
+            self.view.await_fills(self, order, result, amount)
+            return result
+        self.protect(order, result)
+        return result
+
+    def protect(self, order: Order, result: OrderResult) -> None:
+        """``order`` is done with ``result`` (its fills read): the levels of the position it left, and
+        its protective triggers on the exchange."""
         self._set_levels(order, result)
         if self.exchange_stops and result.status in ("filled", "partial"):
             self.triggers.after_fill(order, result)
-        return result
+
+    def fills_read(self, pending: OrderResult, amount: float, rows: list[dict]) -> OrderResult:
+        """A ``pending`` result completed from the account's fills ``rows`` (one read for the bar-close),
+        as :meth:`submit` would have completed it by its own read."""
+        return self._filled(pending.cloid, pending.exchange_id, pending.filled, amount, rows=rows)
 
     def create(self, cloid: str, kind: str, side: str, amount: float, price: float, params: dict
                ) -> tuple[dict | None, OrderResult | None]:
@@ -147,7 +166,7 @@ class CcxtBroker:
             return None, found
         raise TransientExchangeError(f"order {cloid} not placed after {self.retry.attempts} attempts: {last}")
 
-    def _result(self, order: Order, resp: dict, amount: float) -> OrderResult:
+    def _result(self, order: Order, resp: dict, amount: float, read: bool = True) -> OrderResult:
         status = resp.get("status")
         info = resp.get("info") or {}
         if status == "rejected" or "error" in info:
@@ -156,14 +175,17 @@ class CcxtBroker:
         oid = str(resp.get("id")) if resp.get("id") is not None else None
         if filled <= 0:
             return OrderResult(order.cloid, "open" if status == "open" else "cancelled", oid)
-        return self._filled(order.cloid, oid, filled if order.units > 0 else -filled, amount)
+        signed = filled if order.units > 0 else -filled
+        if not read:  # its fills come with the bar-close's one read
+            return OrderResult(order.cloid, _done(signed, amount), oid, signed, pending=True)
+        return self._filled(order.cloid, oid, signed, amount)
 
-    def _filled(self, cloid: str, oid: str | None, signed: float, amount: float, kind: str = "") -> OrderResult:
-        fills = self._fills_of(cloid, oid, kind or self.exits.get(cloid, "order"))
+    def _filled(self, cloid: str, oid: str | None, signed: float, amount: float, kind: str = "",
+                rows: list[dict] | None = None) -> OrderResult:
+        fills = self._fills_of(cloid, oid, kind or self.exits.get(cloid, "order"), rows)
         fee = sum(f.fee for f in fills)
         avg = (sum(abs(f.units) * f.price for f in fills) / sum(abs(f.units) for f in fills)) if fills else 0.0
-        status = "filled" if abs(signed) >= amount * (1 - 1e-9) else "partial"
-        return OrderResult(cloid, status, oid, signed, avg, fee, fills=tuple(fills))
+        return OrderResult(cloid, _done(signed, amount), oid, signed, avg, fee, fills=tuple(fills))
 
     def find(self, cloid: str) -> OrderResult:
         """The exchange's record of ``cloid`` (``unknown`` if it never arrived)."""
@@ -194,9 +216,12 @@ class CcxtBroker:
             return self._filled(cloid, oid, sign * filled, orig, kind)
         return OrderResult(cloid, "cancelled", oid)
 
-    def _fills_of(self, cloid: str, oid: str | None, kind: str = "order") -> list[Fill]:
-        rows = call(self.ex.publicPostInfo, {"type": "userFills", "user": self.user}, retry=self.retry,
-                    where=f"{self.name} userFills", sleep=self.sleep)
+    def _fills_of(self, cloid: str, oid: str | None, kind: str = "order", rows: list[dict] | None = None
+                  ) -> list[Fill]:
+        """The fills of ``cloid`` (or its ``oid``) among the account's ``userFills`` (read here unless
+        ``rows`` holds a read already made)."""
+        if rows is None:
+            rows = self.view.user_fills()
         out = []
         for r in rows or []:
             if r.get("cloid") == cloid or (oid is not None and str(r.get("oid")) == oid):
@@ -257,7 +282,7 @@ class CcxtBroker:
         cloid = client_order_id(f"{self.name}|{self.user}|{symbol}", bar.ts, kind)
         exit_order = Order(cloid, symbol, bar.ts, 0.0, -units, bar.close, reduce_only=True, reason=kind)
         self.exits = {**dict(list(self.exits.items())[-31:]), cloid: kind}
-        result = self.submit(exit_order)
+        result = self._submit(exit_order, defer=False)  # its fills are this bar's report: read now
         log.info("%s level touched at bar %s: closing %s units (%s)", kind, bar.ts, units, result.status)
         self.levels = (math.nan, math.nan)
         return [Fill(f.fill_id, cloid, f.ts, f.units, f.price, f.fee, kind) for f in result.fills]
@@ -284,3 +309,8 @@ class CcxtBroker:
 
     def close(self) -> None:
         pass
+
+
+def _done(signed: float, amount: float) -> str:
+    """``filled`` if ``signed`` units cover the order's ``amount``, else ``partial`` (an IOC's rest is cancelled)."""
+    return "filled" if abs(signed) >= amount * (1 - 1e-9) else "partial"
