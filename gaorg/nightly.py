@@ -4,8 +4,9 @@
 :class:`NightlyConfig` (unknown keys are refused), takes a lock so that two runs never overlap,
 and for each universe, independently:
 
-1. fetches the bars that closed since the last run (an exchange that cannot be reached is a
-   warning: the run goes on with the stored bars);
+1. fetches the bars that closed since the last run (a basket by rule: of every stored series the
+   rule picks among; an exchange that cannot be reached is a warning: the run goes on with the
+   stored bars);
 2. executes the evolve notebook with the universe's parameters, saving the executed notebook
    under ``$GAORG_HOME/nightly/DATE/``;
 3. logs that notebook to the notebook's MLflow run as an artifact;
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import os
 import sys
 import time
@@ -59,11 +61,16 @@ class FetchConfig:
 
 @dataclass(frozen=True)
 class UniverseConfig:
-    """One universe: a basket evolved together and registered as model ``register``."""
+    """One universe: a basket evolved together and registered as model ``register``; the basket is
+    ``symbols``, or a rule (``universe``, ``min_history``, ``top``: :func:`gaorg.evolve.rule.rule_of`)
+    the notebook resolves once."""
 
     name: str
-    symbols: tuple[str, ...]
+    symbols: tuple[str, ...] = ()
     exchange: str | None = None
+    universe: str | None = None
+    min_history: str | None = None
+    top: int | None = None
     timeframes: tuple[str, ...] = ("4h", "1h")
     population: int = 64
     generations: int = 10
@@ -77,8 +84,19 @@ class UniverseConfig:
     def __post_init__(self) -> None:
         if not self.name or any(c in self.name for c in "/\\ "):
             raise ValueError(f"name: {self.name!r} must be a non-empty word (it names files), e.g. majors")
-        if not self.symbols:
-            raise ValueError(f"universe {self.name}: symbols is empty; list at least one symbol")
+        try:
+            self.rule  # noqa: B018 - a bad rule fails here, at the edge
+        except ConfigError as exc:
+            raise ValueError(f"universe {self.name}: {exc}") from None
+        if not self.symbols and self.universe is None:
+            raise ValueError(f"universe {self.name}: symbols is empty; list at least one symbol (or a universe rule)")
+
+    @functools.cached_property
+    def rule(self) -> Any:
+        """The basket's :class:`gaorg.evolve.rule.BasketRule` (None: the basket is ``symbols``)."""
+        from gaorg.evolve.rule import rule_of
+
+        return rule_of(self.universe, self.min_history, self.top, symbols=self.symbols, exchange=self.exchange)
 
     @property
     def model(self) -> str:
@@ -89,6 +107,7 @@ class UniverseConfig:
         """The papermill parameters of ``03_evolve`` for this universe."""
         return {
             "symbols": list(self.symbols), "timeframes": list(self.timeframes), "exchange": self.exchange,
+            "universe": self.universe, "min_history": self.min_history, "top": self.top,
             "population": self.population, "generations": self.generations, "seed": self.seed,
             "folds": self.folds, "holdout": self.holdout, "scheduler": config.scheduler,
             "workers": config.workers, "register": self.model, "top_k": self.top_k,
@@ -188,6 +207,7 @@ class UniverseResult:
     notebook: str | None = None
     run_id: str | None = None
     model: str | None = None
+    basket: dict[str, Any] | None = None  # what the notebook evolved on (a rule: what it resolved to)
     versions: list[int] = field(default_factory=list)
     promotion: dict[str, Any] | None = None
     error: str | None = None
@@ -200,6 +220,8 @@ class UniverseResult:
         parts = []
         if self.fetched:
             parts.append(f"fetched {sum(f['bars'] for f in self.fetched)} new bars")
+        if self.basket and self.basket.get("universe"):
+            parts.append(f"basket {self.basket['universe']}: {len(self.basket['symbols'])} series")
         if self.run_id:
             parts.append(f"MLflow run {self.run_id}")
         if self.versions:
@@ -214,19 +236,21 @@ def fetch_new_bars(universe: UniverseConfig, settings: Settings, result: Univers
     cfg = universe.fetch
     if not cfg.enabled:
         return
-    if universe.exchange is None:
+    source = universe.exchange or (universe.rule.exchange if universe.rule else None)
+    if source is None:
         result.warnings.append("no exchange configured: fetch skipped, evolving on the stored bars")
         return
     from gaorg.data.exchange import RetryPolicy, make_exchange
     from gaorg.data.fetch import fetch_into
     from gaorg.data.store import open_store
+    from gaorg.evolve.rule import stored_symbols
 
     timeframe = cfg.timeframe or universe.timeframes[-1]
-    exchange = make_exchange(universe.exchange, testnet=cfg.testnet, api_url=cfg.api_url, timeout_ms=cfg.timeout_ms)
-    name = f"{universe.exchange}-testnet" if cfg.testnet else universe.exchange
+    exchange = make_exchange(source, testnet=cfg.testnet, api_url=cfg.api_url, timeout_ms=cfg.timeout_ms)
+    name = f"{source}-testnet" if cfg.testnet else source
     retry = RetryPolicy(attempts=max(1, cfg.retries), base_delay=cfg.backoff, max_delay=max(cfg.backoff * 8, 0.01))
-    with open_store(settings) as store:
-        for symbol in universe.symbols:
+    with open_store(settings) as store:  # a rule: the stored series it picks among, brought up to date
+        for symbol in universe.symbols or stored_symbols(store, universe.rule, timeframe):
             try:
                 report = fetch_into(store, exchange, symbol, timeframe, store_exchange=name, retry=retry)
             except ExchangeError as exc:
@@ -333,7 +357,7 @@ def run_universe(universe: UniverseConfig, config: NightlyConfig, settings: Sett
         execute_notebook(config.notebook, output, universe.notebook_parameters(config, record_dir), settings,
                          kernel=config.kernel, cell_timeout=config.cell_timeout)
         record = read_record(record_dir / RECORD)
-        result.run_id = record.get("mlflow_run_id")
+        result.run_id, result.basket = record.get("mlflow_run_id"), record.get("basket")
         result.versions = [int(v) for v in record.get("registered_versions") or []]
         if result.run_id:
             result.status = "logging"

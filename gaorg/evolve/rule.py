@@ -75,17 +75,45 @@ class BasketRule:
         return True
 
 
-def parse_rule(universe: str, min_history: str | None = None, top: int | None = None) -> BasketRule:
-    """A :class:`BasketRule` from ``--universe EXCHANGE:KIND``, ``--min-history``, ``--top``."""
+def parse_rule(universe: str, min_history: str | None = None, top: int | None = None, *,
+               flags: bool = True) -> BasketRule:
+    """A :class:`BasketRule` from ``--universe EXCHANGE:KIND``, ``--min-history``, ``--top``
+    (``flags=False``: the messages name the keys ``universe``, ``min_history``, ``top`` of a
+    notebook's parameters or a nightly config instead)."""
+    u, m, t = ("--universe", "--min-history", "--top") if flags else ("universe", "min_history", "top")
     exchange, sep, kind = universe.partition(":")
     if not sep or not exchange or kind not in KINDS:
-        raise ConfigError(f"--universe {universe!r}: give EXCHANGE:KIND with KIND one of {', '.join(KINDS)} "
+        raise ConfigError(f"{u} {universe!r}: give EXCHANGE:KIND with KIND one of {', '.join(KINDS)} "
                           "(e.g. hyperliquid:perp)")
     if top is not None and top < 1:
-        raise ConfigError(f"--top {top}: give how many series the basket holds, at least 1 (e.g. --top 30)")
+        raise ConfigError(f"{t} {top}: give how many series the basket holds, at least 1 "
+                          f"(e.g. {t + ' ' if flags else ''}30)")
     rule = BasketRule(exchange, kind, (min_history or "").strip().lower(), top)  # type: ignore[arg-type]
-    rule.min_history_ms  # noqa: B018 - checks the duration now, at the edge
+    if rule.min_history:
+        parse_duration(rule.min_history, m)  # checks the duration now, at the edge
     return rule
+
+
+def rule_of(universe: str | None, min_history: str | None = None, top: int | None = None, *,
+            symbols: tuple[str, ...] = (), exchange: str | None = None) -> BasketRule | None:
+    """The rule a notebook's parameters or a nightly universe name by their keys ``universe``,
+    ``min_history``, ``top`` (None: the basket is named by ``symbols``), checked as ``gaorg evolve``
+    checks its flags: ConfigError for a bad value, or a rule beside ``symbols`` or ``exchange``."""
+    if universe is None:
+        if min_history is not None or top is not None:
+            raise ConfigError("min_history and top choose within a rule; add universe: EXCHANGE:KIND "
+                              "(e.g. hyperliquid:perp)")
+        return None
+    if symbols or exchange:
+        raise ConfigError("universe names the basket by rule; drop symbols and exchange (or drop universe)")
+    return parse_rule(universe, min_history, top, flags=False)
+
+
+def stored_symbols(store: Any, rule: BasketRule, timeframe: str) -> list[str]:
+    """The symbols of ``rule``'s exchange and kind that ``store`` holds at ``timeframe``, by symbol:
+    the series a nightly run brings up to date before the rule picks among them."""
+    return sorted({s.symbol for s in store.series()
+                   if s.exchange == rule.exchange and s.timeframe == timeframe and rule.matches(s.symbol)})
 
 
 @dataclass(frozen=True)

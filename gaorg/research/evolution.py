@@ -23,6 +23,7 @@ class EvolutionRun:
     logged: dict[str, Any]
     holdout_bars: dict[str, Any] = field(default_factory=dict)
     holdout_from: dict[str, int] = field(default_factory=dict)
+    basket: Any = None  # the gaorg.research.params.Basket evolved on
 
     @property
     def run_id(self) -> str | None:
@@ -56,6 +57,7 @@ class EvolutionRun:
             "stages": [{"timeframe": s.timeframe, "population": s.population, "generations": s.generations,
                         "evaluations": s.evaluations} for s in r.stages],
             "generations_seen": len(r.history), "trials": r.trials, "pbo": r.pbo,
+            "basket": self.basket.to_dict() if self.basket is not None else None,
             "front": [{"genome_hash": m.genome_hash, "modules": list(m.genome.modules), "sharpe": m.sharpe,
                        "max_drawdown": m.max_drawdown, "consistency": m.consistency,
                        "deflated_sharpe": m.deflated_sharpe, "holdout_sharpe": m.holdout.get("sharpe")}
@@ -71,8 +73,9 @@ def _config_of(flat: dict[str, Any]) -> Any:
 
 
 def run_evolution(settings: Settings, params: Any, on_generation: Callable[[Any], None] | None = None,
-                  progress: bool = True) -> EvolutionRun:
-    """Evolve with ``params`` (an ``EvolveParams``), log to MLflow, register the front.
+                  progress: bool = True, basket: Any = None) -> EvolutionRun:
+    """Evolve with ``params`` (an ``EvolveParams``) on ``basket`` (from ``params.basket(settings)``;
+    default: its symbols as given, or its rule resolved now), log to MLflow, register the front.
 
     ``on_generation`` receives each ``GenerationStats`` too (the notebook's live figure).
     """
@@ -83,7 +86,11 @@ def run_evolution(settings: Settings, params: Any, on_generation: Callable[[Any]
     from gaorg.tracking.log import evolution_callback, log_evolution
     from gaorg.tracking.recorder import MlflowRecorder
 
-    config = params.evolve_config()
+    if basket is None:
+        from gaorg.research.params import Basket
+
+        basket = params.basket(settings) if params.rule is not None else Basket(params.symbols, params.exchange, {})
+    config = params.evolve_config(basket)
     run_id = new_run_id()
     recorder = MlflowRecorder(settings)
     track = evolution_callback(recorder)
@@ -109,4 +116,4 @@ def run_evolution(settings: Settings, params: Any, on_generation: Callable[[Any]
     shared = holdout_starts(bars, config.holdout)  # series of different spans: one hold-out time
     return EvolutionRun(result, logged, {b.symbol: b for b in bars},
                         {b.symbol: holdout_start(len(b), config.holdout) if shared is None else shared[i]
-                         for i, b in enumerate(bars)})
+                         for i, b in enumerate(bars)}, basket)

@@ -10,6 +10,7 @@ notebook used and produced in ``output_dir`` (the nightly pipeline and the tests
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import sys
 from collections.abc import Mapping
@@ -53,11 +54,19 @@ class LabParams:
 
 @dataclass(frozen=True)
 class EvolveParams:
-    """``03_evolve``: the run (basket, stages, sizes, seed, cluster) and the model to register."""
+    """``03_evolve``: the run (basket, stages, sizes, seed, cluster) and the model to register.
+
+    The basket is ``symbols``, or a rule (``universe``, with ``min_history`` and ``top``) as
+    ``gaorg evolve --universe`` takes it: checked here, resolved once by :meth:`basket`. A rule
+    replaces ``symbols`` (the notebook's default basket cannot be told from a chosen one).
+    """
 
     symbols: tuple[str, ...] = ("SYNTH-BTC", "SYNTH-ETH")
     timeframes: tuple[str, ...] = ("4h", "1h")
     exchange: str | None = None
+    universe: str | None = None
+    min_history: str | None = None
+    top: int | None = None
     population: int = 32
     generations: int = 4
     seed: int = 0
@@ -69,13 +78,71 @@ class EvolveParams:
     top_k: int = 5
     output_dir: str = ""
 
-    def evolve_config(self) -> Any:
-        """The library's ``EvolveConfig`` for these parameters (its own checks apply)."""
+    def __post_init__(self) -> None:
+        if self.universe is not None:
+            object.__setattr__(self, "symbols", ())
+        self.rule  # noqa: B018 - a bad rule fails here, at the edge
+
+    @functools.cached_property
+    def rule(self) -> Any:
+        """The :class:`gaorg.evolve.rule.BasketRule` of ``universe`` (None: the basket is ``symbols``)."""
+        from gaorg.evolve.rule import rule_of
+
+        return rule_of(self.universe, self.min_history, self.top, exchange=self.exchange)
+
+    def basket(self, settings: Settings) -> Basket:
+        """The basket, fixed now: ``symbols`` checked against the store, or the rule resolved once
+        from it (at the finest stage, volume ranked before the hold-out) as ``gaorg evolve`` does."""
+        if self.rule is None:
+            return Basket(self.symbols, self.exchange, check_symbols(settings, self.symbols, self.exchange))
+        from gaorg.data.store import open_store
+        from gaorg.evolve.rule import resolve
+
+        _need_store(settings)
+        with open_store(settings, read_only=True) as store:
+            found = resolve(store, self.rule, self.timeframes[-1], self.holdout)
+        return Basket(found.symbols, found.exchange, {s: found.exchange for s in found.symbols}, found.rule, found)
+
+    def evolve_config(self, basket: Basket | None = None) -> Any:
+        """The library's ``EvolveConfig`` for these parameters and ``basket`` (default: ``symbols``
+        as given; a rule must be resolved first), its own checks applied."""
         from gaorg.evolve.config import EvolveConfig
 
-        data = {k: getattr(self, k) for k in ("symbols", "timeframes", "exchange", "population", "generations",
+        if basket is None:
+            if self.rule is not None:
+                raise ConfigError(f"universe {self.universe!r} is a rule: resolve it once with "
+                                  "params.basket(settings) and pass that basket")
+            basket = Basket(self.symbols, self.exchange, {})
+        data = {k: getattr(self, k) for k in ("timeframes", "population", "generations",
                                                 "seed", "folds", "holdout", "scheduler", "workers")}
+        data.update(symbols=basket.symbols, exchange=basket.exchange, universe=basket.universe)
         return parse_config(EvolveConfig, data, "notebook parameters")
+
+
+@dataclass(frozen=True)
+class Basket:
+    """What a run evolves on: its symbols, each with the exchange that holds it, and the rule they
+    were resolved from (``universe``, as the run records it; empty when named) with what the rule
+    looked at (``resolution``: a :class:`gaorg.evolve.rule.Resolution`)."""
+
+    symbols: tuple[str, ...]
+    exchange: str | None
+    held: Mapping[str, str]
+    universe: str = ""
+    resolution: Any = None
+
+    def describe(self) -> str:
+        if self.resolution is not None:
+            return self.resolution.describe()
+        return f"basket: {', '.join(self.symbols)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """As ``gaorg evolve --json`` reports its basket: symbols, exchange, universe (and what a rule looked at)."""
+        out: dict[str, Any] = {"symbols": list(self.symbols), "exchange": self.exchange, "universe": self.universe}
+        if self.resolution is not None:
+            found = self.resolution.to_dict()
+            out.update(volume_until=found["volume_until"], candidates=found["candidates"])
+        return out
 
 
 @dataclass(frozen=True)
@@ -118,9 +185,7 @@ def check_symbols(settings: Settings, symbols: tuple[str, ...] | list[str], exch
     """
     from gaorg.data.store import open_store
 
-    if not settings.market_db.exists():
-        raise NotFoundError(f"no market store at {settings.market_db}; create one with `gaorg data synth` "
-                            "or `gaorg data fetch` (GAORG_HOME is " f"{settings.home})")
+    _need_store(settings)
     out: dict[str, str] = {}
     with open_store(settings, read_only=True) as store:
         known = sorted({s.symbol for s in store.series()})
@@ -134,6 +199,12 @@ def check_symbols(settings: Settings, symbols: tuple[str, ...] | list[str], exch
                 raise NotFoundError(f"notebook parameter symbols: unknown symbol {symbol!r}; the store holds "
                                     f"{', '.join(known) or 'nothing'} ({exc})") from None
     return out
+
+
+def _need_store(settings: Settings) -> None:
+    if not settings.market_db.exists():
+        raise NotFoundError(f"no market store at {settings.market_db}; create one with `gaorg data synth` "
+                            "or `gaorg data fetch` (GAORG_HOME is " f"{settings.home})")
 
 
 RECORD = "record.json"

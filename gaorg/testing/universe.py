@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -80,16 +81,36 @@ def universe_stand_in(n: int = 50, *, bars: int = 200, timeframe: str = "1h", la
     after the hour, as Hyperliquid stamps it."""
     listings = universe_listings(n, bars=bars, timeframe=timeframe, late=late, delisted=delisted, seed=seed,
                                  now_ms=now_ms)
-    tf = timeframe_ms(timeframe)
     srv = UniverseStandIn(page_limit=page_limit, timeout_delay=timeout_delay)
     srv.listings = listings
     for x in listings:
-        count = (x.last - x.first) // tf + 1
-        m = synth_market(x.symbol, timeframe, count, seed, start_ms=x.first, exchange="hyperliquid")
+        m, keep = _market(x, timeframe, seed)
         srv.add_bars(m.bars, x.coin)
-        keep = m.funding_ts <= x.last + tf
         srv.add_funding(x.coin, m.funding_ts[keep] + 31, m.funding_rate[keep])
         srv.set_volume(x.coin, x.volume)
         if x.delisted:
             srv.delist(x.coin)
     return srv
+
+
+def store_universe(store: Any, listings: tuple[Listing, ...], *, timeframe: str = "1h", seed: int = 0,
+                   before: int | None = None) -> None:
+    """Write ``listings``' bars and funding into ``store`` (exchange ``hyperliquid``) as
+    :func:`universe_stand_in` with the same ``seed`` serves them, only those before ``before``
+    (ms; None: all): a store that already holds a universe, or part of it for a fetch to complete."""
+    limit = np.iinfo(np.int64).max if before is None else before
+    for x in listings:
+        m, keep = _market(x, timeframe, seed)
+        cols = m.bars.columns()
+        rows = np.asarray(cols["ts"]) < limit
+        if rows.any():
+            store.write_bars("hyperliquid", x.symbol, timeframe, {k: np.asarray(v)[rows] for k, v in cols.items()})
+            fund = keep & (m.funding_ts + 31 < limit)
+            store.write_funding("hyperliquid", x.symbol, m.funding_ts[fund] + 31, m.funding_rate[fund])
+
+
+def _market(x: Listing, timeframe: str, seed: int) -> tuple[Any, Any]:
+    """A listing's synthetic market and which of its funding stamps fall within its life."""
+    tf = timeframe_ms(timeframe)
+    m = synth_market(x.symbol, timeframe, (x.last - x.first) // tf + 1, seed, start_ms=x.first, exchange="hyperliquid")
+    return m, m.funding_ts <= x.last + tf

@@ -68,3 +68,44 @@ def test_records_are_strict_json_and_nothing_is_written_without_an_output_dir(tm
     json.loads(path.read_text())  # strict: no NaN
     with pytest.raises(ConfigError, match="wrote no record"):
         read_record(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize(("namespace", "message"), [
+    ({"universe": "hyperliquid"}, "universe 'hyperliquid': give EXCHANGE:KIND with KIND one of perp, spot, all"),
+    ({"universe": "hyperliquid:perp", "min_history": "1 year"}, "min_history '1 year' is not a duration"),
+    ({"universe": "hyperliquid:perp", "top": 0}, "top 0: give how many series the basket holds, at least 1"),
+    ({"top": 3}, "min_history and top choose within a rule; add universe"),
+    ({"universe": "hyperliquid:perp", "exchange": "binance"}, "drop symbols and exchange"),
+    ({"universe": "hyperliquid:perp", "top": "ten"}, "notebook parameter.top: expected a whole number"),
+])
+def test_a_bad_rule_in_the_notebook_parameters_is_a_config_error_as_gaorg_evolve_gives(namespace, message):
+    with pytest.raises(ConfigError, match=message):
+        notebook_params(EvolveParams, namespace)
+
+
+def test_a_rule_replaces_the_symbols_is_resolved_once_by_basket_and_recorded_in_the_config(settings, gaorg_home):
+    from gaorg.data.store import MarketStore
+    from gaorg.evolve.rule import parse_rule, resolve
+    from gaorg.testing.universe import store_universe, universe_listings
+
+    listings = universe_listings(8, bars=800, late=0.25, delisted=1, seed=0, now_ms=1_767_225_600_000)
+    gaorg_home.mkdir(parents=True)
+    with MarketStore(gaorg_home / "market.duckdb") as store:
+        store_universe(store, listings)
+        expected = resolve(store, parse_rule("hyperliquid:perp", "20d", 3), "1h", 0.2)
+    params = notebook_params(EvolveParams, {"symbols": ["SYNTH-BTC"], "universe": "hyperliquid:perp",
+                                            "min_history": "20d", "top": 3, "timeframes": ["4h", "1h"]})
+    assert params.symbols == () and params.rule == parse_rule("hyperliquid:perp", "20d", 3)
+    with pytest.raises(ConfigError, match="is a rule: resolve it once"):
+        params.evolve_config()  # not resolved behind the caller's back
+    basket = params.basket(settings)
+    assert basket.symbols == expected.symbols and len(basket.symbols) == 3
+    assert basket.describe() == expected.describe()
+    # what gaorg evolve --json reports as its basket, and what the run records (checkpoint, MLflow params)
+    got = basket.to_dict()
+    assert (got["universe"], got["exchange"]) == ("hyperliquid:perp min-history=20d top=3", "hyperliquid")
+    assert [c["symbol"] for c in got["candidates"] if c["picked"]] == sorted(expected.symbols)
+    config = params.evolve_config(basket)
+    assert (config.symbols, config.exchange, config.universe) == (expected.symbols, "hyperliquid", got["universe"])
+    with pytest.raises(NotFoundError, match="has 90d of history"):
+        notebook_params(EvolveParams, {"universe": "hyperliquid:perp", "min_history": "90d"}).basket(settings)
