@@ -13,6 +13,7 @@ Imported only where a Dask cluster is used (it imports ``distributed``).
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,37 +34,62 @@ class Holder(WorkerPlugin):
 
 @dataclass(frozen=True)
 class Held:
-    """What a task is given in place of the held object."""
+    """What a task is given in place of the held object (and the names of its series' pieces)."""
 
     name: str
+    parts: tuple[str, ...] = ()
 
     def get(self) -> Any:
-        """The held object, from this worker's plugins."""
-        return get_worker().plugins[self.name].obj
+        """The held object, from this worker's plugins (put together once from its pieces)."""
+        plugins = get_worker().plugins
+        holder = plugins[self.name]
+        if not self.parts:
+            return holder.obj
+        whole = getattr(holder, "whole", None)
+        if whole is None:  # the arrays are the pieces' own: nothing is copied
+            whole = holder.whole = dataclasses.replace(holder.obj, bars=tuple(plugins[p].obj for p in self.parts))
+        return whole
 
 
 class HeldRef:
     """The client's handle on a held object: pass it as a keyword to the mapper, then ``release()``."""
 
-    def __init__(self, client: Any, name: str) -> None:
-        self.client, self.name = client, name
+    def __init__(self, client: Any, name: str, parts: tuple[str, ...] = ()) -> None:
+        self.client, self.name, self.parts = client, name, parts
+
+    def held(self) -> Held:
+        """What a task is given."""
+        return Held(self.name, self.parts)
 
     def release(self) -> None:
         """Workers (and the scheduler) drop the object; a cluster already gone is not an error."""
-        try:
-            self.client.unregister_worker_plugin(self.name)
-        except (OSError, TimeoutError, ValueError, KeyError):
-            pass
+        for name in (self.name, *self.parts):
+            try:
+                self.client.unregister_worker_plugin(name)
+            except (OSError, TimeoutError, ValueError, KeyError):
+                pass
 
 
 def hold(client: Any, obj: Any) -> HeldRef:
-    """Send ``obj`` to every worker of ``client``'s cluster, and to every worker that joins later."""
+    """Send ``obj`` to every worker of ``client``'s cluster, and to every worker that joins later.
+
+    A dataclass with a tuple of ``bars`` (a stage's :class:`~gaorg.evolve.fitness.Market`) travels
+    as one message per series and one for the rest: a worker unpickles a message into new arrays
+    while it still holds the message, so one message of the whole market would need twice the
+    market's memory on arrival; a series at a time needs the market and one series.
+    """
     name = f"gaorg-held-{uuid.uuid4().hex}"
+    pieces = getattr(obj, "bars", None) if dataclasses.is_dataclass(obj) else None
+    split = isinstance(pieces, tuple) and len(pieces) > 1
+    parts = tuple(f"{name}-{i}" for i in range(len(pieces))) if split else ()
     try:
-        client.register_plugin(Holder(obj), name=name)
+        for part, piece in zip(parts, pieces if split else (), strict=True):
+            client.register_plugin(Holder(piece), name=part)
+        client.register_plugin(Holder(dataclasses.replace(obj, bars=()) if split else obj), name=name)
     except (OSError, TimeoutError) as exc:
+        HeldRef(client, name, parts).release()
         raise ClusterError(f"could not send market data to the Dask workers: {exc}") from None
-    return HeldRef(client, name)
+    return HeldRef(client, name, parts)
 
 
 def run_with_held(batch: list, task: Callable[..., list], **kwargs: Any) -> list:

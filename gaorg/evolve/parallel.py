@@ -80,13 +80,13 @@ class DaskMapper:
         items = list(items)
         if not items:
             return []
-        from gaorg.evolve.held import Held, HeldRef, run_with_held
+        from gaorg.evolve.held import HeldRef, run_with_held
 
         base, kwargs = func, {}
         if isinstance(func, functools.partial) and not func.args:
             base, kwargs = func.func, dict(func.keywords)
         if any(isinstance(v, HeldRef) for v in kwargs.values()):
-            kwargs = {"task": base, **{k: Held(v.name) if isinstance(v, HeldRef) else v for k, v in kwargs.items()}}
+            kwargs = {"task": base, **{k: v.held() if isinstance(v, HeldRef) else v for k, v in kwargs.items()}}
             base = run_with_held
         count = min(len(items), self.workers * self.batches_per_worker)
         groups = balanced_groups([self.cost(x) if self.cost else 1.0 for x in items], count)

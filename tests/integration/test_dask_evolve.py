@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from gaorg.errors import ClusterError
+from gaorg.evolve.fitness import Market
 from gaorg.evolve.parallel import DaskMapper, open_client
 from gaorg.testing.markets import random_walk_market
 
@@ -31,6 +32,14 @@ def _closes(batch: list[int], market) -> list[int]:
     return [len(market.close) for _ in batch]
 
 
+def _basket_closes(batch: list[int], market) -> list[tuple]:
+    return [(market.timeframe, tuple(float(b.close.sum()) for b in market.bars)) for _ in batch]
+
+
+def _held_names(prefix: str, dask_worker=None) -> int:
+    return sum(name.startswith(prefix) for name in dask_worker.plugins)
+
+
 def test_local_cluster_broadcasts_data_and_keeps_submission_order():
     with open_client(workers=2) as client:
         client.wait_for_workers(2, timeout=60)
@@ -46,6 +55,17 @@ def test_local_cluster_broadcasts_data_and_keeps_submission_order():
         assert mapper(functools.partial(_closes, market=ref), [0, 1, 2]) == [len(market.close)] * 3
         ref.release()
         assert list(client.run(_held_closes, ref.name).values()) == [None, None]
+
+        # a basket travels a series at a time (a worker never holds the whole market twice) and
+        # a task gets it whole; releasing it frees every piece
+        basket = Market("1h", tuple(random_walk_market(s, 400 + i, seed=i) for i, s in enumerate("ABC")),
+                        (), "anchored", None)
+        ref = mapper.scatter(basket)
+        assert list(client.run(_held_names, ref.name).values()) == [4, 4]  # 3 series and the rest
+        want = ("1h", tuple(float(b.close.sum()) for b in basket.bars))
+        assert mapper(functools.partial(_basket_closes, market=ref), [0, 1, 2, 3]) == [want] * 4
+        ref.release()
+        assert list(client.run(_held_names, ref.name).values()) == [0, 0]
 
         items = list(range(23))
         assert mapper(_square_all, items) == [i * i for i in items]
