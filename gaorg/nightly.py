@@ -47,7 +47,8 @@ class FetchConfig:
     """How a universe gets new bars: from its ``exchange`` (ccxt), unless ``enabled`` is false.
 
     ``timeframe`` defaults to the universe's finest stage; ``api_url`` sends requests elsewhere
-    (a proxy, a stand-in exchange in tests); ``retries``/``backoff`` bound the wait on faults.
+    (a proxy, a stand-in exchange in tests); ``retries``/``backoff`` bound the wait on faults;
+    ``rate_limit_ms`` overrides ccxt's throttle (ms a unit of request weight) as ``gaorg data fetch``'s does.
     """
 
     enabled: bool = True
@@ -57,6 +58,11 @@ class FetchConfig:
     retries: int = 3
     backoff: float = 1.0
     timeout_ms: int | None = None
+    rate_limit_ms: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.rate_limit_ms is not None and self.rate_limit_ms < 0:
+            raise ValueError(f"rate_limit_ms {self.rate_limit_ms} cannot be negative (0: no throttle)")
 
 
 @dataclass(frozen=True)
@@ -246,7 +252,8 @@ def fetch_new_bars(universe: UniverseConfig, settings: Settings, result: Univers
     from gaorg.evolve.rule import stored_symbols
 
     timeframe = cfg.timeframe or universe.timeframes[-1]
-    exchange = make_exchange(source, testnet=cfg.testnet, api_url=cfg.api_url, timeout_ms=cfg.timeout_ms)
+    exchange = make_exchange(source, testnet=cfg.testnet, api_url=cfg.api_url, timeout_ms=cfg.timeout_ms,
+                             rate_limit_ms=cfg.rate_limit_ms)
     name = f"{source}-testnet" if cfg.testnet else source
     retry = RetryPolicy(attempts=max(1, cfg.retries), base_delay=cfg.backoff, max_delay=max(cfg.backoff * 8, 0.01))
     with open_store(settings) as store:  # a rule: the stored series it picks among, brought up to date

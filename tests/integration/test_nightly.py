@@ -17,6 +17,7 @@ import pytest
 
 from gaorg.data.store import MarketStore
 from gaorg.data.synth import synth_market
+from gaorg.data.times import iso
 from gaorg.testing.hyperliquid import StandInHyperliquid
 from tests.notebooks import kit
 from tests.notebooks.kit import PROBE, seed_store
@@ -152,37 +153,89 @@ def test_the_shipped_config_and_schedules_run_gaorg_nightly_on_the_evolve_notebo
     assert "Unit=gaorg-nightly.service" in (repo / "pipelines" / "gaorg-nightly.timer").read_text()
 
 
-def test_nightly_runs_the_real_evolve_notebook_logs_it_to_its_run_and_runs_the_gates(cli, ready_home, tmp_path):
-    seed_store(ready_home, ("SYNTH-A", "SYNTH-B"), n_bars=1000)
+def test_nightly_evolves_a_rule_basket_in_the_real_notebook_logs_it_to_its_run_and_runs_the_gates(cli, ready_home,
+                                                                                                 tmp_path):
+    # the store holds a small universe of perpetuals (one listed late, one delisted) but its newest
+    # 30 bars; the stand-in exchange serves them all
+    from gaorg.evolve.checkpoint import load_state
+    from gaorg.evolve.rule import parse_rule, resolve
+    from gaorg.testing.universe import store_universe, universe_stand_in
+
+    now = int(time.time() * 1000)
+    spec = {"bars": 600, "late": 0.25, "delisted": 1, "seed": 0, "now_ms": now}
     notebook = PROBE.parents[2] / "notebooks" / "03_evolve.ipynb"
-    config = tmp_path / "nightly.yaml"
-    config.write_text(f"""
+    with universe_stand_in(8, **spec) as srv:
+        with MarketStore(ready_home / "market.duckdb") as store:
+            store_universe(store, srv.listings, before=(now // H - 30) * H)
+        config = tmp_path / "nightly.yaml"
+        config.write_text(f"""
 notebook: {notebook}
 workers: 0
 promote: true
 universes:
-  - name: synth
-    symbols: [SYNTH-A, SYNTH-B]
+  - name: perps
+    universe: hyperliquid:perp
+    min_history: 15d
+    top: 3
     timeframes: [4h, 1h]
     population: 6
     generations: 1
     folds: 2
     top_k: 2
-    fetch: {{enabled: false}}
+    fetch: {{api_url: "{srv.url}", retries: 1, backoff: 0.01, rate_limit_ms: 0}}
 """)
-    res = cli("nightly", "--config", str(config), "--date", "2026-02-03", "--json", timeout=400)
+        res = cli("nightly", "--config", str(config), "--date", "2026-02-03", "--json", timeout=400)
+        listings = {x.symbol: x for x in srv.listings}
     assert res.code == 0, res.stderr
-    (synth,) = res.json["universes"]
-    assert synth["error"] is None and synth["model"] == "gaorg-synth" and synth["versions"]
+    (perps,) = res.json["universes"]
+    assert perps["error"] is None and perps["model"] == "gaorg-perps" and perps["versions"]
+    # the fetch brought every stored perpetual up to date (the delisted one has nothing new) ...
+    fetched = {f["symbol"]: f["bars"] for f in perps["fetched"]}
+    assert set(fetched) == set(listings)
+    assert {s for s, n in fetched.items() if n} == {s for s, x in listings.items() if x.active}
+    # ... before the notebook resolved the rule, once, as gaorg evolve resolves it on the same store
+    with MarketStore(ready_home / "market.duckdb", read_only=True) as store:
+        expected = resolve(store, parse_rule("hyperliquid:perp", "15d", 3), "1h", 0.2)
+    basket = perps["basket"]
+    assert (basket["universe"], basket["exchange"], basket["symbols"]) == (
+        "hyperliquid:perp min-history=15d top=3", "hyperliquid", list(expected.symbols))
+    assert {c["symbol"] for c in basket["candidates"]} == set(listings)
+    assert max(c["last"] for c in basket["candidates"]) > iso((now // H - 30) * H)  # it saw the fetched bars
+    assert "basket hyperliquid:perp min-history=15d top=3: 3 series" in res.stderr
+    # the run records the rule beside its symbols: the checkpoint and the MLflow params
+    record = json.loads((Path(perps["notebook"]).with_suffix("") / "record.json").read_text())
+    state = load_state(ready_home / "checkpoints" / record["evolution_run_id"])
+    assert (state.config.universe, state.config.symbols) == (basket["universe"], expected.symbols)
+    assert record["params"]["universe"] == "hyperliquid:perp" and record["params"]["symbols"] == []
     import mlflow
 
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{ready_home / 'mlflow.db'}")
-    run = client.get_run(synth["run_id"])  # the evolution's own run holds the executed notebook
+    run = client.get_run(perps["run_id"])  # the evolution's own run holds the executed notebook
     assert run.data.tags.get("gaorg.kind") == "evolution"
-    assert [a.path for a in client.list_artifacts(synth["run_id"], "nightly")] == ["nightly/synth.ipynb"]
+    assert run.data.params["config.universe"] == basket["universe"]
+    assert run.data.params["config.symbols"] == ",".join(expected.symbols)
+    assert [a.path for a in client.list_artifacts(perps["run_id"], "nightly")] == ["nightly/perps.ipynb"]
     # the gates ran on the best version, never forced; production moved only if they all passed
-    promotion = synth["promotion"]
-    assert promotion["version"] == synth["versions"][0] and promotion["action"] in ("promoted", "rejected")
-    aliases = client.get_registered_model("gaorg-synth").aliases
+    promotion = perps["promotion"]
+    assert promotion["version"] == perps["versions"][0] and promotion["action"] in ("promoted", "rejected")
+    aliases = client.get_registered_model("gaorg-perps").aliases
     assert (aliases.get("production") == str(promotion["version"])) == (promotion["action"] == "promoted")
     assert all(g["passed"] for g in promotion["gates"]) == (promotion["action"] == "promoted")
+
+
+@pytest.mark.parametrize(("universe", "says"), [
+    ("universe: hyperliquid", "universe 'hyperliquid': give EXCHANGE:KIND"),
+    ("universe: hyperliquid:perp\n    min_history: 1 year", "min_history '1 year' is not a duration"),
+    ("universe: hyperliquid:perp\n    top: 0", "top 0: give how many series the basket holds"),
+    ("symbols: [BTC]\n    top: 3", "min_history and top choose within a rule; add universe"),
+    ("universe: hyperliquid:perp\n    symbols: [BTC]", "drop symbols and exchange"),
+])
+def test_a_bad_rule_in_the_nightly_config_exits_2_naming_the_universe_before_anything_runs(capsys, gaorg_home,
+                                                                                        tmp_path, universe, says):
+    from gaorg.cli import main
+
+    config = write_config(tmp_path / "nightly.yaml", f"notebook: PROBE\nuniverses:\n  - name: perps\n    {universe}\n")
+    assert main(["nightly", "--config", str(config), "--json"]) == 2
+    error = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["error"]
+    assert "universes[0]: universe perps: " in error and says in error, error
+    assert not (gaorg_home / "nightly").exists()  # nothing ran
