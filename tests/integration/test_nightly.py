@@ -202,6 +202,8 @@ universes:
     assert {c["symbol"] for c in basket["candidates"]} == set(listings)
     assert max(c["last"] for c in basket["candidates"]) > iso((now // H - 30) * H)  # it saw the fetched bars
     assert "basket hyperliquid:perp min-history=15d top=3: 3 series" in res.stderr
+    shown = Path(perps["notebook"]).read_text()  # the executed notebook says what the rule picked
+    assert expected.describe() in shown
     # the run records the rule beside its symbols: the checkpoint and the MLflow params
     record = json.loads((Path(perps["notebook"]).with_suffix("") / "record.json").read_text())
     state = load_state(ready_home / "checkpoints" / record["evolution_run_id"])
