@@ -77,8 +77,15 @@ class Genome:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=indent is None)
 
     def canonical_hash(self) -> str:
-        """16 hex digits of SHA-256 over the canonical JSON: equal strategies, equal hashes."""
-        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+        """16 hex digits of SHA-256 over the canonical JSON: equal strategies, equal hashes.
+
+        Kept on the (immutable) genome once computed: an evolution asks for it thousands of times.
+        """
+        cached = self.__dict__.get("_canonical_hash")
+        if cached is None:
+            cached = hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+            object.__setattr__(self, "_canonical_hash", cached)
+        return cached
 
     def lookback(self, catalogue: Mapping[str, ModuleSpec] = CATALOGUE) -> int:
         """Bars the strategy needs before its first meaningful target (its longest period)."""

@@ -9,7 +9,7 @@ import pytest
 from gaorg.config import parse_config
 from gaorg.errors import ConfigError
 from gaorg.evolve.config import EvolveConfig
-from gaorg.evolve.selection import first_front, select_nsga2, select_parents
+from gaorg.evolve.selection import _View, first_front, select_nsga2, select_parents, sort_nondominated
 from gaorg.evolve.types import Fitness, Individual
 from gaorg.strategies.genome import make_genome
 
@@ -39,6 +39,29 @@ def test_duplicated_genomes_compete_once():
     chosen = select_nsga2(pop, 2)
     assert len({c.key for c in chosen}) == 2
     assert len(select_nsga2(pop, 4)) == 4  # copies fill in when distinct genomes run out
+
+
+def test_the_numpy_sort_gives_deaps_fronts_member_for_member():
+    """Ties, duplicated fitnesses, infinities, NaN (one shared object and fresh ones), any k."""
+    from deap import tools
+
+    rng = random.Random(5)
+    nan = float("nan")
+    for case in range(300):
+        n = rng.randrange(0, 60)
+        grid = rng.choice([3, 5, 50])  # coarse grids make ties and equal fitnesses common
+        values = []
+        for _ in range(n):
+            v = [rng.randrange(grid) / grid - 0.5 for _ in range(3)]
+            if rng.random() < 0.05:
+                v[rng.randrange(3)] = rng.choice([float("inf"), -float("inf"), nan, float("nan")])
+            values.append(tuple(v))
+        views = [_View(Fitness(v), i) for i, v in enumerate(values)]
+        k = rng.randrange(0, n + 2)
+        for only in (False, True):
+            want = tools.sortNondominated(views, k, first_front_only=only)
+            got = sort_nondominated(views, k, first_front_only=only)
+            assert [[v.index for v in f] for f in got] == [[v.index for v in f] for f in want], case
 
 
 def test_parent_tournament_is_reproducible_and_prefers_better_ranks():
