@@ -14,7 +14,8 @@ cost is in docs/benchmarks.md), seed 0. Everything is read from /proc, so the fi
 the operating system saw:
 
 - wall time per stage and per generation, evaluations/s;
-- worker efficiency: the workers' CPU seconds in a stage over (workers x the stage's wall time);
+- worker efficiency: the workers' CPU seconds in a stage over (workers x the stage's wall time),
+  and the same over generations 1+ alone (no market loading or sending, no wider first generation);
 - memory: peak resident set (VmHWM, reset after the warm-up) of the client and of each worker,
   the worker's growth over its warm baseline beside the bytes of market data it holds;
 - the same for the scoring of the final front on the hold-out (row ``hold-out``);
@@ -174,7 +175,13 @@ def measure(n: int, args: argparse.Namespace, cluster: str) -> dict:
         cpu = sum(last[2][p]["cpu"] - before[2][p]["cpu"] for p in pids)
         got = [received(before[3], last[3], p) for p in pids]
         gen_times = np.diff([before[1]] + [g[1] for g in gens])
-        stages.append({
+        loop = {}
+        if len(gens) > 1:  # generations 1+: the loop alone (no stage set-up, no wider first generation)
+            loop_s = last[1] - gens[0][1]
+            loop_cpu = sum(last[2][p]["cpu"] - gens[0][2][p]["cpu"] for p in pids)
+            loop = {"loop_s_per_generation": loop_s / (len(gens) - 1),
+                    "loop_efficiency": loop_cpu / (len(pids) * loop_s)}
+        stages.append({**loop,
             "timeframe": tf, "seconds": seconds, "evaluations": evaluations,
             "eval_per_s": evaluations / seconds, "s_per_generation": float(np.median(gen_times)),
             "efficiency": cpu / (len(pids) * seconds), "market_mb": sizes[TIMEFRAMES[min(i, 2)]] / 2**20,
@@ -194,12 +201,14 @@ def measure(n: int, args: argparse.Namespace, cluster: str) -> dict:
 
 def table(records: list[dict]) -> str:
     rows = ["| cluster | series | stage | evaluations | s | s / generation | evaluations/s | efficiency "
-            "| market MB | received MB per worker |",
-            "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+            "| s / generation, generations 1+ | efficiency, generations 1+ | market MB | received MB per worker |",
+            "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for r in records:
         for s in r["stages"]:
+            loop = (f"{s['loop_s_per_generation']:.2f} | {s['loop_efficiency']:.0%}" if "loop_efficiency" in s
+                    else " | ")
             rows.append(f"| {r['cluster']} | {r['series']} | {s['timeframe']} | {s['evaluations']} | {s['seconds']:.1f} "
-                        f"| {s['s_per_generation']:.2f} | {s['eval_per_s']:.1f} | {s['efficiency']:.0%} "
+                        f"| {s['s_per_generation']:.2f} | {s['eval_per_s']:.1f} | {s['efficiency']:.0%} | {loop} "
                         f"| {s['market_mb']:.1f} | {', '.join(f'{x:.1f}' for x in s['received_mb'])} |")
     rows += ["", "| cluster | series | wall s | client peak MB | worker peak MB | worker growth MB "
              "| market MB (all stages) | load |", "| --- | ---: | ---: | ---: | --- | --- | ---: | ---: |"]
@@ -215,7 +224,8 @@ def linearity(records: list[dict]) -> str:
     """Seconds per generation of the finest stage against basket size: a least-squares line and its fit."""
     lines = []
     for cluster in sorted({r["cluster"] for r in records}):
-        pts = sorted((r["series"], r["stages"][len(TIMEFRAMES) - 1]["s_per_generation"]) for r in records if r["cluster"] == cluster)
+        finest = [(r["series"], r["stages"][len(TIMEFRAMES) - 1]) for r in records if r["cluster"] == cluster]
+        pts = sorted((n, s.get("loop_s_per_generation", s["s_per_generation"])) for n, s in finest)
         if len(pts) < 2:
             continue
         x, y = np.array(pts).T
