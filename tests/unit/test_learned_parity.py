@@ -147,6 +147,8 @@ def test_the_window_kernel_gives_numpys_mean_deviation_and_standardised_rows():
     for trial in range(200):
         n, d = int(rng.integers(20, 2500)), int(rng.choice((5, 8)))
         x = (rng.standard_t(3, size=(n, 8)) * rng.uniform(0.01, 100.0))[:, :d]  # a strided view
+        if trial % 2:
+            x = np.asfortranarray(x)  # the cached features' column-major layout
         if trial % 7 == 0:
             x[:, 1] = 0.25  # a constant column: deviation 0, replaced by 1
         fwd = rng.normal(size=n)
