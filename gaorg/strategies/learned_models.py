@@ -107,19 +107,15 @@ def _tree_parts() -> tuple[Any, ...]:
 
 
 def pca_fit(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """``PCA(k, svd_solver="covariance_eigh").fit(x)``'s ``components_`` and ``mean_``."""
-    n = x.shape[0]
-    mean = np.mean(x, axis=0)
-    mean = np.reshape(np.asarray(mean), (-1,))
-    cov = x.T @ x
-    cov -= n * np.reshape(mean, (-1, 1)) * np.reshape(mean, (1, -1))
-    cov /= n - 1
+    """``PCA(k, svd_solver="covariance_eigh").fit(x)``'s ``components_`` and ``mean_`` (``x``
+    C-ordered): the estimator's numpy operations, those around ``x.T @ x`` and ``eigh`` in
+    ``learned_pca``'s kernels."""
+    from gaorg.strategies import learned_pca
+
+    mean = learned_pca.column_means(x)
+    cov = learned_pca.centred_covariance(x.T @ x, mean, x.shape[0])
     _, vecs = np.linalg.eigh(cov)
-    vt = np.flip(np.asarray(vecs), axis=1).T
-    rows = np.argmax(np.abs(vt), axis=1)
-    signs = np.sign(np.take(np.reshape(vt, (-1,)), rows + np.arange(vt.shape[0]) * vt.shape[1], axis=0))
-    vt *= signs[:, np.newaxis]
-    return np.asarray(vt[:k, :], copy=True), mean
+    return learned_pca.flipped_components(vecs, k), mean
 
 
 def pca_transform(x: np.ndarray, components: np.ndarray, mean: np.ndarray) -> np.ndarray:
@@ -134,17 +130,16 @@ def pca_tree(components: int, depth: int, quantile: float) -> tuple[Fit, Apply]:
 
     A fit is (components, mean, tree, classes); apply gives the predicted class (-1, 0 or +1).
     """
-    from gaorg.strategies import learned_tree
+    from gaorg.strategies import learned_pca, learned_tree
 
     def fit(x: np.ndarray, fwd: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any, np.ndarray]:
-        low, high = np.quantile(fwd, (quantile, 1.0 - quantile))
-        y = np.where(fwd >= high, 1, np.where(fwd <= low, -1, 0))
+        # np.quantile's two labels' bounds, np.where twice and np.unique, in one kernel
+        classes, encoded = learned_pca.quantile_classes(fwd, np.sort(fwd), quantile, 1.0 - quantile)
         comps, mean = pca_fit(x, components)
         z = np.asarray(pca_transform(x, comps, mean), dtype=np.float32)
-        classes, encoded = np.unique(y, return_inverse=True)
-        leaf = max(10, len(x) // 20)
         orders = np.ascontiguousarray(np.argsort(z, axis=0).T)
-        *nodes, ok = learned_tree.build(z, orders, encoded.astype(np.int64), len(classes), depth, leaf)
+        leaf = max(10, len(x) // 20)
+        *nodes, ok = learned_tree.build(z, orders, encoded, len(classes), depth, leaf)
         if ok:  # no node's split depends on the feature order: scikit-learn's tree
             return comps, mean, tuple(a[: nodes[5]] for a in nodes[:5]), classes
         return comps, mean, _sklearn_tree(z, encoded, len(classes), depth, leaf), classes

@@ -165,3 +165,27 @@ def test_the_window_kernel_gives_numpys_mean_deviation_and_standardised_rows():
         ok = keep[: min(len(keep), 300)]
         got = standardised_rows(x, ok, lo, mean, std)
         assert np.array_equal(got, (x[lo : lo + len(ok)][ok] - mean) / std)
+
+
+def test_the_pca_kernels_give_numpys_quantile_classes_and_scikit_learns_components():
+    from sklearn.decomposition import PCA
+
+    from gaorg.strategies import learned_models, learned_pca
+
+    rng = np.random.default_rng(4)
+    for trial in range(60):
+        n, d, k = int(rng.integers(16, 2000)), int(rng.choice((5, 8))), int(rng.integers(1, 5))
+        fwd = rng.standard_t(3, n) * rng.uniform(1e-4, 1.0)
+        if trial % 3 == 0:
+            fwd = np.round(fwd, int(rng.integers(1, 4)))  # ties at the quantiles
+        q = float(rng.uniform(0.1, 0.45))
+        low, high = np.quantile(fwd, (q, 1.0 - q))
+        want_classes, want = np.unique(np.where(fwd >= high, 1, np.where(fwd <= low, -1, 0)), return_inverse=True)
+        classes, encoded = learned_pca.quantile_classes(fwd, np.sort(fwd), q, 1.0 - q)
+        assert classes.dtype == want_classes.dtype and np.array_equal(classes, want_classes)
+        assert np.array_equal(encoded, want)
+        x = rng.standard_t(3, size=(n, d)) * rng.uniform(0.01, 10.0, d)
+        x = (x - x.mean(axis=0)) / x.std(axis=0)
+        pca = PCA(k, svd_solver="covariance_eigh").fit(x)
+        components, mean = learned_models.pca_fit(x, k)
+        assert np.array_equal(components, pca.components_) and np.array_equal(mean, pca.mean_)
