@@ -165,24 +165,25 @@ def walk_forward_models(
     out = np.zeros(n)
     finite_x = np.isfinite(x).all(axis=1)  # once, not per fit: the same masks
     finite_xy = finite_x & np.isfinite(fwd)
+    min_rows = 2 * x.shape[1]
+    models = learned_cache.MODELS
     for t in range(start, n, refit):
         stop = min(n, t + refit)
         ok = finite_x[t:stop]
         if not ok.any():
             continue
-        entry = learned_cache.MODELS.get((*key, t))
+        fit_key = (*key, t)
+        entry = models.get(fit_key)
         if entry is None:
             lo = max(0, t - horizon - window + 1)
             keep = finite_xy[lo : t - horizon + 1]
-            train_x, train_y, mean, std, rows = standardised_window(x, fwd, keep, lo, 2 * x.shape[1])
-            entry = _SKIP if rows < 2 * x.shape[1] else (mean, std, fit(train_x, train_y))
-            learned_cache.MODELS.put((*key, t), entry)
+            train_x, train_y, mean, std, rows = standardised_window(x, fwd, keep, lo, min_rows)
+            entry = _SKIP if rows < min_rows else (mean, std, fit(train_x, train_y))
+            models.put(fit_key, entry)
         if entry is _SKIP:
             continue
         mean, std, model = entry
-        block = np.zeros(stop - t)
-        block[ok] = apply(model, standardised_rows(x, ok, t, mean, std))
-        out[t:stop] = block
+        out[t:stop][ok] = apply(model, standardised_rows(x, ok, t, mean, std))  # a view: 0 where not ok
     return out
 
 
