@@ -37,7 +37,7 @@ KEY = "0x" + "7a" * 32
 COINS = ("BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "AVAX", "LINK", "DOT", "LTC",
          "BCH", "NEAR", "APT", "ARB", "OP", "SUI", "INJ", "TIA", "SEI", "ATOM")
 BASKET = [f"{c}/USDC:USDC" for c in COINS]
-N, BARS = 110, 6
+N, BARS = 110, 5
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def keys(monkeypatch):
 
 def cfg_of(symbols, url: str, bars: int) -> LiveConfig:
     return LiveConfig(model="g", symbols=tuple(symbols), timeframe="1h", broker="exchange", feed="replay",
-                      api_url=url, rate_limit_ms=1.0, start="2023-01-03", max_bars=bars,
+                      api_url=url, rate_limit_ms=1.0, start="2023-01-03", max_bars=bars, window=100,
                       limits=RiskLimits(max_orders_per_minute=10_000))
 
 
@@ -110,7 +110,7 @@ def trade(home: Path, series: dict, path: Path, shared: bool, monkeypatch) -> tu
         assert len(sent) == len(set(sent))  # no cloid sent twice
         broker = CcxtBroker(exchange_from_env(cfg), BASKET[0])
         for sym in BASKET:  # each order as a lookup by cloid reads it; the state's position is the exchange's
-            for cloid, *_, status, filled, avg, fee, _ in got[sym]["orders"]:
+            for cloid, *_, status, filled, avg, fee, _ in got[sym]["orders"] if shared else ():
                 found = broker.find(cloid)
                 assert (status, filled, avg, fee) == (found.status, found.filled, found.avg_price, found.fee)
                 assert [f for f in got[sym]["fills"] if f[1] == cloid] == [
@@ -141,6 +141,7 @@ def test_twenty_entries_read_their_fills_once_and_record_what_per_order_reads_re
             filled[o[1]] = filled.get(o[1], 0) + (o[5] in ("filled", "partial"))
     first = min(filled)
     assert filled[first] >= 15 and reads[first] == 1 and alone_reads[first] == filled[first]
+    assert len(reads) >= 2  # a later bar-close with an order too
     assert reads == {ts: 1 for ts, n in filled.items() if n} and alone_reads == {ts: n for ts, n in filled.items() if n}
     assert all(o[5] not in ("intent", "submitted") for rows in shared.values() for o in rows["orders"])
 
@@ -156,7 +157,7 @@ def test_a_kill_before_the_bar_close_s_fill_read_recovers_the_positions_and_prot
     with StandInExchange(list(series.values()), cash=10_000.0) as ex:
         for sym, b in series.items():
             ex.prices[sym.split("/")[0]] = float(b.close[-1])
-        cfg = cfg_of(TWO, ex.url, 30)
+        cfg = cfg_of(TWO, ex.url, 12)
         assert run_forked(cfg, path, "before_fills") == -signal.SIGKILL
         entries = dict(ex.account.by_cloid)
         assert entries and protection(ex) == []  # orders filled, their fills not read, nothing protects them
@@ -170,7 +171,7 @@ def test_a_kill_before_the_bar_close_s_fill_read_recovers_the_positions_and_prot
             coin = sym.split("/")[0]
             units = ex.account.positions.get(coin, 0.0)
             mine = got[sym]
-            assert mine["bars"] == [(30,)] and len(mine["equity"]) == 30  # each bar once
+            assert mine["bars"] == [(12,)] and len(mine["equity"]) == 12  # each bar once
             assert all(o[5] not in ("intent", "submitted") for o in mine["orders"])
             last = mine["equity"][-1][0]
             if not any(o[1] == last and o[5] == "filled" for o in mine["orders"]):  # else marked before it
@@ -184,3 +185,30 @@ def test_a_kill_before_the_bar_close_s_fill_read_recovers_the_positions_and_prot
             assert all(float(t[3]) == pytest.approx(abs(units)) for t in trig)
         for cloid in entries:  # the killed bar-close's entries got their triggers at restart
             assert {trigger_cloid(cloid, k) for k in ("stop", "take")} <= set(sent)
+
+
+# -- a fired trigger's fills: read once ---------------------------------------------------------------
+def test_a_fired_stop_is_read_once_by_the_bar_s_check_and_the_executor_s_record(keys):
+    """The bar's check finds the stop filled (orderStatus + userFills); the executor's record of it asks
+    again and is answered from that read, the same result."""
+    from gaorg.live.types import Bar, Order, client_order_id
+    from tests.integration.live_kit import SYMBOL, bars
+
+    with StandInExchange([bars(50)]) as ex:
+        ex.prices["BTC"] = 100.0
+        cfg = LiveConfig(model="g", symbol=SYMBOL, broker="exchange", api_url=ex.url, rate_limit_ms=1.0)
+        broker = CcxtBroker(exchange_from_env(cfg), SYMBOL)
+        entry = Order(client_order_id("test", 1, "signal"), SYMBOL, 1, 0.5, 2.0, 100.0, stop=0.05, take=0.2)
+        assert broker.submit(entry).status == "filled"
+        t = int(ex.state.candles[("BTC", "1h")].ts[-1]) + 3_600_000
+        ex.publish_candle("BTC", "1h", (t, 99.0, 100.0, 94.0, 96.5, 1.0))  # through the stop at 95
+        before = len(ex.state.requests)
+        (fill,) = broker.on_bar(SYMBOL, Bar(t, 99.0, 100.0, 94.0, 96.5))
+        asked = [r.type for r in ex.state.requests[before:]]
+        found = broker.find(fill.cloid)  # the executor's record of the exit
+        assert [r.type for r in ex.state.requests[before:]] == asked  # no request more
+        assert asked.count("userFills") == 1 and asked.count("orderStatus") >= 1
+        assert found.status == "filled" and [(f.units, f.price, f.kind) for f in found.fills] == [(-2.0, 95.0, "stop")]
+        fresh = CcxtBroker(exchange_from_env(cfg), SYMBOL).find(fill.cloid)  # a new broker reads it: the same
+        assert (fresh.status, fresh.filled, fresh.avg_price, fresh.fee, fresh.fills) == (
+            found.status, found.filled, found.avg_price, found.fee, found.fills)

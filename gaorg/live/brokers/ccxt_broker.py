@@ -94,6 +94,7 @@ class CcxtBroker:
         self.exchange_stops = exchange_stops  # the levels as trigger orders on the exchange (else bar-close checks)
         self.triggers = Triggers(self)
         self.exits: dict[str, str] = {}  # cloid -> stop|take of the bar-close exits this broker sent itself
+        self.done: dict[str, OrderResult] = {}  # the last orders found done with fills (final: see find)
 
     # -- orders -----------------------------------------------------------------------------------
     def submit(self, order: Order) -> OrderResult:
@@ -188,7 +189,20 @@ class CcxtBroker:
         return OrderResult(cloid, _done(signed, amount), oid, signed, avg, fee, fills=tuple(fills))
 
     def find(self, cloid: str) -> OrderResult:
-        """The exchange's record of ``cloid`` (``unknown`` if it never arrived)."""
+        """The exchange's record of ``cloid`` (``unknown`` if it never arrived). An order done with all its
+        fills read (filled, or filled in part and closed) is final: asked again (a fired trigger, found by
+        the bar's check, then stored by the executor) it is answered from memory, not by two more reads."""
+        done = self.done.get(cloid)
+        if done is not None:
+            return done
+        found = self._find(cloid)
+        units = sum(f.units for f in found.fills)
+        if found.status in ("filled", "partial") and abs(units - found.filled) <= 1e-9 * abs(found.filled):
+            # not open (nothing more can fill) and every fill of it read: final
+            self.done = {**dict(list(self.done.items())[-63:]), cloid: found}
+        return found
+
+    def _find(self, cloid: str) -> OrderResult:
         import ccxt
 
         def status() -> Any:
