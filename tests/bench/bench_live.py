@@ -96,6 +96,8 @@ def basket(args: argparse.Namespace) -> None:
               f"{r['p50_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['order_p50_ms']} / {r['order_p99_ms']} "
               f"({r['order_closes']}) | {r.get('first_ms')} ({r.get('first_orders')}) | "
               f"{r['rss_before_mb']} -> {r['rss_after_mb']} ({r['rss_peak_mb']})")
+        print(f"         bar-close done (fills read, triggers placed): first {r.get('first_done_ms')} ms, then "
+              f"p50 {r.get('done_p50_ms')} / p99 {r.get('done_p99_ms')} ms")
         if "requests_per_close" in r:
             print(f"         requests per bar-close: {r['requests_per_close']}; threads while running "
                   f"{r['threads_running']}; websocket connections {r['ws_connections']}; start {r['start_s']} s; "

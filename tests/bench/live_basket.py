@@ -13,7 +13,9 @@ closed bar reached the runner (left its feed's thread; a replay hands a whole ba
 there: when its first bar came out) to the moment the last order of that bar-close was handed to the
 broker (or, with no order, the last decision to send none). One symbol: the executor's own latency plus
 the runner's hand-over. The first bar-close, where every symbol with a target enters at once, is
-reported apart (``first_ms``); the percentiles are over the bar-closes after it.
+reported apart (``first_ms``); the percentiles are over the bar-closes after it. A bar-close is done
+(``first_done_ms``, ``done_p50_ms``) when its last step was handed back to the runner's caller: its
+orders' fills read and recorded, their stop/take triggers placed, its progress stored.
 """
 
 from __future__ import annotations
@@ -62,29 +64,33 @@ class Closes:
     def __init__(self, n: int) -> None:
         self.n = n
         self.steps: dict[int, list[Any]] = defaultdict(list)
+        self.done: dict[int, float] = {}  # when the bar-close's last step was handed over (after its fill read)
         self.cond = threading.Condition()
 
     def on_step(self, runner: Any, report: Any) -> None:
         with self.cond:
             self.steps[report.ts].append(report)
+            self.done[report.ts] = time.perf_counter()  # the runner handed the step over: its records are stored
             self.cond.notify_all()
 
     def wait(self, ts: int, timeout: float = 60.0) -> bool:
         with self.cond:
             return self.cond.wait_for(lambda: len(self.steps.get(ts, ())) >= self.n, timeout)
 
-    def latencies(self) -> tuple[np.ndarray, np.ndarray, int]:
-        """Per complete bar-close in time order: (latency s, had an order), and the orders in all."""
-        lat, ordered, orders = [], [], 0
-        for _, reps in sorted(self.steps.items()):
+    def latencies(self) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+        """Per complete bar-close in time order: (latency s, had an order), the orders in all, and the
+        seconds until the bar-close was done (its last step handed over: orders, fills, triggers stored)."""
+        lat, ordered, orders, done = [], [], 0, []
+        for ts, reps in sorted(self.steps.items()):
             if len(reps) < self.n:
                 continue
             t0 = max(r.started - r.waited for r in reps)
             t1 = max(r.started + r.latency for r in reps)
             lat.append(t1 - t0)
+            done.append(self.done[ts] - t0)
             ordered.append(any(r.order is not None for r in reps))
             orders += sum(r.order is not None for r in reps)
-        return np.array(lat), np.array(ordered, dtype=bool), orders
+        return np.array(lat), np.array(ordered, dtype=bool), orders, np.array(done)
 
 
 def _genome_file(d: Path) -> Path:
@@ -213,10 +219,10 @@ def exchange_case(n: int, closes_n: int, window: int, rate_limit_ms: float | Non
 
 def _result(kind: str, n: int, closes: Closes, summary: Any, wall: float, before: float, after: float,
             peak: float, extra: dict[str, Any]) -> dict[str, Any]:
-    lat, ordered, orders = closes.latencies()
-    first = {"first_ms": round(float(lat[0] * 1000), 1), "first_orders": int(sum(
-        r.order is not None for r in closes.steps[min(closes.steps)]))} if len(lat) else {}
-    lat, ordered = lat[1:], ordered[1:]  # the first bar-close (every symbol enters at once) apart
+    lat, ordered, orders, done = closes.latencies()
+    first = {"first_ms": round(float(lat[0] * 1000), 1), "first_done_ms": round(float(done[0] * 1000), 1),
+             "first_orders": int(sum(r.order is not None for r in closes.steps[min(closes.steps)]))} if len(lat) else {}
+    lat, ordered, done = lat[1:], ordered[1:], done[1:]  # the first bar-close (every symbol enters at once) apart
     ms = lat * 1000
     pct = (lambda a, q: round(float(np.percentile(a, q)), 3) if len(a) else None)  # noqa: E731
     return {"case": kind, "symbols": n, "closes": len(ms), "steps": sum(len(v) for v in closes.steps.values()),
@@ -224,7 +230,8 @@ def _result(kind: str, n: int, closes: Closes, summary: Any, wall: float, before
             "refused": summary.refused, "stopped": summary.stopped,
             "p50_ms": pct(ms, 50), "p99_ms": pct(ms, 99), "max_ms": round(float(ms.max()), 2) if len(ms) else None,
             "order_closes": int(ordered.sum()), "order_p50_ms": pct(ms[ordered], 50),
-            "order_p99_ms": pct(ms[ordered], 99), "wall_s": round(wall, 2),
+            "order_p99_ms": pct(ms[ordered], 99), "done_p50_ms": pct(done * 1000, 50),
+            "done_p99_ms": pct(done * 1000, 99), "wall_s": round(wall, 2),
             "ms_per_close": round(wall / max(1, len(ms)) * 1000, 2),
             "rss_before_mb": round(before), "rss_after_mb": round(after), "rss_peak_mb": round(peak), **extra}
 
