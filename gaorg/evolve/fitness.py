@@ -85,14 +85,15 @@ def _score(
         split = market.splits[a]
         if market.scheme == "anchored":
             series = cut(a, 0, split.holdout_start)
-            plan = targets(genome, series, memo=memo)
-            raw = fold_stats(series, plan, market.costs, split.bounds(), with_sums=True)
+            bounds = split.bounds()  # only these bars' targets are read: a learned entry skips fits before
+            plan = targets(genome, series, memo=memo, scored_from=int(bounds[:, 0].min()))
+            raw = fold_stats(series, plan, market.costs, bounds, with_sums=True)
         else:  # rolling: each fold composes on its own training window (learned modules refit)
             rows = []
             for fold in split.folds:
                 series = cut(a, fold.train_start, fold.test_end)
                 bounds = np.array([[fold.test_start - fold.train_start, len(series)]], dtype=np.int64)
-                plan = targets(genome, series, memo=memo)
+                plan = targets(genome, series, memo=memo, scored_from=int(bounds[0, 0]))
                 rows.append(fold_stats(series, plan, market.costs, bounds, with_sums=True)[0])
             raw = np.array(rows)
         cells[a * k:(a + 1) * k] = raw[:, _ENGINE_TO_CELL]

@@ -33,10 +33,16 @@ class TargetPlan:
 
 
 def targets(
-    genome: Genome, bars: Bars, catalogue: Mapping[str, ModuleSpec] = CATALOGUE, memo: Memo | None = None
-) -> TargetPlan:
+    genome: Genome, bars: Bars, catalogue: Mapping[str, ModuleSpec] = CATALOGUE, memo: Memo | None = None,
+    scored_from: int = 0,
+) -> TargetPlan:  # fmt: skip
     """Compose the genome's modules over ``bars``; raises DataTooShortError if bars < lookback.
 
+    ``scored_from``: the caller reads the targets from that bar on only (the engine's first
+    bar of a fold reads ``target[start]`` first: evolution's folds). A learned entry then skips
+    the fits whose predictions all fall before it (``ModuleSpec.learned``), unless the genome
+    has a sizing module, whose hold reads the signal back to where it last changed; the targets
+    from ``scored_from`` on are the same bit for bit, earlier ones may differ.
     ``memo`` (a batch's, see :mod:`gaorg.strategies.memo`) shares the indicators inside the
     modules (by period) among the genomes composed over the same ``bars`` object; the plan is the
     same array for array, bit for bit, with or without it. Whole slot outputs are not kept: in a
@@ -56,7 +62,10 @@ def targets(
     def output(slot: Slot, role: str):
         return _OUTPUT[role](catalogue, bars, slot, memo)
 
-    signal = output(genome.entry, "entry")
+    if scored_from > 0 and genome.sizing is None and catalogue[genome.entry.module].learned:
+        signal = _entry(catalogue, bars, genome.entry, memo, scored_from)
+    else:
+        signal = output(genome.entry, "entry")
     if not signal.flags.writeable:
         signal = signal.copy()
     for slot in genome.filters:
@@ -98,8 +107,12 @@ def _compute(catalogue: Catalogue, bars: Bars, slot: Slot, memo: Memo | None):
     return spec.compute(bars, slot.as_dict())
 
 
-def _entry(catalogue: Catalogue, bars: Bars, slot: Slot, memo: Memo | None) -> np.ndarray:
-    signal = np.array(_compute(catalogue, bars, slot, memo), dtype=np.float64, copy=None)
+def _entry(catalogue: Catalogue, bars: Bars, slot: Slot, memo: Memo | None, scored_from: int = 0) -> np.ndarray:
+    if scored_from:  # a learned entry (see targets)
+        computed = catalogue[slot.module].compute(bars, slot.as_dict(), scored_from=scored_from)
+    else:
+        computed = _compute(catalogue, bars, slot, memo)
+    signal = np.array(computed, dtype=np.float64, copy=None)
     if not signal.flags.writeable:
         signal = signal.copy()
     if not catalogue[slot.module].exact:

@@ -194,24 +194,31 @@ def _features_f(bars: Bars, period: int, count: int) -> np.ndarray:
 def predict_cached(
     bars: Bars, params, name: str, columns: slice, model_params: tuple,
     fit: Callable[[np.ndarray, np.ndarray], object], apply: Callable[[object, np.ndarray], np.ndarray],
+    scored_from: int = 0,
 ) -> np.ndarray:  # fmt: skip
     """A learned entry's signal from the per-process caches (``learned_cache``), computed on a miss.
 
     ``apply`` predicts in [-1, 1] with shorts; the long-only signal is its positive part (which is
     what each module's reference gives). The features are computed once per market and period,
     the fits once per market, fit bar and parameters, the short-allowed signal once per market and
-    parameters; the caller gets a fresh array.
+    parameters; the caller gets a fresh array. ``scored_from``: only the signal from that bar on
+    will be read (``compose.targets``), so the fits whose whole block of predictions ends before it
+    are skipped (their bars left 0; ~12% of an evolution's fits at 4 anchored folds); the signal
+    from ``scored_from`` on is the full one's, and a full signal cached earlier serves it too.
     """
     h, w, f, refit = params["horizon"], params["window"], params["feature_period"], params["refit"]
+    start = first_fit_bar(f, h, w)
+    begin = start + max(0, scored_from - start) // refit * refit  # the block holding scored_from
     digest = learned_cache.bars_digest(bars)
     signal_key = (digest, name, f, h, w, refit, model_params)
     raw = learned_cache.SIGNALS.get(signal_key)
+    if raw is None and begin > start:
+        signal_key = (*signal_key, begin)
+        raw = learned_cache.SIGNALS.get(signal_key)
     if raw is None:
         x = learned_cache.cached_features(digest, bars, f, columns.stop or N_FEATURES, _features_f)[:, columns]
         fit_key = (digest, name, f, h, w, model_params)
-        raw = walk_forward_models(
-            x, forward_returns(bars, h), h, w, refit, first_fit_bar(f, h, w), fit, apply, fit_key
-        )
+        raw = walk_forward_models(x, forward_returns(bars, h), h, w, refit, begin, fit, apply, fit_key)
         raw.flags.writeable = False
         learned_cache.SIGNALS.put(signal_key, raw)
     return raw.copy() if params["direction"] == "both" else np.maximum(raw, 0.0)

@@ -48,7 +48,9 @@ class ModuleSpec:
     lookback: Callable[[Params], int]
     doc: str
     check: Callable[[Params], str | None] | None = None  # cross-gene rule: message or None
-    learned: bool = False  # fits a model (only ever on bars before the one it predicts)
+    # fits a model (only ever on bars before the one it predicts); compute also takes ``scored_from=``
+    # (int): only the signal from that bar on is read, earlier bars may be left 0 (fits skipped)
+    learned: bool = False
     exact: bool = False  # an entry whose signal is already in {-1, 0, 1}, never NaN: not cleaned again
     # the (kind, params) keys compute asks a batch's memo for; None: compute takes no ``memo=``
     indicators: Callable[[Params], tuple[tuple[Hashable, Hashable], ...]] | None = None

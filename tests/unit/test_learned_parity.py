@@ -189,3 +189,35 @@ def test_the_pca_kernels_give_numpys_quantile_classes_and_scikit_learns_componen
         pca = PCA(k, svd_solver="covariance_eigh").fit(x)
         components, mean = learned_models.pca_fit(x, k)
         assert np.array_equal(components, pca.components_) and np.array_equal(mean, pca.mean_)
+
+
+def test_a_learned_entry_skips_the_fits_before_the_scored_bars_and_keeps_the_scored_targets():
+    """``targets(..., scored_from=s)`` (evolution's folds read targets from s on) leaves out the
+    fits whose predictions all fall before s: the targets from s on, stops and take-profits are
+    the full plan's bit for bit; a genome with a sizing module (its hold looks back) is unchanged."""
+    from gaorg.evolve import operators
+    from gaorg.evolve.operators import Space
+    from gaorg.strategies import learned, learned_cache
+    from gaorg.strategies.compose import targets
+
+    rng = random.Random(9)
+    space = Space.from_modules(("linear_svc", "pca_tree", "rsi_filter", "atr_stop", "vol_scaling"), max_lookback=700)
+    skipped = sized = 0
+    for k in range(14):
+        bars = market(500 + k)
+        genome = operators.random_genome(rng, space)
+        p = genome.entry.as_dict()
+        scored_from = rng.randint(learned.first_fit_bar(p["feature_period"], p["horizon"], p["window"]), len(bars) - 2)
+        fits = []
+        for s in (0, scored_from):
+            learned_cache.clear()
+            plan = targets(genome, bars, scored_from=s)
+            fits.append(learned_cache.stats()["models"]["misses"])
+            if s == 0:
+                full = plan
+        cut = 0 if genome.sizing is not None else scored_from
+        assert plan.target[cut:].tobytes() == full.target[cut:].tobytes(), genome.to_json()
+        assert plan.stop.tobytes() == full.stop.tobytes() and plan.take.tobytes() == full.take.tobytes()
+        sized += genome.sizing is not None and fits[1] == fits[0]
+        skipped += fits[1] < fits[0]
+    assert skipped >= 3 and sized >= 3, (skipped, sized)

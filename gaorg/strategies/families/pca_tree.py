@@ -18,10 +18,10 @@ from gaorg.strategies.genes import ChoiceGene, FloatGene, IntGene
 from gaorg.strategies.spec import ModuleSpec, Params, Role
 
 
-def compute(bars: Bars, params: Params) -> np.ndarray:
+def compute(bars: Bars, params: Params, scored_from: int = 0) -> np.ndarray:
     k, depth, q = params["components"], params["depth"], params["quantile"]
     fit, apply = learned_models.pca_tree(k, depth, q)
-    return learned.predict_cached(bars, params, "pca_tree", slice(None), (k, depth, q), fit, apply)
+    return learned.predict_cached(bars, params, "pca_tree", slice(None), (k, depth, q), fit, apply, scored_from)
 
 
 SPEC = ModuleSpec(
