@@ -8,7 +8,8 @@ same compiled solvers are called with the arguments the public estimators would 
 - ``LinearSVC(dual=False, max_iter=200)``: liblinear's primal L2-loss solver (``train_wrap``),
   and the decision function ``x @ coef.T + intercept`` as scikit-learn writes it;
 - ``PCA(svd_solver="covariance_eigh")``: the covariance eigendecomposition, in the estimator's
-  own numpy operations and order, including its sign convention (``svd_flip``);
+  own operations and order, including its sign convention (``svd_flip``): ``x.T @ x`` and
+  ``eigh`` numpy's, the steps around them ``learned_pca``'s kernels (so are the label quantiles);
 - ``DecisionTreeClassifier``: the depth-first builder with the best splitter and Gini, on the
   same float32 inputs; its seed is ``RandomState(0)``'s first draw (constant, computed once:
   drawing a ``RandomState(0)`` per fit cost 0.27 ms, more than a shallow tree).
