@@ -68,40 +68,59 @@ def evaluate_genome(
 def _score(
     genome: Genome, market: Market, reject_below: float | None = None, batch: Batch | None = None
 ) -> Trial:
-    from gaorg.backtest.engine import fold_stats
-    from gaorg.strategies.compose import targets
-
     key = genome.canonical_hash()
-    k = len(market.splits[0].folds)
-    cells = np.zeros((len(market.bars) * k, len(CELL_FIELDS)))
+    cells = np.zeros((len(market.bars) * len(market.splits[0].folds), len(CELL_FIELDS)))
     if genome.lookback() > market.max_lookback:
         return Trial(key, WORST, cells, feasible=False)
-    memo = None if batch is None else batch.memo
-    cut = (lambda a, i, j: market.bars[a].slice(i, j)) if batch is None else batch.series
-    n = len(market.bars)
-    screen = int(key[:8], 16) % n if reject_below is not None and n > 1 else None  # spread over the basket
-    order = range(n) if screen is None else [screen, *(a for a in range(n) if a != screen)]
+    screen = _screen(key, market, reject_below)
+    order = range(len(market.bars)) if screen is None else [screen, *(a for a in range(len(market.bars)) if a != screen)]
     for a in order:
-        split = market.splits[a]
-        if market.scheme == "anchored":
-            series = cut(a, 0, split.holdout_start)
-            bounds = split.bounds()  # only these bars' targets are read: a learned entry skips fits before
-            plan = targets(genome, series, memo=memo, scored_from=int(bounds[:, 0].min()))
-            raw = fold_stats(series, plan, market.costs, bounds, with_sums=True)
-        else:  # rolling: each fold composes on its own training window (learned modules refit)
-            rows = []
-            for fold in split.folds:
-                series = cut(a, fold.train_start, fold.test_end)
-                bounds = np.array([[fold.test_start - fold.train_start, len(series)]], dtype=np.int64)
-                plan = targets(genome, series, memo=memo, scored_from=int(bounds[0, 0]))
-                rows.append(fold_stats(series, plan, market.costs, bounds, with_sums=True)[0])
-            raw = np.array(rows)
-        cells[a * k:(a + 1) * k] = raw[:, _ENGINE_TO_CELL]
-        if a == screen and cells[a * k:(a + 1) * k, 8].mean() < reject_below:
+        _asset_cells(genome, market, a, cells, batch)
+        if a == screen and _rejects(cells, market, a, reject_below):
             return Trial(key, WORST, cells, feasible=False, rejected=True)
+    return _trial(key, cells, market)
+
+
+def _screen(key: str, market: Market, reject_below: float | None) -> int | None:
+    """The asset that screens a genome (by its hash, so no asset screens them all), or None."""
+    n = len(market.bars)
+    return int(key[:8], 16) % n if reject_below is not None and n > 1 else None
+
+
+def _rejects(cells: np.ndarray, market: Market, a: int, reject_below: float | None) -> bool:
+    k = len(market.splits[0].folds)
+    return bool(cells[a * k:(a + 1) * k, 8].mean() < reject_below)
+
+
+def _trial(key: str, cells: np.ndarray, market: Market) -> Trial:
     if cells[:, 7].sum() < market.min_trades * len(cells):  # (almost) never trades: not a strategy
         return Trial(key, WORST, cells, feasible=False)
     return Trial(key, objectives_of(cells), cells)
+
+
+def _asset_cells(genome: Genome, market: Market, a: int, cells: np.ndarray, batch: Batch | None) -> None:
+    """Fill the rows of asset ``a`` (one per fold) of ``cells``."""
+    from gaorg.backtest.engine import fold_stats
+    from gaorg.strategies.compose import targets
+
+    k = len(market.splits[0].folds)
+    memo = None if batch is None else batch.memo
+    cut = (lambda a, i, j: market.bars[a].slice(i, j)) if batch is None else batch.series
+    split = market.splits[a]
+    if market.scheme == "anchored":
+        series = cut(a, 0, split.holdout_start)
+        bounds = split.bounds()  # only these bars' targets are read: a learned entry skips fits before
+        plan = targets(genome, series, memo=memo, scored_from=int(bounds[:, 0].min()))
+        raw = fold_stats(series, plan, market.costs, bounds, with_sums=True)
+    else:  # rolling: each fold composes on its own training window (learned modules refit)
+        rows = []
+        for fold in split.folds:
+            series = cut(a, fold.train_start, fold.test_end)
+            bounds = np.array([[fold.test_start - fold.train_start, len(series)]], dtype=np.int64)
+            plan = targets(genome, series, memo=memo, scored_from=int(bounds[0, 0]))
+            rows.append(fold_stats(series, plan, market.costs, bounds, with_sums=True)[0])
+        raw = np.array(rows)
+    cells[a * k:(a + 1) * k] = raw[:, _ENGINE_TO_CELL]
 
 
 # engine columns: total_return, sharpe, max_drawdown, trades, n, Σr, Σr², Σr³, Σr⁴  -> CELL_FIELDS
@@ -129,7 +148,39 @@ def evaluate_batch(genomes: Sequence[Genome], market: Market, reject_below: floa
     Each trial's ``seconds`` is that genome's share of the batch's time (what the run's timing
     table attributes to its entry module)."""
     batch = Batch(market, genomes)
-    return [evaluate_genome(g, market, reject_below, batch) for g in genomes]
+    n, k = len(market.bars), len(market.splits[0].folds)
+    keys = [g.canonical_hash() for g in genomes]
+    cells = [np.zeros((n * k, len(CELL_FIELDS))) for _ in genomes]
+    seconds = [0.0] * len(genomes)
+    done: dict[int, Trial] = {}
+    screens = [_screen(key, market, reject_below) for key in keys]
+    for i, g in enumerate(genomes):
+        if g.lookback() > market.max_lookback:
+            done[i] = Trial(keys[i], WORST, cells[i], feasible=False)
+
+    def fill(i: int, a: int) -> None:
+        start = time.perf_counter()
+        _asset_cells(genomes[i], market, a, cells[i], batch)
+        seconds[i] += time.perf_counter() - start
+
+    # series by series, every genome on one series before the next, so that the indicators the
+    # genomes share on a series are kept only while that series is evaluated (genome by genome,
+    # a 256-genome batch on 50 series of a year of 15m bars kept them for every series: 59 MB);
+    # first each genome's screening asset, so a rejected genome is scored on nothing else
+    for a in range(n):
+        for i in range(len(genomes)):
+            if i not in done and screens[i] == a:
+                fill(i, a)
+                if _rejects(cells[i], market, a, reject_below):
+                    done[i] = Trial(keys[i], WORST, cells[i], feasible=False, rejected=True)
+        batch.done_with(a)  # the few screening genomes' shared indicators: not kept for the rest
+    for a in range(n):
+        for i in range(len(genomes)):
+            if i not in done and screens[i] != a:
+                fill(i, a)
+        batch.done_with(a)
+    trials = [done.get(i) or _trial(keys[i], cells[i], market) for i in range(len(genomes))]
+    return [dataclasses.replace(t, seconds=s) for t, s in zip(trials, seconds, strict=True)]
 
 
 class Batch:
@@ -153,6 +204,11 @@ class Batch:
         self._series: dict[tuple[int, int, int], Bars] = {}
         if genomes:  # the uses on each series: every scored genome composes once per series
             self.memo.plan(indicator_uses(g for g in genomes if g.lookback() <= market.max_lookback))
+
+    def done_with(self, asset: int) -> None:
+        """No genome of the batch reads ``asset`` again: its slices and their indicators go."""
+        for key in [key for key in self._series if key[0] == asset]:
+            self.memo.forget(self._series.pop(key))
 
     def series(self, asset: int, start: int, stop: int) -> Bars:
         """Bars ``[start, stop)`` of the basket's ``asset``-th series, the same object every call."""

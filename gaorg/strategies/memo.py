@@ -61,6 +61,7 @@ class Memo:
         self.misses = 0
         self._data: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._series: dict[int, tuple[int, Bars]] = {}
+        self._tokens = 0
         self._plan: Counter | None = None
         self._left: dict[Hashable, int] = {}
 
@@ -77,7 +78,8 @@ class Memo:
         """The value under ``(bars, kind, params)``, from ``compute()`` on a miss; arrays read-only."""
         token = self._series.get(id(bars))
         if token is None:
-            token = (len(self._series), bars)  # bars kept alive: its id stays unique
+            token = (self._tokens, bars)  # bars kept alive: its id stays unique
+            self._tokens += 1
             self._series[id(bars)] = token
         key = (token[0], kind, params)
         left = None
@@ -119,6 +121,16 @@ class Memo:
         item = self._data.pop(key, None)
         if item is not None:
             self.bytes -= item[1]
+
+    def forget(self, bars: Bars) -> None:
+        """Drop every value of ``bars``: the batch is done with that series (planned uses a
+        genome rejected early never spent would otherwise keep them to the batch's end)."""
+        token = self._series.pop(id(bars), None)
+        if token is None:
+            return
+        for key in [key for key in self._data if key[0] == token[0]]:
+            self._drop(key)
+            self._left.pop(key, None)
 
     def __len__(self) -> int:
         return len(self._data)

@@ -132,6 +132,39 @@ def test_the_batch_path_of_evolution_is_gaorg_backtest_bit_for_bit(scheme):
     assert checked >= 2 * folds * 40
 
 
+def test_a_batch_with_early_rejection_scores_each_genome_as_alone_series_by_series():
+    """The batch goes series by series (each genome's screening asset first); every trial, the
+    rejected ones too, is the genome's trial alone, bit for bit."""
+    from gaorg.evolve.fitness import Market, _score, evaluate_batch
+    from gaorg.evolve.folds import make_split
+
+    n = 2400
+    basket = tuple(random_bars(n, seed=30 + a) for a in range(3))
+    market = Market("1h", basket, tuple(make_split(n, 3, 0.1, "anchored") for _ in basket), "anchored",
+                    Costs(fee=0.0004, slippage=0.0002), min_trades=0.0)
+    genomes = population(5, 24)
+    trials = evaluate_batch(genomes, market, reject_below=0.0)
+    assert 0 < sum(t.rejected for t in trials) < len(trials)
+    for genome, trial in zip(genomes, trials, strict=True):
+        alone = _score(genome, market, reject_below=0.0)
+        assert (trial.key, trial.rejected, trial.feasible) == (alone.key, alone.rejected, alone.feasible)
+        assert same_bits(trial.cells, alone.cells) and trial.objectives == alone.objectives
+
+
+def test_a_memo_forgets_a_series_it_is_done_with():
+    bars, other = random_bars(500, seed=5), random_bars(500, seed=6)
+    memo = Memo().plan([("k", 1)] * 3)  # three uses a series: kept after the first
+    for b in (bars, other):
+        memo.get(b, "k", 1, lambda: np.zeros(500))
+    assert len(memo) == 2
+    memo.forget(bars)  # the uses left on ``bars`` will never come (say, a rejected genome's)
+    assert len(memo) == 1 and memo.bytes < 500 * 8 + 200
+    third = random_bars(500, seed=7)  # a new series never takes the forgotten one's entries
+    computed = []
+    memo.get(third, "k", 1, lambda: computed.append(1) or np.ones(500))
+    assert computed == [1]
+
+
 def test_a_planned_memo_keeps_only_shared_indicators_and_drops_each_after_its_last_use():
     bars = random_bars(500, seed=4)
     memo = Memo().plan([("k", 1), ("k", 2), ("k", 2), ("k", 2)])  # period 1 once, period 2 thrice
