@@ -188,8 +188,8 @@ class Batch:
     fold's window) sliced once, so every genome composes over the same ``Bars`` objects, and a
     :class:`~gaorg.strategies.memo.Memo` of their indicators (bounded; dropped with the batch),
     planned from ``genomes``: an indicator one genome needs is not kept, a shared one until its
-    last use (a genome rejected early leaves its later uses unspent: those arrays stay, within
-    the bound, until the batch ends).
+    last use or until the batch is done with its series (:meth:`done_with`; ``evaluate_batch``
+    goes series by series, so a rejected genome's unspent uses hold nothing past its series).
 
     Sharing never changes a trial: tests/unit/test_batch_parity.py holds the batch path to
     ``gaorg backtest`` bit for bit.
