@@ -307,12 +307,14 @@ def part_b(repeat: int, with_vbt: bool) -> None:
         for kind in ("rule", "learned"):
             sub = [g for g in pop if any(CATALOGUE[m].learned for m in g.modules) == (kind == "learned")]
             split[kind] = median_of(repeat, {
+                "day": lambda sub=sub: [issue_day(g, market) for g in sub],
                 "old": lambda sub=sub: (learned_cache.clear(), [evaluate_genome(g, market) for g in sub]),
                 "new": lambda sub=sub: (learned_cache.clear(), evaluate_batch(sub, market)),
             }) | {"count": len(sub)}  # fmt: skip
         for kind, s in split.items():
-            print(f"    {kind} genomes ({s['count']}): old {s['count'] / s['old']:7.1f}/s, batch "
-                  f"{s['count'] / s['new']:7.1f}/s (x{s['old'] / s['new']:.2f}); share of the old way's time "
+            print(f"    {kind} genomes ({s['count']}): issue's day {s['count'] / s['day']:7.1f}/s, old "
+                  f"{s['count'] / s['old']:7.1f}/s, batch {s['count'] / s['new']:7.1f}/s (x{s['old'] / s['new']:.2f} "
+                  f"the old way, x{s['day'] / s['new']:.1f} the issue's day); share of the old way's time "
                   f"{s['old'] / sum(v['old'] for v in split.values()):.0%}")  # fmt: skip
     fused_generation(gen0[:2], market)
     tf = median_of(repeat, {"fused": lambda: fused_generation(gen0, market)})["fused"]
