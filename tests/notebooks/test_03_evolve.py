@@ -14,7 +14,7 @@ NOTEBOOK = NOTEBOOKS / "03_evolve.ipynb"
 def test_evolve_runs_the_injected_stages_and_sizes_logs_to_mlflow_and_registers_top_k(ready_home, tmp_path):
     seed_store(ready_home, ("SYNTH-BTC", "SYNTH-ETH", "SYNTH-SOL"), n_bars=1200)
     out = tmp_path / "out"
-    run_notebook(NOTEBOOK, tmp_path / "03.ipynb", {
+    nb = run_notebook(NOTEBOOK, tmp_path / "03.ipynb", {
         "symbols": ["SYNTH-ETH", "SYNTH-SOL"], "timeframes": ["4h", "1h"], "population": 6, "generations": 1,
         "folds": 2, "seed": 4, "workers": 0, "register": "nb-model", "top_k": 2, "output_dir": str(out)},
         ready_home)
@@ -25,6 +25,10 @@ def test_evolve_runs_the_injected_stages_and_sizes_logs_to_mlflow_and_registers_
     assert record["generations_seen"] == 4  # generation 0 and 1 of each stage
     assert record["params"]["symbols"] == ["SYNTH-ETH", "SYNTH-SOL"] and record["params"]["seed"] == 4
     assert record["front"]
+    # where the time went: the timing table, a row per stage and entry module evaluated
+    timing = next(c for c in nb.cells if c.cell_type == "code" and "result.timing.frame()" in c.source)
+    table = timing.outputs[0]["data"]["text/plain"]
+    assert "eval_per_s" in table and "4h" in table and "1h" in table
     # the run is in MLflow with its per-generation metrics, the front registered (top 2)
     import mlflow
 
