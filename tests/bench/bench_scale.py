@@ -16,7 +16,8 @@ the operating system saw:
 - wall time per stage and per generation, evaluations/s;
 - worker efficiency: the workers' CPU seconds in a stage over (workers x the stage's wall time),
   and the same over generations 1+ alone (no market loading or sending, no wider first generation);
-- memory: peak resident set (VmHWM, reset after the warm-up) of the client and of each worker,
+- memory: peak resident set (VmHWM, reset after the warm-up) of the client, of a hand-started
+  scheduler (a LocalCluster's runs in the client's process) and of each worker,
   the worker's growth over its warm baseline beside the bytes of market data it holds;
 - the same for the scoring of the final front on the hold-out (row ``hold-out``);
 - bytes received by each worker per stage over TCP (the kernel's count per socket, ``ss -tinp``;
@@ -145,7 +146,7 @@ def measure(n: int, args: argparse.Namespace, cluster: str) -> dict:
             warm_syms, warm = basket(2, 2000, seed=99)
             evolve(EvolveConfig(symbols=warm_syms, timeframes=TIMEFRAMES, population=16, generations=1,
                                 modules=NON_LEARNED, folds=4), warm, client=client, progress=False)
-            for pid in pids + [os.getpid()]:
+            for pid in pids + [os.getpid()] + ([hand.procs[0].pid] if hand else []):
                 reset_peak(pid)
             base = {pid: proc_figures(pid) for pid in pids}
             marks: list[tuple[str, float, dict, dict]] = [("start", time.perf_counter(), base, socket_bytes(pids))]
@@ -162,6 +163,9 @@ def measure(n: int, args: argparse.Namespace, cluster: str) -> dict:
             end = {pid: proc_figures(pid) for pid in pids}
             marks.append(("hold-out", time.perf_counter(), end, socket_bytes(pids)))
             client_fig = proc_figures(os.getpid())
+            # the scheduler keeps every held market's bytes for workers that join later: a
+            # LocalCluster's runs in this process (in the client's peak), a hand-started one apart
+            sched_mb = proc_figures(hand.procs[0].pid)["hwm_mb"] if hand else None
     finally:
         if hand:
             hand.close()
@@ -191,7 +195,7 @@ def measure(n: int, args: argparse.Namespace, cluster: str) -> dict:
         "cluster": cluster, "series": n, "bars": args.bars, "population": args.population,
         "generations": args.generations, "workers": len(pids), "wall_s": wall,
         "evaluations": sum(s["evaluations"] for s in stages[:-1]), "stages": stages,
-        "client_peak_mb": client_fig["hwm_mb"],
+        "client_peak_mb": client_fig["hwm_mb"], "scheduler_peak_mb": sched_mb,
         "worker_peak_mb": [end[p]["hwm_mb"] for p in pids],
         "worker_growth_mb": [end[p]["hwm_mb"] - base[p]["rss_mb"] for p in pids],
         "market_mb_all_stages": sum(sizes.values()) / 2**20,
@@ -210,10 +214,11 @@ def table(records: list[dict]) -> str:
             rows.append(f"| {r['cluster']} | {r['series']} | {s['timeframe']} | {s['evaluations']} | {s['seconds']:.1f} "
                         f"| {s['s_per_generation']:.2f} | {s['eval_per_s']:.1f} | {s['efficiency']:.0%} | {loop} "
                         f"| {s['market_mb']:.1f} | {', '.join(f'{x:.1f}' for x in s['received_mb'])} |")
-    rows += ["", "| cluster | series | wall s | client peak MB | worker peak MB | worker growth MB "
-             "| market MB (all stages) | load |", "| --- | ---: | ---: | ---: | --- | --- | ---: | ---: |"]
+    rows += ["", "| cluster | series | wall s | client peak MB | scheduler peak MB | worker peak MB | worker growth MB "
+             "| market MB (all stages) | load |", "| --- | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: |"]
     for r in records:
-        rows.append(f"| {r['cluster']} | {r['series']} | {r['wall_s']:.1f} | {r['client_peak_mb']:.0f} "
+        sched = "in the client" if r.get("scheduler_peak_mb") is None else f"{r['scheduler_peak_mb']:.0f}"
+        rows.append(f"| {r['cluster']} | {r['series']} | {r['wall_s']:.1f} | {r['client_peak_mb']:.0f} | {sched} "
                     f"| {', '.join(f'{x:.0f}' for x in r['worker_peak_mb'])} "
                     f"| {', '.join(f'{x:.0f}' for x in r['worker_growth_mb'])} "
                     f"| {r['market_mb_all_stages']:.1f} | {r['load']:.1f} |")
