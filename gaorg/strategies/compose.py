@@ -69,8 +69,12 @@ def targets(
     if not signal.flags.writeable:
         signal = signal.copy()
     for slot in genome.filters:
-        allow_long, allow_short = output(slot, "filter")
-        apply_filter(signal, allow_long, allow_short)
+        apply = catalogue[slot.module].apply
+        if apply is not None:  # a fused pass (spec.py), no boolean arrays
+            apply(bars, slot.as_dict(), signal, memo)
+        else:
+            allow_long, allow_short = output(slot, "filter")
+            apply_filter(signal, allow_long, allow_short)
     if genome.exits:
         stop, take = None, None
         for slot in genome.exits:
@@ -80,7 +84,11 @@ def targets(
     else:  # no exits: one shared read-only NaN array serves as both (an allocation saved per evaluation)
         stop = take = _nans(n)
     if genome.sizing is not None:
-        signal = hold_unit_scale_from_entry(signal, output(genome.sizing, "sizing"))
+        hold = catalogue[genome.sizing.module].hold
+        if hold is not None:  # a fused pass (spec.py): the scale computed where it is sampled
+            signal = hold(bars, genome.sizing.as_dict(), signal, memo)
+        else:
+            signal = hold_unit_scale_from_entry(signal, output(genome.sizing, "sizing"))
     return TargetPlan(signal, stop, take)
 
 
@@ -107,7 +115,9 @@ def _compute(catalogue: Catalogue, bars: Bars, slot: Slot, memo: Memo | None):
     return spec.compute(bars, slot.as_dict())
 
 
-def _entry(catalogue: Catalogue, bars: Bars, slot: Slot, memo: Memo | None, scored_from: int = 0) -> np.ndarray:
+def _entry(
+    catalogue: Catalogue, bars: Bars, slot: Slot, memo: Memo | None, scored_from: int = 0
+) -> np.ndarray:
     if scored_from:  # a learned entry (see targets)
         computed = catalogue[slot.module].compute(bars, slot.as_dict(), scored_from=scored_from)
     else:

@@ -54,6 +54,11 @@ class ModuleSpec:
     exact: bool = False  # an entry whose signal is already in {-1, 0, 1}, never NaN: not cleaned again
     # the (kind, params) keys compute asks a batch's memo for; None: compute takes no ``memo=``
     indicators: Callable[[Params], tuple[tuple[Hashable, Hashable], ...]] | None = None
+    # fused fast paths the composer takes instead of ``compute`` (the same plan bit for bit):
+    # a filter's ``apply(bars, params, signal, memo)`` zeroes in place what it does not allow;
+    # a sizing module's ``hold(bars, params, signal, memo)`` returns the held, scaled signal
+    apply: Callable[..., None] | None = None
+    hold: Callable[..., Any] | None = None
 
     def gene(self, name: str) -> Gene:
         for gene in self.genes:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from gaorg.data.bars import Bars
+from gaorg.strategies.fused import atr_exit, scaled_pair
 from gaorg.strategies.genes import FloatGene, IntGene
 from gaorg.strategies.indicators import atr
-from gaorg.strategies.memo import Memo, shared
+from gaorg.strategies.memo import Memo
 from gaorg.strategies.spec import ModuleSpec, Params, Role
 
 
@@ -25,8 +26,10 @@ def compute(bars: Bars, params: Params, memo: Memo | None = None) -> tuple[np.nd
     close = np.asarray(bars.close)
     period = params["period"]
     high, low = np.asarray(bars.high), np.asarray(bars.low)
-    rel = shared(memo, bars, "atr_rel", period, lambda: atr(high, low, close, period) / close)
-    return params["stop_mult"] * rel, params["take_mult"] * rel
+    if memo is None:  # atr / close and both products in the ATR's pass (fused.atr_exit)
+        return atr_exit(high, low, close, period, params["stop_mult"], params["take_mult"])
+    rel = memo.get(bars, "atr_rel", period, lambda: atr(high, low, close, period) / close)
+    return scaled_pair(rel, params["stop_mult"], params["take_mult"])
 
 
 SPEC = ModuleSpec(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from gaorg.data.bars import Bars
+from gaorg.strategies.fused import band_filter, sma_band_filter
 from gaorg.strategies.genes import FloatGene, IntGene
 from gaorg.strategies.indicators import sma
 from gaorg.strategies.memo import Memo, shared
@@ -29,6 +30,17 @@ def compute(bars: Bars, params: Params, memo: Memo | None = None) -> tuple[np.nd
     return close > avg * (1.0 + band), close < avg * (1.0 - band)
 
 
+def apply(bars: Bars, params: Params, signal: np.ndarray, memo: Memo | None = None) -> None:
+    """``compute`` and the composer's filter in one pass (``fused.sma_band_filter``): in place."""
+    close = np.asarray(bars.close)
+    period = params["period"]
+    up, down = 1.0 + params["band"], 1.0 - params["band"]
+    if memo is None:
+        sma_band_filter(signal, close, period, up, down)
+    else:
+        band_filter(signal, close, memo.get(bars, "sma_close", period, lambda: sma(close, period)), up, down)
+
+
 SPEC = ModuleSpec(
     name="sma_trend",
     family="SMA trend filter",
@@ -41,4 +53,5 @@ SPEC = ModuleSpec(
     lookback=lambda p: int(p["period"]),
     doc=__doc__.splitlines()[0],
     indicators=indicators,
+    apply=apply,
 )

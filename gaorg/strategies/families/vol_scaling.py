@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from gaorg.data.bars import Bars
+from gaorg.strategies.fused import hold_from_realised, vol_hold
 from gaorg.strategies.genes import FloatGene, IntGene
 from gaorg.strategies.indicators import realised_vol, scale_from_realised
 from gaorg.strategies.memo import Memo, shared
@@ -29,6 +30,18 @@ def compute(bars: Bars, params: Params, memo: Memo | None = None) -> np.ndarray:
     return scale_from_realised(realised, params["target_vol"])  # indicators.vol_target_scale, in two
 
 
+def hold(bars: Bars, params: Params, signal: np.ndarray, memo: Memo | None = None) -> np.ndarray:
+    """The composer's hold of ``compute``'s scale, the scale computed only where it is sampled
+    (``fused.vol_hold``; with a batch's memo, over its shared realised volatility)."""
+    annualise = float(np.sqrt(bars.periods_per_year))
+    period = params["period"]
+    close = np.asarray(bars.close)
+    if memo is None and period >= 1:
+        return vol_hold(signal, close, period, annualise, params["target_vol"])
+    realised = shared(memo, bars, "realised_vol", period, lambda: realised_vol(close, period, annualise))
+    return hold_from_realised(signal, realised, params["target_vol"])
+
+
 SPEC = ModuleSpec(
     name="vol_scaling",
     family="volatility scaling",
@@ -41,4 +54,5 @@ SPEC = ModuleSpec(
     lookback=lambda p: int(p["period"]),
     doc=__doc__.splitlines()[0],
     indicators=indicators,
+    hold=hold,
 )
