@@ -15,6 +15,7 @@ from numba import njit
 from gaorg.data.bars import Bars
 from gaorg.errors import DataTooShortError
 from gaorg.strategies.catalogue import CATALOGUE
+from gaorg.strategies.fused import filter_exit_hold
 from gaorg.strategies.genome import Genome, Slot
 from gaorg.strategies.memo import Memo
 from gaorg.strategies.spec import ModuleSpec
@@ -68,13 +69,19 @@ def targets(
         signal = output(genome.entry, "entry")
     if not signal.flags.writeable:
         signal = signal.copy()
-    for slot in genome.filters:
+    tail = None if memo is not None else _fusable_tail(genome, catalogue)
+    for slot in genome.filters if tail is None else tail[0]:
         apply = catalogue[slot.module].apply
         if apply is not None:  # a fused pass (spec.py), no boolean arrays
             apply(bars, slot.as_dict(), signal, memo)
         else:
             allow_long, allow_short = output(slot, "filter")
             apply_filter(signal, allow_long, allow_short)
+    if tail is not None:  # the SMA filter, the ATR stop and the held scale in one pass
+        stop, take = _fused_tail(bars, signal, *tail[1:])
+        if not genome.exits:
+            stop = take = _nans(n)
+        return TargetPlan(signal, stop, take)
     if genome.exits:
         stop, take = None, None
         for slot in genome.exits:
@@ -144,6 +151,44 @@ def _sizing(catalogue: Catalogue, bars: Bars, slot: Slot, memo: Memo | None) -> 
 
 
 _OUTPUT = {"entry": _entry, "filter": _filter, "exit": _exit, "sizing": _sizing}
+
+
+def _fusable_tail(genome: Genome, catalogue: Catalogue):
+    """``(other filters, sma slot, atr slot, vol slot)`` when at least two of the catalogue's own SMA
+    filter (one of them), ATR stop (the only exit) and volatility scaling (the sizing) can run as
+    one pass (``fused.filter_exit_hold``); None otherwise. Filters commute (each zeroes what it
+    does not allow), so the other filters run first."""
+    sma = atr = vol = None
+    others = []
+    for slot in genome.filters:
+        if sma is None and catalogue[slot.module] is CATALOGUE["sma_trend"]:
+            sma = slot
+        else:
+            others.append(slot)
+    if genome.exits:
+        if len(genome.exits) > 1 or catalogue[genome.exits[0].module] is not CATALOGUE["atr_stop"]:
+            return None
+        atr = genome.exits[0]
+    if genome.sizing is not None:
+        if catalogue[genome.sizing.module] is not CATALOGUE["vol_scaling"]:
+            return None
+        vol = genome.sizing
+    if (sma is not None) + (atr is not None) + (vol is not None) < 2:
+        return None
+    return others, sma, atr, vol
+
+
+def _fused_tail(bars: Bars, signal: np.ndarray, sma: Slot | None, atr: Slot | None, vol: Slot | None):
+    """Run ``fused.filter_exit_hold`` for the slots of ``_fusable_tail`` (in place on ``signal``)."""
+    f = sma.as_dict() if sma is not None else {"period": 0, "band": 0.0}
+    a = atr.as_dict() if atr is not None else {"period": 0, "stop_mult": 0.0, "take_mult": 0.0}
+    v = vol.as_dict() if vol is not None else {"period": 0, "target_vol": 0.0}
+    return filter_exit_hold(
+        signal, np.asarray(bars.close), np.asarray(bars.high), np.asarray(bars.low),
+        int(f["period"]), 1.0 + f["band"], 1.0 - f["band"],
+        int(a["period"]), float(a["stop_mult"]), float(a["take_mult"]),
+        int(v["period"]), float(np.sqrt(bars.periods_per_year)), float(v["target_vol"]),
+    )  # fmt: skip
 
 
 _NANS: dict[int, np.ndarray] = {}

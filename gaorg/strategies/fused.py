@@ -187,3 +187,94 @@ def vol_hold(
             held = _held_scale(rv, target)
         out[i] = v * held
     return out
+
+
+@njit(cache=True, nogil=True)
+def filter_exit_hold(
+    signal: np.ndarray, close: np.ndarray, high: np.ndarray, low: np.ndarray,
+    f_period: int, up: float, down: float,
+    a_period: int, stop_mult: float, take_mult: float,
+    v_period: int, annualise: float, target: float,
+):  # fmt: skip
+    """``sma_band_filter``, ``atr_exit`` and ``vol_hold`` in one pass (a period < 1: that module is
+    absent): the SMA filter, then the hold, in place on ``signal``; returns ``(stop, take)``
+    (empty arrays without the ATR stop). Their recurrences are independent chains (the running
+    sums, Wilder's division, the log returns), so in one loop the CPU overlaps them; each keeps
+    its own operations in their order, the values are the three kernels' bit for bit."""
+    n = len(signal)
+    has_f, has_a, has_v = f_period >= 1, a_period >= 1, v_period >= 1
+    stop = np.empty(n if has_a else 0)
+    take = np.empty(n if has_a else 0)
+    f_acc = 0.0
+    f_count = 0
+    a_acc = 0.0
+    value = np.nan
+    a_prev = float(a_period - 1)
+    ring = np.empty(max(v_period, 1))
+    slot = 0
+    s = 0.0
+    s2 = 0.0
+    held = 0.0
+    prev = 0.0  # the filtered signal at i - 1
+    for i in range(n):
+        c = close[i]
+        v = signal[i]
+        if has_f:
+            avg = np.nan
+            if np.isnan(c):
+                f_acc = 0.0
+                f_count = 0
+            else:
+                f_acc += c
+                f_count += 1
+                if f_count > f_period:
+                    f_acc -= close[i - f_period]
+                    f_count = f_period
+                if f_count == f_period:
+                    avg = f_acc / f_period
+            if v > 0.0:
+                if not (c > avg * up):
+                    v = 0.0
+            elif v < 0.0:
+                if not (c < avg * down):
+                    v = 0.0
+        if has_a:
+            if i >= 1 and i <= a_period:
+                a_acc += max(high[i], close[i - 1]) - min(low[i], close[i - 1])
+                if i == a_period:
+                    value = a_acc / a_period
+            elif i > a_period:
+                tr = max(high[i], close[i - 1]) - min(low[i], close[i - 1])
+                value = (value * a_prev + tr) / a_period
+            rel = value / c
+            stop[i] = stop_mult * rel
+            take[i] = take_mult * rel
+        if has_v:
+            if i >= 1:
+                r = np.log(c / close[i - 1])
+                if i > v_period:
+                    old = ring[slot]
+                    ring[slot] = r
+                    s += r
+                    s2 += r * r
+                    s -= old
+                    s2 -= old * old
+                else:
+                    ring[slot] = r
+                    s += r
+                    s2 += r * r
+                slot += 1
+                if slot == v_period:
+                    slot = 0
+            if (i == 0 or v != prev) and v != 0.0:
+                rv = np.nan
+                if i >= v_period and i >= 1:
+                    mean = s / v_period
+                    var = s2 / v_period - mean * mean
+                    rv = np.sqrt(var) * annualise if var > 0.0 else 0.0
+                held = _held_scale(rv, target)
+            prev = v
+            signal[i] = v * held
+        else:
+            signal[i] = v
+    return stop, take

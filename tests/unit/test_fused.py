@@ -32,6 +32,8 @@ def case(seed: int):
     close, high, low = (np.array(getattr(bars, k)) for k in ("close", "high", "low"))
     if seed % 3 == 0 and n > 10:  # another indicator's warm-up: the SMA restarts
         close[rng.integers(0, n, 3)] = np.nan
+    for arr in (close, high, low):  # read-only, as Bars' arrays are: the compiled kernels are compose's
+        arr.flags.writeable = False
     period = int(rng.integers(1, 60)) if seed % 5 else n + int(rng.integers(0, 3))
     values = np.array([1.0, -1.0, 0.0, -0.0, 0.5, -0.25, 1.0])
     runs = rng.geometric(0.2, n)  # held for a few bars, as entries hold
@@ -64,14 +66,36 @@ def test_fused_kernels_are_the_unfused_path_bit_for_bit(seed):
     assert same_bits(fused.vol_hold(signal, close, period, annualise, target), expect)
     assert same_bits(fused.hold_from_realised(signal, realised, target), expect)
 
+    # the three in one pass, each present or not (period 0), as compose's fused tail runs them
+    f, a, v = (period if seed % k else 0 for k in (2, 3, 7))
+    expect = signal.copy()
+    if f:
+        apply_filter(expect, close > avg * (1.0 + band), close < avg * (1.0 - band))
+    if v:
+        expect = hold_unit_scale_from_entry(expect, scale_from_realised(realised, target))
+    got = signal.copy()
+    stop, take = fused.filter_exit_hold(
+        got, close, high, low, f, 1.0 + band, 1.0 - band, a, stop_mult, take_mult, v, annualise, target
+    )
+    assert same_bits(got, expect)
+    if a:
+        assert same_bits(stop, stop_mult * rel) and same_bits(take, take_mult * rel)
+
 
 def test_targets_with_and_without_the_fused_paths_are_the_same_plans():
     """Random rule genomes with an SMA filter, an ATR stop or volatility scaling, composed through
-    the modules' fused paths (alone and with a batch's memo) and through compute + compose's
-    generic filter and hold."""
-    unfused = {
+    the fused paths (alone: compose's one-pass tail or the modules' own; with a batch's memo) and
+    through the modules' plain outputs + compose's generic filter and hold."""
+
+    def atr_stop(bars, params, memo=None):
+        close = np.asarray(bars.close)
+        rel = atr(np.asarray(bars.high), np.asarray(bars.low), close, params["period"]) / close
+        return params["stop_mult"] * rel, params["take_mult"] * rel
+
+    unfused = {  # copies: compose's fused tail takes the catalogue's own modules only
         **CATALOGUE,
         "sma_trend": replace(CATALOGUE["sma_trend"], apply=None),
+        "atr_stop": replace(CATALOGUE["atr_stop"], compute=atr_stop, indicators=None),
         "vol_scaling": replace(CATALOGUE["vol_scaling"], hold=None),
     }
     rule = tuple(name for name, spec in CATALOGUE.items() if not spec.learned)
