@@ -110,7 +110,10 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
             raise ConfigError(f"--resume continues run {run_id} with its own settings; drop {', '.join(given)}")
         config = load_state(ckpt).config
     else:
-        raw: dict[str, Any] = _basket(args, settings, resolved)
+        rule = _rule(args)
+        # a rule is resolved after every other option is checked: a bad --holdout or --timeframes
+        # stops here, not after the store was read with it (the placeholder is replaced below)
+        raw: dict[str, Any] = {"symbols": _names(args.symbols) if rule is None else (rule.text(),)}
         for key in ("population", "generations", "seed", "folds", "exchange", "holdout", "scheme"):
             if getattr(args, key) is not None:
                 raw[key] = getattr(args, key)
@@ -120,6 +123,8 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
             raw["modules"] = _names(args.modules)
         raw.update(_search(args))
         config = parse_config(EvolveConfig, raw, where="gaorg evolve")
+        if rule is not None:
+            config = _resolve(config, rule, settings, resolved)
     if args.scheduler is not None or args.workers is not None:
         config = _with_cluster(config, args.scheduler, args.workers)
     check_fits(config)
@@ -157,9 +162,8 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
     return Outcome(text, payload)
 
 
-def _basket(args: argparse.Namespace, settings: Any, resolved: dict[str, Any]) -> dict[str, Any]:
-    """``symbols`` (and ``exchange``, ``universe``) of a new run: named, or resolved from the rule
-    once, now, from the store (a resumed run reads them from its checkpoint instead)."""
+def _rule(args: argparse.Namespace) -> Any:
+    """The basket rule of a new run (None: ``--symbols`` names it), its flags checked now."""
     from gaorg.errors import ConfigError
 
     if args.universe is None:
@@ -169,24 +173,29 @@ def _basket(args: argparse.Namespace, settings: Any, resolved: dict[str, Any]) -
         if not args.symbols:
             raise ConfigError("--symbols is required, e.g. --symbols BTC,ETH (or --universe EXCHANGE:KIND, "
                               "or --resume RUN_ID)")
-        return {"symbols": _names(args.symbols)}
+        return None
     if args.symbols or args.exchange:
         raise ConfigError("--universe names the basket by rule; drop --symbols and --exchange (or drop --universe)")
+    from gaorg.evolve.rule import parse_rule
+
+    return parse_rule(args.universe, args.min_history, args.top)
+
+
+def _resolve(config: Any, rule: Any, settings: Any, resolved: dict[str, Any]) -> Any:
+    """``config`` with the basket ``rule`` names, resolved once, now, from the store at its finest
+    stage, volume ranked before its hold-out (a resumed run reads its symbols from its checkpoint)."""
     import sys
+    from dataclasses import replace
 
     from gaorg.data.store import open_store
-    from gaorg.evolve.config import EvolveConfig
-    from gaorg.evolve.rule import parse_rule, resolve
+    from gaorg.evolve.rule import resolve
 
-    rule = parse_rule(args.universe, args.min_history, args.top)
-    timeframes = _names(args.timeframes) if args.timeframes else EvolveConfig.__dataclass_fields__["timeframes"].default
     with open_store(settings, read_only=True) as store:
-        holdout = args.holdout if args.holdout is not None else EvolveConfig.__dataclass_fields__["holdout"].default
-        basket = resolve(store, rule, timeframes[-1], holdout)
+        basket = resolve(store, rule, config.timeframes[-1], config.holdout)
     print(basket.describe(), file=sys.stderr, flush=True)
     found = basket.to_dict()
     resolved.update(volume_until=found["volume_until"], candidates=found["candidates"])
-    return {"symbols": basket.symbols, "exchange": basket.exchange, "universe": basket.rule}
+    return replace(config, symbols=basket.symbols, exchange=basket.exchange, universe=basket.rule)
 
 
 def _search(args: argparse.Namespace) -> dict[str, Any]:

@@ -111,8 +111,22 @@ def test_a_rule_no_stored_series_meets_exits_2_and_says_why(capsys, stored, gaor
     (("--universe", "hyperliquid:perp", "--symbols", "A/USDC:USDC"), "drop --symbols"),
     (("--top", "3", "--symbols", "A/USDC:USDC"), "add --universe"),
     (("--resume", "r1", "--top", "3"), "drop --top"),
+    (("--universe", "hyperliquid:perp", "--timeframes", ","), "timeframes: give at least one timeframe"),  # was IndexError
 ])
 def test_bad_rules_exit_2_and_start_no_run(capsys, gaorg_home, args, says):
     code, _, err = evolve(capsys, *args, "--workers", "0", "--no-progress")
     assert code == 2 and says in err, err
+    assert not (gaorg_home / "checkpoints").exists()
+
+
+@pytest.mark.parametrize("args, says", [
+    (("--holdout", "2"), "holdout: 2.0 must be a fraction"),
+    (("--timeframes", "1h,4h"), "stages go coarse to fine"),
+    (("--generations", "0"), "generations: 0"),
+])
+def test_a_rule_beside_a_bad_option_exits_2_before_the_rule_reads_the_store(capsys, stored, gaorg_home, args, says):
+    # the rule used to be resolved (and its basket printed) with the bad --holdout or --timeframes first
+    code, _, err = evolve(capsys, "--universe", "hyperliquid:perp", *args, "--workers", "0", "--no-progress")
+    assert code == 2 and says in err, err
+    assert "basket hyperliquid" not in err
     assert not (gaorg_home / "checkpoints").exists()
