@@ -39,7 +39,10 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|d|w|mo|y)")
 def parse_duration(text: str, what: str = "--min-history") -> int:
     """Milliseconds of a duration like ``90d``, ``26w``, ``6mo``, ``1y``, ``36h``; ConfigError otherwise."""
     got = _DURATION.fullmatch(text.strip().lower())
-    if not got or float(got.group(1)) <= 0:
+    if got and float(got.group(1)) <= 0:
+        raise ConfigError(f"{what} {text!r} asks for no history; give a positive duration (e.g. 90d, 1y) "
+                          f"or leave {what} out")
+    if not got:
         raise ConfigError(f"{what} {text!r} is not a duration; give a number and a unit h, d, w, mo or y "
                           "(e.g. 90d, 26w, 1y)")
     return int(float(got.group(1)) * _UNITS[got.group(2)])
@@ -90,7 +93,7 @@ def parse_rule(universe: str, min_history: str | None = None, top: int | None = 
                           f"(e.g. {t + ' ' if flags else ''}30)")
     rule = BasketRule(exchange, kind, (min_history or "").strip().lower(), top)  # type: ignore[arg-type]
     if rule.min_history:
-        parse_duration(rule.min_history, m)  # checks the duration now, at the edge
+        parse_duration(min_history or "", m)  # checks the duration now, at the edge (named as given)
     return rule
 
 

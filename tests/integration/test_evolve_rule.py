@@ -107,6 +107,8 @@ def test_a_rule_no_stored_series_meets_exits_2_and_says_why(capsys, stored, gaor
 @pytest.mark.parametrize("args, says", [
     (("--universe", "hyperliquid"), "EXCHANGE:KIND"),
     (("--universe", "hyperliquid:perp", "--min-history", "1 year"), "not a duration"),
+    (("--universe", "hyperliquid:perp", "--min-history", "0d"), "'0d' asks for no history; give a positive"),
+    (("--universe", "hyperliquid:perp", "--min-history", "1M"), "--min-history '1M' is not a duration"),
     (("--universe", "hyperliquid:perp", "--top", "0"), "--top 0"),
     (("--universe", "hyperliquid:perp", "--symbols", "A/USDC:USDC"), "drop --symbols"),
     (("--top", "3", "--symbols", "A/USDC:USDC"), "add --universe"),
