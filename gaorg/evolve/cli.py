@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                     "hold-out scores, deflated Sharpe ratios and the probability of backtest overfitting.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--symbols", default=None, help="comma-separated basket, e.g. BTC,ETH (required unless --resume)")
+    p.add_argument("--symbols", default=None, help="comma-separated basket, e.g. BTC,ETH (required unless --universe or --resume)")
     p.add_argument("--universe", default=None, metavar="EXCHANGE:KIND",
                    help="a basket by rule: the stored series of EXCHANGE, KIND perp, spot or all (e.g. hyperliquid:perp)")
     p.add_argument("--min-history", default=None, metavar="DURATION",
