@@ -201,7 +201,8 @@ def test_a_learned_entry_skips_the_fits_before_the_scored_bars_and_keeps_the_sco
     from gaorg.strategies.compose import targets
 
     rng = random.Random(9)
-    space = Space.from_modules(("linear_svc", "pca_tree", "rsi_filter", "atr_stop", "vol_scaling"), max_lookback=700)
+    modules = ("linear_svc", "pca_tree", "rsi_filter", "sma_trend", "atr_stop", "vol_scaling")  # sma + atr: the fused tail
+    space = Space.from_modules(modules, max_lookback=700)
     skipped = sized = 0
     for k in range(14):
         bars = market(500 + k)
