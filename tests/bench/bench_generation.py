@@ -50,10 +50,10 @@ from gaorg.evolve.folds import make_split  # noqa: E402
 from gaorg.evolve.operators import Space  # noqa: E402
 from gaorg.strategies import learned_cache, learned_reference  # noqa: E402
 from gaorg.strategies.catalogue import CATALOGUE  # noqa: E402
-from tests.bench.bench_learned import offspring  # noqa: E402
 from gaorg.strategies.compose import indicator_uses, targets  # noqa: E402
 from gaorg.strategies.genome import make_genome, parse_genome  # noqa: E402
 from gaorg.strategies.memo import Memo  # noqa: E402
+from tests.bench.bench_learned import offspring  # noqa: E402
 from tests.unit.strategy_kit import random_bars  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
