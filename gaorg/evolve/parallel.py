@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -37,7 +39,15 @@ class LocalMapper:
 
 
 class DaskMapper:
-    """Map batches over a Dask cluster; tasks lost with a dying worker are retried ``retries`` times."""
+    """Map batches over a Dask cluster; tasks lost with a dying worker are retried ``retries`` times.
+
+    ``trace``: None, or a list to which each call appends its timeline (:func:`traced_batch`): the
+    client's submit and gather times and, per batch, when its worker received, started and
+    finished it and when its result reached the client (``time.time()``, one clock on one machine).
+    ``tests/bench/bench_scale.py --trace`` sets it on the class to see where a generation's time goes.
+    """
+
+    trace: list[dict[str, Any]] | None = None
 
     def __init__(self, client: Any, retries: int = 3, batches_per_worker: int = 4,
                  cost: Callable[[Any], float] | None = None) -> None:
@@ -88,12 +98,26 @@ class DaskMapper:
         if any(isinstance(v, HeldRef) for v in kwargs.values()):
             kwargs = {"task": base, **{k: v.held() if isinstance(v, HeldRef) else v for k, v in kwargs.items()}}
             base = run_with_held
+        trace = self.trace
+        if trace is not None:
+            kwargs, base = {"timed_task": base, **kwargs}, traced_batch
         count = min(len(items), self.workers * self.batches_per_worker)
         groups = balanced_groups([self.cost(x) if self.cost else 1.0 for x in items], count)
         batches = [[items[i] for i in group] for group in groups]
+        submit = time.time()
         futures = self.client.map(base, batches, retries=self.retries, pure=False, **kwargs)
+        arrived: dict[str, float] = {}
+        if trace is not None:
+            for fut in futures:
+                fut.add_done_callback(lambda f: arrived.setdefault(f.key, time.time()))
+        submitted = time.time()
         try:
             results = self.client.gather(futures)
+            if trace is not None:
+                trace.append({"submit": submit, "submitted": submitted, "gathered": time.time(), "batches": [
+                    {**{k: v for k, v in r.items() if k != "results"}, "arrived": arrived.get(f.key, math.nan),
+                     "genomes": len(r["results"])} for f, r in zip(futures, results, strict=True)]})
+                results = [r["results"] for r in results]
         except KilledWorker as exc:
             raise ClusterError(
                 f"Dask workers kept dying while evaluating ({exc}); the task was retried "
@@ -112,6 +136,23 @@ class DaskMapper:
             for i, result in zip(group, batch, strict=True):
                 out[i] = result
         return out
+
+
+def traced_batch(batch: list, timed_task: Callable[..., list], **kwargs: Any) -> dict[str, Any]:
+    """``timed_task(batch, **kwargs)`` with its worker's times: when the task reached the worker
+    (its first entry in the worker's transition log), started and finished, the worker's pid, and
+    ``work``: the seconds its results say were spent on their items (``Trial.seconds``; the rest
+    of the task's time is the batch's fixed work)."""
+    from distributed import get_worker
+
+    started = time.time()
+    worker = get_worker()
+    key = worker.get_current_task()
+    received = min((entry[-1] for entry in worker.state.log if entry and entry[0] == key
+                    and isinstance(entry[-1], float)), default=math.nan)
+    results = timed_task(batch, **kwargs)
+    return {"received": received, "started": started, "finished": time.time(), "pid": os.getpid(),
+            "work": sum(float(getattr(r, "seconds", 0.0)) for r in results), "results": results}
 
 
 def balanced_groups(costs: Sequence[float], count: int) -> list[list[int]]:

@@ -24,6 +24,14 @@ the operating system saw:
   a connection closed within the stage would be missed), beside the stage's market data bytes.
 
 Records go to ``--out`` (JSON lines) and a table is printed; ``--report FILE`` re-prints it.
+
+``--trace`` also times every batch (``DaskMapper.trace``: when the client submitted it, when its
+worker received, started and finished it, the seconds its genomes took, when the client had the
+results) and splits each generation's 2 x wall worker-seconds (generations 1+) into: the client's
+own steps between two generations, this benchmark's own readings of /proc and ``ss`` there, the
+submit call, dispatch (submitted -> the worker's first start), gaps between a worker's batches,
+each batch's fixed work (its time less its genomes'), the genomes' evaluation, the wait for the
+other worker's last batch, and the results' way back to the client (the last finish -> gathered).
 """
 
 from __future__ import annotations
@@ -45,7 +53,7 @@ sys.path.insert(0, str(REPO))
 
 from gaorg.data.synth import synth_bars  # noqa: E402
 from gaorg.evolve.config import EvolveConfig  # noqa: E402
-from gaorg.evolve.parallel import open_client  # noqa: E402
+from gaorg.evolve.parallel import DaskMapper, open_client  # noqa: E402
 from gaorg.evolve.run import build_market, evolve  # noqa: E402
 from gaorg.strategies.catalogue import CATALOGUE  # noqa: E402
 
@@ -150,15 +158,22 @@ def measure(n: int, args: argparse.Namespace, cluster: str) -> dict:
                 reset_peak(pid)
             base = {pid: proc_figures(pid) for pid in pids}
             marks: list[tuple[str, float, dict, dict]] = [("start", time.perf_counter(), base, socket_bytes(pids))]
+            readings: list[float] = []  # seconds this benchmark's callback took, a generation
 
             def on_generation(stats) -> None:
-                marks.append((stats.timeframe, time.perf_counter(), {pid: proc_figures(pid) for pid in pids},
+                start = time.perf_counter()
+                marks.append((stats.timeframe, start, {pid: proc_figures(pid) for pid in pids},
                               socket_bytes(pids)))
+                readings.append(time.perf_counter() - start)
 
             cfg = EvolveConfig(symbols=symbols, timeframes=TIMEFRAMES, population=args.population,
                                generations=args.generations, modules=NON_LEARNED, folds=4, seed=0)
+            DaskMapper.trace = [] if args.trace else None
             t0 = time.perf_counter()
-            result = evolve(cfg, data, client=client, callback=on_generation, progress=False)
+            try:
+                result = evolve(cfg, data, client=client, callback=on_generation, progress=False)
+            finally:
+                trace, DaskMapper.trace = DaskMapper.trace, None
             wall = time.perf_counter() - t0
             end = {pid: proc_figures(pid) for pid in pids}
             marks.append(("hold-out", time.perf_counter(), end, socket_bytes(pids)))
@@ -191,6 +206,10 @@ def measure(n: int, args: argparse.Namespace, cluster: str) -> dict:
             "efficiency": cpu / (len(pids) * seconds), "market_mb": sizes[TIMEFRAMES[min(i, 2)]] / 2**20,
             "received_mb": [r / 2**20 for r in got],
         })
+    if trace:
+        for stage, tf in zip(stages, TIMEFRAMES, strict=False):
+            gens = [i for i, m in enumerate(marks[1:]) if m[0] == tf]
+            stage["trace"] = split_generations(trace, readings, gens[1:], pids)
     return {
         "cluster": cluster, "series": n, "bars": args.bars, "population": args.population,
         "generations": args.generations, "workers": len(pids), "wall_s": wall,
@@ -201,6 +220,70 @@ def measure(n: int, args: argparse.Namespace, cluster: str) -> dict:
         "market_mb_all_stages": sum(sizes.values()) / 2**20,
         "load": os.getloadavg()[0], "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
+
+
+PARTS = ("client", "readings", "submit", "dispatch", "between", "fixed", "evaluation", "last_batch", "return")
+
+
+def split_generations(trace: list[dict], readings: list[float], calls: list[int], pids: list[int]) -> dict:
+    """Mean worker-seconds a generation in each of :data:`PARTS` over the map calls ``calls``
+    (generation i's call is ``trace[i]``; its cycle runs from the previous call's gather to its
+    own, so the parts add up to workers x the cycle), and per batch the mean scheduler latency
+    (submitted -> received) and wait on its worker (received -> started)."""
+    sums = dict.fromkeys(PARTS, 0.0)
+    sums.update(cycle=0.0, batches=0.0, to_worker=0.0, queued=0.0)
+    for i in calls:
+        call, prev = trace[i], trace[i - 1]
+        cycle = call["gathered"] - prev["gathered"]
+        own = call["submit"] - prev["gathered"] - readings[i - 1]
+        lasts = {p: max(b["finished"] for b in call["batches"] if b["pid"] == p) for p in pids
+                 if any(b["pid"] == p for b in call["batches"])}
+        end = max(lasts.values())
+        for p in pids:
+            mine = sorted((b for b in call["batches"] if b["pid"] == p), key=lambda b: b["started"])
+            busy = sum(b["finished"] - b["started"] for b in mine)
+            work = sum(b["work"] for b in mine)
+            sums["client"] += own
+            sums["readings"] += readings[i - 1]
+            sums["submit"] += call["submitted"] - call["submit"]
+            if not mine:
+                sums["last_batch"] += end - call["submitted"]
+                sums["return"] += call["gathered"] - end
+                continue
+            sums["dispatch"] += mine[0]["started"] - call["submitted"]
+            sums["between"] += sum(b["started"] - a["finished"] for a, b in zip(mine, mine[1:], strict=False))
+            sums["fixed"] += busy - work
+            sums["evaluation"] += work
+            sums["last_batch"] += end - lasts[p]
+            sums["return"] += call["gathered"] - end
+        sums["cycle"] += cycle
+        sums["batches"] += len(call["batches"])
+        sums["to_worker"] += sum(b["received"] - call["submitted"] for b in call["batches"])
+        sums["queued"] += sum(b["started"] - b["received"] for b in call["batches"])
+    n = max(len(calls), 1)
+    out = {k: sums[k] / n for k in (*PARTS, "cycle")}
+    out["to_worker"] = sums["to_worker"] / max(sums["batches"], 1)
+    out["queued"] = sums["queued"] / max(sums["batches"], 1)
+    out["batches"] = sums["batches"] / n
+    return out
+
+
+def trace_table(records: list[dict]) -> str:
+    """The ``--trace`` split: worker-seconds a generation (generations 1+) in each part, and its share."""
+    heads = ("client's steps", "bench readings", "submit", "dispatch", "between batches", "batch fixed work",
+             "evaluation", "last batch wait", "results back")
+    rows = ["| cluster | series | stage | s / generation | " + " | ".join(heads) + " | batch: to worker ms | "
+            "batch: queued ms |", "| --- | ---: | --- | ---: | " + " | ".join("---:" for _ in heads) + " | ---: | ---: |"]
+    for r in records:
+        for s in r["stages"]:
+            t = s.get("trace")
+            if not t:
+                continue
+            total = r["workers"] * t["cycle"]
+            cells = " | ".join(f"{t[k]:.3f} ({t[k] / total:.0%})" for k in PARTS)
+            rows.append(f"| {r['cluster']} | {r['series']} | {s['timeframe']} | {t['cycle']:.2f} | {cells} "
+                        f"| {1000 * t['to_worker']:.0f} | {1000 * t['queued']:.0f} |")
+    return "\n".join(rows) if len(rows) > 2 else ""
 
 
 def table(records: list[dict]) -> str:
@@ -250,6 +333,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--clusters", default="local,processes")
     p.add_argument("--out", type=Path, default=None, help="append records here (JSON lines)")
     p.add_argument("--report", type=Path, default=None, help="only print the tables of these records")
+    p.add_argument("--trace", action="store_true", help="time every batch and split each generation's time")
     args = p.parse_args(argv)
     if args.report:
         records = [json.loads(line) for line in args.report.read_text().splitlines() if line.strip()]
@@ -265,6 +349,7 @@ def main(argv: list[str] | None = None) -> None:
                         fh.write(json.dumps(record) + "\n")
     print(table(records))
     print(linearity(records))
+    print(trace_table(records))
 
 
 if __name__ == "__main__":

@@ -69,6 +69,14 @@ def test_local_cluster_broadcasts_data_and_keeps_submission_order():
 
         items = list(range(23))
         assert mapper(_square_all, items) == [i * i for i in items]
+        mapper.trace = []  # a traced call: the same results, and each batch's times in order
+        assert mapper(_square_all, items) == [i * i for i in items]
+        (call,) = mapper.trace
+        assert sum(b["genomes"] for b in call["batches"]) == 23
+        assert {b["pid"] for b in call["batches"]} <= set(client.run(os.getpid).values())
+        for b in call["batches"]:
+            assert call["submit"] <= b["received"] <= b["started"] <= b["finished"] <= b["arrived"] <= call["gathered"]
+        mapper.trace = None
         assert mapper(_square_all, []) == []
         pids = mapper.warm(os.getpid)  # the warm-up's task runs once on every worker, none twice
         assert len(pids) == len(set(pids)) == 2 and os.getpid() not in pids
