@@ -10,9 +10,9 @@ same compiled solvers are called with the arguments the public estimators would 
 - ``PCA(svd_solver="covariance_eigh")``: the covariance eigendecomposition, in the estimator's
   own operations and order, including its sign convention (``svd_flip``): ``x.T @ x`` and
   ``eigh`` numpy's, the steps around them ``learned_pca``'s kernels (so are the label quantiles);
-- ``DecisionTreeClassifier``: the depth-first builder with the best splitter and Gini, on the
-  same float32 inputs; its seed is ``RandomState(0)``'s first draw (constant, computed once:
-  drawing a ``RandomState(0)`` per fit cost 0.27 ms, more than a shallow tree).
+- ``DecisionTreeClassifier(random_state=0)``: ``learned_tree``'s kernel, scikit-learn's
+  depth-first builder with the best splitter and Gini on the same float32 inputs, its seeded
+  feature draws replayed (so ties between features and constant features give its tree too).
 
 The inputs are the walk-forward's finite, standardised rows, so nothing the checks would catch can
 occur. ``tests/unit/test_learned_parity.py`` holds these to the public estimators bit for bit;
@@ -29,18 +29,6 @@ import numpy as np
 
 Fit = Callable[[np.ndarray, np.ndarray], Any]
 Apply = Callable[[Any, np.ndarray], np.ndarray]
-
-RAND_R_MAX = 2147483647  # sklearn.tree._utils.RAND_R_MAX
-
-
-class _FirstDraw:
-    """Stands in for ``RandomState(0)`` where only its first ``randint(0, RAND_R_MAX)`` is drawn."""
-
-    def __init__(self, value: int) -> None:
-        self.value = value
-
-    def randint(self, low: int, high: int) -> int:
-        return self.value
 
 
 @cache
@@ -91,22 +79,6 @@ def linear_svc(c: float) -> tuple[Fit, Apply]:
     return fit, apply
 
 
-@cache
-def _tree_parts() -> tuple[Any, ...]:
-    from sklearn.tree._criterion import Gini
-    from sklearn.tree._splitter import BestSplitter
-    from sklearn.tree._tree import DepthFirstTreeBuilder, Tree
-    from sklearn.utils import check_random_state
-
-    return (
-        Gini,
-        BestSplitter,
-        DepthFirstTreeBuilder,
-        Tree,
-        _FirstDraw(check_random_state(0).randint(0, RAND_R_MAX)),
-    )
-
-
 def pca_fit(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """``PCA(k, svd_solver="covariance_eigh").fit(x)``'s ``components_`` and ``mean_`` (``x``
     C-ordered): the estimator's numpy operations, those around ``x.T @ x`` and ``eigh`` in
@@ -140,28 +112,11 @@ def pca_tree(components: int, depth: int, quantile: float) -> tuple[Fit, Apply]:
         z = np.asarray(pca_transform(x, comps, mean), dtype=np.float32)
         orders = np.ascontiguousarray(np.argsort(z, axis=0).T)
         leaf = max(10, len(x) // 20)
-        *nodes, ok = learned_tree.build(z, orders, encoded, len(classes), depth, leaf)
-        if ok:  # no node's split depends on the feature order: scikit-learn's tree
-            return comps, mean, tuple(a[: nodes[5]] for a in nodes[:5]), classes
-        return comps, mean, _sklearn_tree(z, encoded, len(classes), depth, leaf), classes
+        return comps, mean, learned_tree.build(z, orders, encoded, len(classes), depth, leaf), classes
 
     def apply(model: tuple[np.ndarray, np.ndarray, Any, np.ndarray], x_new: np.ndarray) -> np.ndarray:
         comps, mean, tree, classes = model
         z = np.asarray(pca_transform(x_new, comps, mean), dtype=np.float32)
-        if isinstance(tree, tuple):
-            return classes.take(learned_tree.predict(z, *tree), axis=0).astype(np.float64)
-        return classes.take(np.argmax(tree.predict(z), axis=1), axis=0).astype(np.float64)
+        return classes.take(learned_tree.predict(z, *tree), axis=0).astype(np.float64)
 
     return fit, apply
-
-
-def _sklearn_tree(z: np.ndarray, encoded: np.ndarray, n_classes: int, depth: int, leaf: int) -> Any:
-    """scikit-learn's builder on the arguments ``DecisionTreeClassifier.fit`` would give it."""
-    gini, splitter, builder, tree_cls, first_draw = _tree_parts()
-    classes = np.array([n_classes], dtype=np.intp)
-    split = splitter(gini(1, classes), z.shape[1], leaf, 0.0, first_draw, None)
-    tree = tree_cls(z.shape[1], classes, 1)
-    builder(split, max(2, 2 * leaf), leaf, 0.0, depth, 0.0).build(
-        tree, z, np.ascontiguousarray(encoded.reshape(-1, 1), dtype=np.float64), None, None
-    )
-    return tree

@@ -2,13 +2,17 @@
 
 ``DecisionTreeClassifier(max_depth, min_samples_leaf, random_state=0)`` sorts each node's samples
 per feature and keeps the first split with the largest proxy improvement, visiting the features in
-an order drawn from its seeded generator. When no two features tie for a node's best split and no
-feature is constant in a node, that order cannot change the tree: each node's split is a function
-of its samples alone. This kernel computes the same splits with the same arithmetic (float32
-feature values, scikit-learn's tie run rule ``x[p] <= x[p - 1] + 1e-7`` in float32, its threshold
-midpoint, Gini proxy and improvement formulas, leaf rules) and reports a node with a tie or a
-constant feature, for which the caller builds the tree with scikit-learn's builder instead.
-``tests/unit/test_learned_parity.py`` holds the result to the public estimator bit for bit.
+an order drawn from its seeded generator. This kernel replays that order: scikit-learn's
+``rand_r`` xorshift (``our_rand_r``, seeded with ``RandomState(0).randint(0, RAND_R_MAX)``, one
+state for the whole build), its Fisher-Yates draw over the ``features`` array and the
+constant-feature bookkeeping (``node_split_best``: known constants carried down to the children,
+newly found ones kept in ``constant_features``), so a tie between features or a feature constant
+in a node gives scikit-learn's split too. Each visited feature's splits use the same arithmetic:
+float32 feature values, the tie run rule ``x[p] <= x[p - 1] + 1e-7`` in float32, the threshold
+midpoint, the Gini proxy and improvement formulas, the leaf rules. Class counts are integers, so
+the sums of their squares are carried from one position to the next instead of summed per
+position: the same float64 values. ``tests/unit/test_learned_parity.py`` holds the result to the
+public estimator bit for bit, ties and constant features included.
 """
 
 from __future__ import annotations
@@ -18,6 +22,20 @@ from numba import njit
 
 EPSILON = np.finfo(np.float64).eps
 FEATURE_THRESHOLD = np.float32(1e-7)
+SEED = 209652396  # np.random.RandomState(0).randint(0, RAND_R_MAX): the splitter's rand_r_state
+
+
+@njit(cache=True, nogil=True)
+def _rand_int(low: int, high: int, state: np.ndarray) -> int:
+    """sklearn.tree._utils.rand_int: ``low + our_rand_r(state) % (high - low)`` (uint32 xorshift)."""
+    s = state[0]
+    if s == 0:
+        s = 1  # DEFAULT_SEED
+    s ^= (s << 13) & 0xFFFFFFFF
+    s ^= s >> 17
+    s ^= (s << 5) & 0xFFFFFFFF
+    state[0] = s
+    return low + (s % 2147483648) % (high - low)
 
 
 @njit(cache=True, nogil=True)
@@ -29,13 +47,14 @@ def _gini(counts: np.ndarray, w: float) -> float:
 
 
 @njit(cache=True, nogil=True)
-def build(z: np.ndarray, orders: np.ndarray, y: np.ndarray, n_classes: int, max_depth: int, leaf: int):
-    """Nodes (feature, threshold, left, right, class counts) of the tree on float32 ``z`` and classes ``y``.
+def build(z: np.ndarray, orders: np.ndarray, y: np.ndarray, n_classes: int, max_depth: int, leaf: int,
+          seed: int = SEED):  # fmt: skip
+    """Nodes (feature, threshold, left, right, class counts) and their number, of the tree on float32
+    ``z`` and classes ``y``.
 
-    Each feature is sorted once (``orders[f]``: an argsort of ``z[:, f]``); a node reads its samples in that order (the order among equal
-    values cannot matter: a split never falls between values within 1e-7). Returns ``ok = False``
-    when a node's split would depend on the feature order (a tie between features, or a constant
-    feature): then the tree is not scikit-learn's and must be built there.
+    Each feature is sorted once (``orders[f]``: an argsort of ``z[:, f]``); a node reads its samples
+    in that order (the order among equal values cannot matter: a split never falls between values
+    within 1e-7).
     """
     n, k = z.shape
     cap = 2 ** (max_depth + 1)
@@ -49,18 +68,24 @@ def build(z: np.ndarray, orders: np.ndarray, y: np.ndarray, n_classes: int, max_
     tmp = np.empty(n, np.int64)
     split_min = max(2, 2 * leaf)
     n_nodes = 1
-    stack = np.zeros((cap, 4), np.int64)  # node, depth, start, end of the nodes still to split
+    stack = np.zeros((cap, 5), np.int64)  # node, depth, start, end, known constant features
     stack[0, 3] = n
     top = 1
+    state = np.array([seed], np.int64)
+    features = np.arange(k)
+    constant_features = np.zeros(k, np.int64)
+    counts = np.zeros(n_classes)
     counts_left = np.zeros(n_classes)
     counts_right = np.zeros(n_classes)
+    cl = np.zeros(n_classes, np.int64)
+    cr = np.zeros(n_classes, np.int64)
     xf = np.empty(n, np.float32)
     yf = np.empty(n, np.int64)
     while top > 0:
         top -= 1
-        node, depth, start, end = stack[top, 0], stack[top, 1], stack[top, 2], stack[top, 3]
+        node, depth, start, end, n_known = stack[top]
         m = end - start
-        counts = np.zeros(n_classes)
+        counts[:] = 0.0
         for j in range(start, end):
             counts[y[seg[0, j]]] += 1.0
         value[node] = counts
@@ -68,48 +93,64 @@ def build(z: np.ndarray, orders: np.ndarray, y: np.ndarray, n_classes: int, max_
         impurity = _gini(counts, w)
         if depth >= max_depth or m < split_min or m < 2 * leaf or impurity <= EPSILON:
             continue
-        best, best_f, best_t, best_pos, tie = -np.inf, -1, 0.0, -1, False
-        for f in range(k):
+        sq_total = 0
+        for c in range(n_classes):
+            sq_total += int(counts[c]) * int(counts[c])
+        # node_split_best: draw the features without replacement, skipping known constants
+        best, best_f, best_t, best_pos = -np.inf, -1, 0.0, -1
+        f_i, n_visited, n_found, n_drawn, n_total = k, 0, 0, 0, n_known
+        while f_i > n_total and (n_visited < k or n_visited <= n_found + n_drawn):
+            n_visited += 1
+            f_j = _rand_int(n_drawn, f_i - n_found, state)
+            if f_j < n_known:
+                features[n_drawn], features[f_j] = features[f_j], features[n_drawn]
+                n_drawn += 1
+                continue
+            f_j += n_found
+            f = features[f_j]
             for j in range(m):
                 i = seg[f, start + j]
                 xf[j] = z[i, f]
                 yf[j] = y[i]
-            if xf[m - 1] <= xf[0] + FEATURE_THRESHOLD:
-                return feature, threshold, left, right, value, n_nodes, False  # a constant feature
-            counts_left[:] = 0.0
-            f_best, f_pos, f_t = -np.inf, -1, 0.0
+            if xf[m - 1] <= xf[0] + FEATURE_THRESHOLD:  # constant in this node
+                features[f_j], features[n_total] = features[n_total], features[f_j]
+                n_found += 1
+                n_total += 1
+                continue
+            f_i -= 1
+            features[f_i], features[f_j] = features[f_j], features[f_i]
+            for c in range(n_classes):
+                cl[c] = 0
+                cr[c] = int(counts[c])
+            sql, sqr = 0, sq_total  # sums of the squared class counts, exact integers
             p, q = 0, 0  # q: sorted positions already counted on the left
             while p < m:
                 p += 1
                 while p < m and xf[p] <= xf[p - 1] + FEATURE_THRESHOLD:
                     p += 1
-                if p == m:
-                    continue
-                if p < leaf or m - p < leaf:
+                if p == m or m - p < leaf:
+                    break
+                if p < leaf:
                     continue
                 while q < p:
-                    counts_left[yf[q]] += 1.0
+                    c = yf[q]
+                    sql += 2 * cl[c] + 1
+                    cl[c] += 1
+                    sqr -= 2 * cr[c] - 1
+                    cr[c] -= 1
                     q += 1
-                for c in range(n_classes):
-                    counts_right[c] = counts[c] - counts_left[c]
                 wl, wr = float(p), float(m - p)
-                proxy = -wr * _gini(counts_right, wr) - wl * _gini(counts_left, wl)
-                if proxy > f_best:
-                    f_best, f_pos = proxy, p
+                proxy = -wr * (1.0 - float(sqr) / (wr * wr)) - wl * (1.0 - float(sql) / (wl * wl))
+                if proxy > best:  # the first best in the visiting order, as scikit-learn keeps it
+                    best, best_f, best_pos = proxy, f, p
                     t = np.float64(xf[p - 1]) / 2.0 + np.float64(xf[p]) / 2.0
                     if t == np.float64(xf[p]) or t == np.inf or t == -np.inf:
                         t = np.float64(xf[p - 1])
-                    f_t = t
-            if f_pos < 0:
-                continue
-            if f_best > best:
-                best, best_f, best_t, best_pos, tie = f_best, f, f_t, f_pos, False
-            elif f_best == best:
-                tie = True
+                    best_t = t
+        features[:n_known] = constant_features[:n_known]
+        constant_features[n_known : n_known + n_found] = features[n_known : n_known + n_found]
         if best_pos < 0:
             continue
-        if tie:
-            return feature, threshold, left, right, value, n_nodes, False
         # the samples at or below the threshold go left
         counts_left[:] = 0.0
         n_left = 0
@@ -140,20 +181,14 @@ def build(z: np.ndarray, orders: np.ndarray, y: np.ndarray, n_classes: int, max_
                     tmp[b] = i
                     b += 1
             seg[f, start:end] = tmp[start:end]
-        stack[top, 0], stack[top, 1], stack[top, 2], stack[top, 3] = (
-            right[node],
-            depth + 1,
-            start + n_left,
-            end,
-        )
-        stack[top + 1, 0], stack[top + 1, 1], stack[top + 1, 2], stack[top + 1, 3] = (
-            left[node],
-            depth + 1,
-            start,
-            start + n_left,
-        )
+        stack[top, 0], stack[top, 1], stack[top, 2], stack[top, 3], stack[top, 4] = (
+            right[node], depth + 1, start + n_left, end, n_total
+        )  # fmt: skip
+        stack[top + 1, 0], stack[top + 1, 1], stack[top + 1, 2], stack[top + 1, 3], stack[top + 1, 4] = (
+            left[node], depth + 1, start, start + n_left, n_total
+        )  # fmt: skip
         top += 2
-    return feature, threshold, left, right, value, n_nodes, True
+    return feature[:n_nodes], threshold[:n_nodes], left[:n_nodes], right[:n_nodes], value[:n_nodes]
 
 
 @njit(cache=True, nogil=True)
