@@ -59,15 +59,19 @@ def _takes(func: Callable, name: str) -> bool:
     return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
-def evaluate_population(tb: base.Toolbox, state: LoopState, pop: list[Individual]) -> tuple[list[Individual], int]:
-    """Fitness for every individual; only genomes never seen in this stage are evaluated."""
+def evaluate_population(tb: base.Toolbox, state: LoopState, pop: list[Individual],
+                        meanwhile: Callable[[], None] | None = None) -> tuple[list[Individual], int]:
+    """Fitness for every individual; only genomes never seen in this stage are evaluated.
+
+    ``meanwhile``: work that needs none of the results (the previous generation's checkpoint),
+    done by the mapper while the workers evaluate."""
     archive = state.archives[state.stage]
     todo, seen = [], set()
     for ind in pop:
         if ind.key not in archive and ind.key not in seen:
             seen.add(ind.key)
             todo.append(ind.genome)
-    trials: list[Trial] = tb.map(tb.evaluate, todo)
+    trials: list[Trial] = tb.map(tb.evaluate, todo, meanwhile=meanwhile) if meanwhile else tb.map(tb.evaluate, todo)
     for genome, trial in zip(todo, trials, strict=True):
         if trial.key != genome.canonical_hash():
             raise RuntimeError("an evaluation came back for another genome")  # order is the contract
@@ -200,8 +204,21 @@ def run_stage(state: LoopState, rng: random.Random, space: Space, mapper, market
 
     ``market_ref`` is ``market`` already sent to the workers by the caller (who then releases
     it); without it the stage sends the market itself, once to every worker, and releases it.
+
+    With a mapper whose workers evaluate while this process waits (``mapper.overlaps``), a
+    generation's checkpoint is written while the next generation is evaluated, not before it is
+    sent: the workers do not wait for the disk (0.10-0.16 s a generation at 30 series). The state
+    does not change between the two (the loop only reads it until the results are in), the file
+    is the same, and a run stopped in between leaves the generation before, from which a resumed
+    run computes the same generations again. A stage's last generation is written at once.
     """
     cfg = state.config
+    overlap = checkpoint_dir is not None and bool(getattr(mapper, "overlaps", False))
+    pending: list[Callable[[], Any]] = []  # the checkpoint not yet written (at most one)
+
+    def write() -> None:
+        if pending:
+            pending.pop()()
     owned = market_ref is None
     if owned:
         market_ref = mapper.scatter(market)  # once per stage, to every worker
@@ -216,7 +233,9 @@ def run_stage(state: LoopState, rng: random.Random, space: Space, mapper, market
         state.history.append(stats)
         state.rng_state = rng.getstate()
         if checkpoint_dir is not None:
-            save_state(checkpoint_dir, state)
+            pending[:] = [lambda: save_state(checkpoint_dir, state)]
+            if not overlap or generation >= cfg.generations:
+                write()
         if callback is not None:
             callback(stats)
         bar.done(stats)
@@ -228,9 +247,11 @@ def run_stage(state: LoopState, rng: random.Random, space: Space, mapper, market
             finish(tb.select(pop, cfg.population), 0, evaluated)
         for generation in range(state.generation + 1, cfg.generations + 1):
             parents = tb.parents(state.population, cfg.population)
-            kids, evaluated = evaluate_population(tb, state, vary(tb, state, rng, parents, generation, space))
+            kids, evaluated = evaluate_population(tb, state, vary(tb, state, rng, parents, generation, space),
+                                                  write if pending else None)
             finish(tb.select(state.population + kids, cfg.population), generation, evaluated)
     finally:
+        write()  # stopped before the next generation was sent: the last one finished is kept
         bar.close()
         release = getattr(market_ref, "release", None)
         if owned and callable(release):

@@ -29,7 +29,10 @@ class LocalMapper:
     def scatter(self, obj: Any) -> Any:
         return obj
 
-    def __call__(self, func: Callable[[list], list], items: Sequence[Any]) -> list:
+    def __call__(self, func: Callable[[list], list], items: Sequence[Any],
+                 meanwhile: Callable[[], Any] | None = None) -> list:
+        if meanwhile is not None:
+            meanwhile()
         items = list(items)
         return list(func(items)) if items else []
 
@@ -48,13 +51,16 @@ class DaskMapper:
     """
 
     trace: list[dict[str, Any]] | None = None
+    overlaps = True  # ``meanwhile`` runs here while the workers evaluate (False: before; an A/B)
 
-    def __init__(self, client: Any, retries: int = 3, batches_per_worker: int = 4,
+    equal_batches: int | None = None  # the class's default of ``batches_per_worker`` (a benchmark's A/B)
+
+    def __init__(self, client: Any, retries: int = 3, batches_per_worker: int | None = None,
                  cost: Callable[[Any], float] | None = None) -> None:
         self.client = client
         self.retries = retries
-        self.batches_per_worker = batches_per_worker
-        self.cost = cost  # estimated cost of an item: batches are balanced on it
+        self.batches_per_worker = batches_per_worker if batches_per_worker is not None else self.equal_batches
+        self.cost = cost  # estimated cost of an item: batches are sized on it
 
     @property
     def workers(self) -> int:
@@ -83,11 +89,17 @@ class DaskMapper:
             for fut in futures:
                 fut.release()
 
-    def __call__(self, func: Callable[[list], list], items: Sequence[Any]) -> list:
+    def __call__(self, func: Callable[[list], list], items: Sequence[Any],
+                 meanwhile: Callable[[], Any] | None = None) -> list:
+        """The results of ``func`` over ``items``; ``meanwhile()`` runs here once the batches are
+        sent, while the workers evaluate (before, if ``overlaps`` is False)."""
         from distributed import KilledWorker
         from distributed.client import FutureCancelledError
 
         items = list(items)
+        if meanwhile is not None and (not items or not self.overlaps):
+            meanwhile()
+            meanwhile = None
         if not items:
             return []
         from gaorg.evolve.held import HeldRef, run_with_held
@@ -101,17 +113,24 @@ class DaskMapper:
         trace = self.trace
         if trace is not None:
             kwargs, base = {"timed_task": base, **kwargs}, traced_batch
-        count = min(len(items), self.workers * self.batches_per_worker)
-        groups = balanced_groups([self.cost(x) if self.cost else 1.0 for x in items], count)
+        costs = [self.cost(x) if self.cost else 1.0 for x in items]
+        if self.batches_per_worker:
+            groups = balanced_groups(costs, min(len(items), self.workers * self.batches_per_worker))
+        else:
+            groups = guided_groups(costs, self.workers)
         batches = [[items[i] for i in group] for group in groups]
         submit = time.time()
-        futures = self.client.map(base, batches, retries=self.retries, pure=False, **kwargs)
+        # the largest batches first (a higher priority), the smallest last: they fill the workers' tail
+        futures = [self.client.submit(base, batch, retries=self.retries, pure=False, priority=len(batches) - j,
+                                      **kwargs) for j, batch in enumerate(batches)]
         arrived: dict[str, float] = {}
         if trace is not None:
             for fut in futures:
                 fut.add_done_callback(lambda f: arrived.setdefault(f.key, time.time()))
         submitted = time.time()
         try:
+            if meanwhile is not None:
+                meanwhile()
             results = self.client.gather(futures)
             if trace is not None:
                 trace.append({"submit": submit, "submitted": submitted, "gathered": time.time(), "batches": [
@@ -153,6 +172,33 @@ def traced_batch(batch: list, timed_task: Callable[..., list], **kwargs: Any) ->
     results = timed_task(batch, **kwargs)
     return {"received": received, "started": started, "finished": time.time(), "pid": os.getpid(),
             "work": sum(float(getattr(r, "seconds", 0.0)) for r in results), "results": results}
+
+
+def guided_groups(costs: Sequence[float], workers: int, factor: float = 2.0) -> list[list[int]]:
+    """Split item indices into batches of decreasing cost (guided self-scheduling), largest first.
+
+    Items are taken costliest first; each batch gets ``1 / (factor x workers)`` of the cost not
+    yet given out (at least one item), so the first batches are large (few round trips) and the
+    last ones hold an item or two: the workers run out of work at about the same time, the last
+    one waiting for at most a small batch instead of an average one. Deterministic; each batch
+    lists its indices in order, and results are put back by index, so the batching never changes
+    what a run computes.
+    """
+    order = sorted(range(len(costs)), key=lambda j: (-costs[j], j))
+    left = float(sum(costs))
+    groups: list[list[int]] = []
+    group: list[int] = []
+    got = 0.0
+    for j in order:
+        group.append(j)
+        got += costs[j]
+        if got >= left / (factor * max(workers, 1)) - 1e-12:
+            groups.append(sorted(group))
+            left -= got
+            group, got = [], 0.0
+    if group:
+        groups.append(sorted(group))
+    return groups
 
 
 def balanced_groups(costs: Sequence[float], count: int) -> list[list[int]]:

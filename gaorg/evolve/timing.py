@@ -68,10 +68,10 @@ class TimedMapper:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.mapper, name)
 
-    def __call__(self, func: Any, items: Sequence[Any]) -> list:
+    def __call__(self, func: Any, items: Sequence[Any], **options: Any) -> list:
         items = list(items)
         start = time.perf_counter()
-        out = self.mapper(func, items)
+        out = self.mapper(func, items, **options)
         self.clock.add(items, out, time.perf_counter() - start)
         return out
 

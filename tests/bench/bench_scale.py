@@ -160,20 +160,21 @@ def measure(n: int, args: argparse.Namespace, cluster: str) -> dict:
             marks: list[tuple[str, float, dict, dict]] = [("start", time.perf_counter(), base, socket_bytes(pids))]
             readings: list[float] = []  # seconds this benchmark's callback took, a generation
 
-            def on_generation(stats) -> None:
+            def on_generation(stats) -> None:  # the sockets (``ss``, ~10 ms) only where a stage ends
                 start = time.perf_counter()
                 marks.append((stats.timeframe, start, {pid: proc_figures(pid) for pid in pids},
-                              socket_bytes(pids)))
+                              socket_bytes(pids) if stats.generation == args.generations else {}))
                 readings.append(time.perf_counter() - start)
 
             cfg = EvolveConfig(symbols=symbols, timeframes=TIMEFRAMES, population=args.population,
                                generations=args.generations, modules=NON_LEARNED, folds=4, seed=0)
             DaskMapper.trace = [] if args.trace else None
+            DaskMapper.equal_batches = args.equal_batches
             t0 = time.perf_counter()
             try:
                 result = evolve(cfg, data, client=client, callback=on_generation, progress=False)
             finally:
-                trace, DaskMapper.trace = DaskMapper.trace, None
+                trace, DaskMapper.trace, DaskMapper.equal_batches = DaskMapper.trace, None, None
             wall = time.perf_counter() - t0
             end = {pid: proc_figures(pid) for pid in pids}
             marks.append(("hold-out", time.perf_counter(), end, socket_bytes(pids)))
@@ -212,7 +213,7 @@ def measure(n: int, args: argparse.Namespace, cluster: str) -> dict:
             stage["trace"] = split_generations(trace, readings, gens[1:], pids)
     return {
         "cluster": cluster, "series": n, "bars": args.bars, "population": args.population,
-        "generations": args.generations, "workers": len(pids), "wall_s": wall,
+        "generations": args.generations, "workers": len(pids), "equal_batches": args.equal_batches, "wall_s": wall,
         "evaluations": sum(s["evaluations"] for s in stages[:-1]), "stages": stages,
         "client_peak_mb": client_fig["hwm_mb"], "scheduler_peak_mb": sched_mb,
         "worker_peak_mb": [end[p]["hwm_mb"] for p in pids],
@@ -334,6 +335,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, default=None, help="append records here (JSON lines)")
     p.add_argument("--report", type=Path, default=None, help="only print the tables of these records")
     p.add_argument("--trace", action="store_true", help="time every batch and split each generation's time")
+    p.add_argument("--equal-batches", type=int, default=None, metavar="N",
+                   help="N equal batches a worker (the mapper before guided batches; an A/B)")
     args = p.parse_args(argv)
     if args.report:
         records = [json.loads(line) for line in args.report.read_text().splitlines() if line.strip()]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gaorg.evolve.fitness import genome_cost
-from gaorg.evolve.parallel import LocalMapper, balanced_groups
+from gaorg.evolve.parallel import LocalMapper, balanced_groups, guided_groups
 from gaorg.strategies.catalogue import CATALOGUE
 from gaorg.strategies.genome import make_genome
 from gaorg.strategies.sampling import random_params
@@ -22,6 +22,18 @@ def test_expensive_items_are_spread_over_the_groups():
     assert max(loads) - min(loads) <= 1.0 + 1e-9
     naive = [sum(costs[i::8]) for i in range(8)]  # round robin puts them all in one group
     assert max(naive) - min(naive) > 700
+
+
+def test_guided_batches_shrink_to_single_items_costliest_first():
+    groups = guided_groups([1.0] * 128, 2)  # a generation of 128 on 2 workers
+    assert sorted(i for g in groups for i in g) == list(range(128)) and all(g == sorted(g) for g in groups)
+    sizes = [len(g) for g in groups]
+    assert sizes[0] == 32 and sizes == sorted(sizes, reverse=True) and sizes[-2:] == [1, 1]
+    assert len(groups) <= 16  # few round trips all the same
+    assert guided_groups([1.0] * 128, 2) == groups
+    costs = [100.0 if i in (5, 70) else 1.0 for i in range(128)]  # two learned genomes go out first
+    assert guided_groups(costs, 2)[:2] == [[5], [70]]
+    assert guided_groups([], 2) == [] and guided_groups([3.0], 4) == [[0]]
 
 
 def test_fewer_items_than_groups_gives_no_empty_group():

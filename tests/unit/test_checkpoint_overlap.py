@@ -1,0 +1,61 @@
+"""A generation's checkpoint written while the next generation is evaluated (a mapper whose
+workers evaluate while the loop waits): the same files and results, one generation later on disk,
+and a run resumed from one written that way computes the same generations."""
+
+from __future__ import annotations
+
+import shutil
+
+import gaorg.evolve.run as run
+from gaorg.evolve.checkpoint import STATE_FILE, encode_state, load_state
+from gaorg.evolve.config import EvolveConfig
+from gaorg.evolve.parallel import LocalMapper
+from gaorg.evolve.run import evolve
+from gaorg.testing.markets import planted_ema_market
+
+SYMBOLS = ("A", "B")
+
+
+class OverlappingMapper(LocalMapper):
+    """In process, but as a Dask mapper: ``meanwhile`` runs after the batch is "sent" (here: after
+    it is evaluated); records the generation on disk before and after it, and keeps a copy of the
+    checkpoint of generation 1 as it was written."""
+
+    overlaps = True
+    seen: list[tuple[int | None, int]] = []
+    directory = None
+
+    def __call__(self, func, items, meanwhile=None):
+        out = list(func(list(items))) if items else []
+        if meanwhile is not None:
+            path = self.directory / STATE_FILE
+            before = load_state(self.directory).generation if path.exists() else None
+            meanwhile()
+            after = load_state(self.directory).generation
+            self.seen.append((before, after))
+            if after == 1:
+                shutil.copytree(self.directory, self.directory.parent / "at1")
+        return out
+
+
+def test_the_checkpoint_written_during_the_next_generation_is_the_same_and_resumes_the_same(tmp_path, monkeypatch):
+    data = {(s, "1h"): planted_ema_market(s, 1200, edge=0.0015, seed=i, revert=0.005) for i, s in enumerate(SYMBOLS)}
+    cfg = EvolveConfig(symbols=SYMBOLS, timeframes=("1h",), population=12, generations=3, seed=3, folds=2,
+                       modules=("ema_crossover", "sma_trend"))
+    plain = evolve(cfg, data, checkpoint_dir=tmp_path / "plain", progress=False)
+
+    OverlappingMapper.seen, OverlappingMapper.directory = [], tmp_path / "run"
+    monkeypatch.setattr(run, "LocalMapper", OverlappingMapper)
+    overlapped = evolve(cfg, data, checkpoint_dir=tmp_path / "run", progress=False)
+    # generation g's checkpoint reaches the disk while generation g + 1 is out; the last at once
+    assert OverlappingMapper.seen == [(None, 0), (0, 1), (1, 2)]
+    assert overlapped.history == plain.history
+    assert [m.genome for m in overlapped.front] == [m.genome for m in plain.front]
+    mine, theirs = (encode_state(load_state(tmp_path / d)) for d in ("run", "plain"))
+    assert {k: v for k, v in mine.items() if k not in ("clocks", "run_id")} == {
+        k: v for k, v in theirs.items() if k not in ("clocks", "run_id")}
+
+    monkeypatch.undo()  # a run stopped after generation 1's checkpoint, resumed in process
+    resumed = evolve(cfg, data, checkpoint_dir=tmp_path / "at1", resume=True, progress=False)
+    assert resumed.history == plain.history
+    assert [m.genome for m in resumed.front] == [m.genome for m in plain.front]
