@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -120,9 +121,11 @@ class DaskMapper:
             groups = guided_groups(costs, self.workers)
         batches = [[items[i] for i in group] for group in groups]
         submit = time.time()
-        # the largest batches first (a higher priority), the smallest last: they fill the workers' tail
-        futures = [self.client.submit(base, batch, retries=self.retries, pure=False, priority=len(batches) - j,
-                                      **kwargs) for j, batch in enumerate(batches)]
+        # the largest batches first, the smallest last (they fill the workers' tail): the scheduler
+        # runs a map's tasks in the order given, and the keys sort in that order too
+        run = f"gaorg-batch-{uuid.uuid4().hex}"
+        futures = self.client.map(base, batches, key=[f"{run}-{j:04d}" for j in range(len(batches))],
+                                  retries=self.retries, pure=False, **kwargs)
         arrived: dict[str, float] = {}
         if trace is not None:
             for fut in futures:

@@ -170,11 +170,17 @@ def measure(n: int, args: argparse.Namespace, cluster: str) -> dict:
                                generations=args.generations, modules=NON_LEARNED, folds=4, seed=0)
             DaskMapper.trace = [] if args.trace else None
             DaskMapper.equal_batches = args.equal_batches
+            DaskMapper.overlaps = not args.checkpoint_first
+            ckpt = tempfile.TemporaryDirectory(prefix="gaorg-scale-ckpt-") if args.checkpoint else None
             t0 = time.perf_counter()
             try:
-                result = evolve(cfg, data, client=client, callback=on_generation, progress=False)
+                result = evolve(cfg, data, client=client, callback=on_generation, progress=False,
+                                checkpoint_dir=Path(ckpt.name) / "run" if ckpt else None)
             finally:
                 trace, DaskMapper.trace, DaskMapper.equal_batches = DaskMapper.trace, None, None
+                DaskMapper.overlaps = True
+                if ckpt:
+                    ckpt.cleanup()
             wall = time.perf_counter() - t0
             end = {pid: proc_figures(pid) for pid in pids}
             marks.append(("hold-out", time.perf_counter(), end, socket_bytes(pids)))
@@ -213,7 +219,8 @@ def measure(n: int, args: argparse.Namespace, cluster: str) -> dict:
             stage["trace"] = split_generations(trace, readings, gens[1:], pids)
     return {
         "cluster": cluster, "series": n, "bars": args.bars, "population": args.population,
-        "generations": args.generations, "workers": len(pids), "equal_batches": args.equal_batches, "wall_s": wall,
+        "generations": args.generations, "workers": len(pids), "equal_batches": args.equal_batches,
+        "checkpoint": "first" if args.checkpoint and args.checkpoint_first else bool(args.checkpoint), "wall_s": wall,
         "evaluations": sum(s["evaluations"] for s in stages[:-1]), "stages": stages,
         "client_peak_mb": client_fig["hwm_mb"], "scheduler_peak_mb": sched_mb,
         "worker_peak_mb": [end[p]["hwm_mb"] for p in pids],
@@ -335,6 +342,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, default=None, help="append records here (JSON lines)")
     p.add_argument("--report", type=Path, default=None, help="only print the tables of these records")
     p.add_argument("--trace", action="store_true", help="time every batch and split each generation's time")
+    p.add_argument("--checkpoint", action="store_true", help="write a checkpoint every generation, as gaorg evolve")
+    p.add_argument("--checkpoint-first", action="store_true",
+                   help="with --checkpoint: write it before the next generation is sent (as before; an A/B)")
     p.add_argument("--equal-batches", type=int, default=None, metavar="N",
                    help="N equal batches a worker (the mapper before guided batches; an A/B)")
     args = p.parse_args(argv)
