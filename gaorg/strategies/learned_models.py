@@ -87,8 +87,20 @@ def pca_fit(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
     mean = learned_pca.column_means(x)
     cov = learned_pca.centred_covariance(x.T @ x, mean, x.shape[0])
-    _, vecs = np.linalg.eigh(cov)
-    return learned_pca.flipped_components(vecs, k), mean
+    return learned_pca.flipped_components(_eigenvectors(cov), k), mean
+
+
+def _eigenvectors(cov: np.ndarray) -> np.ndarray:
+    """``np.linalg.eigh(cov)``'s eigenvectors from the LAPACK gufunc it calls, without its
+    checks and error-state context (~5 us of ~13 on 8 x 8); a NaN (no convergence) goes
+    through ``eigh`` itself, which raises as it would have."""
+    from numpy.linalg import _umath_linalg
+
+    with np.errstate(invalid="ignore"):
+        _, vecs = _umath_linalg.eigh_lo(cov, signature="d->dd")
+    if not np.isfinite(vecs).all():
+        _, vecs = np.linalg.eigh(cov)
+    return vecs
 
 
 def pca_transform(x: np.ndarray, components: np.ndarray, mean: np.ndarray) -> np.ndarray:
@@ -101,7 +113,10 @@ def pca_transform(x: np.ndarray, components: np.ndarray, mean: np.ndarray) -> np
 def pca_tree(components: int, depth: int, quantile: float) -> tuple[Fit, Apply]:
     """Fit and apply of PCA(``components``) + ``DecisionTreeClassifier(max_depth=depth)`` on quantile classes.
 
-    A fit is (components, mean, tree, classes); apply gives the predicted class (-1, 0 or +1).
+    A fit is (components, ``mean @ components.T``, tree, classes); apply gives the predicted
+    class (-1, 0 or +1). The float32 projections are ``pca_transform``'s: ``x @ components.T``
+    numpy's, the subtraction and rounding in ``learned_pca.shifted_float32_t`` (fit) and
+    ``learned_tree.predict_shifted`` (apply).
     """
     from gaorg.strategies import learned_pca, learned_tree
 
@@ -109,14 +124,14 @@ def pca_tree(components: int, depth: int, quantile: float) -> tuple[Fit, Apply]:
         # np.quantile's two labels' bounds, np.where twice and np.unique, in one kernel
         classes, encoded = learned_pca.quantile_classes(fwd, np.sort(fwd), quantile, 1.0 - quantile)
         comps, mean = pca_fit(x, components)
-        z = np.asarray(pca_transform(x, comps, mean), dtype=np.float32)
-        orders = np.ascontiguousarray(np.argsort(z, axis=0).T)
+        shift = np.reshape(mean, (1, -1)) @ comps.T
+        zt = learned_pca.shifted_float32_t(x @ comps.T, shift)
         leaf = max(10, len(x) // 20)
-        return comps, mean, learned_tree.build(z, orders, encoded, len(classes), depth, leaf), classes
+        tree = learned_tree.build(zt, np.argsort(zt, axis=1), encoded, len(classes), depth, leaf)
+        return comps, shift, tree, classes.astype(np.float64)
 
     def apply(model: tuple[np.ndarray, np.ndarray, Any, np.ndarray], x_new: np.ndarray) -> np.ndarray:
-        comps, mean, tree, classes = model
-        z = np.asarray(pca_transform(x_new, comps, mean), dtype=np.float32)
-        return classes.take(learned_tree.predict(z, *tree), axis=0).astype(np.float64)
+        comps, shift, tree, classes = model
+        return learned_tree.predict_shifted(x_new @ comps.T, shift, *tree, classes)
 
     return fit, apply

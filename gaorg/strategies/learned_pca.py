@@ -113,3 +113,16 @@ def flipped_components(vecs: np.ndarray, k: int) -> np.ndarray:
         for j in range(d):
             out[r, j] = vecs[j, col] * sign
     return out
+
+
+@njit(cache=True, nogil=True)
+def shifted_float32_t(zz: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """``np.asarray(zz - shift, dtype=np.float32).T`` as a C-ordered (components, rows) array: the
+    last step of ``PCA.transform`` (``x @ components.T - mean @ components.T``) in the tree's
+    float32, one row per component (each sorted along its row)."""
+    m, k = zz.shape
+    out = np.empty((k, m), np.float32)
+    for i in range(m):
+        for j in range(k):
+            out[j, i] = np.float32(zz[i, j] - shift[0, j])
+    return out

@@ -47,16 +47,16 @@ def _gini(counts: np.ndarray, w: float) -> float:
 
 
 @njit(cache=True, nogil=True)
-def build(z: np.ndarray, orders: np.ndarray, y: np.ndarray, n_classes: int, max_depth: int, leaf: int,
+def build(zt: np.ndarray, orders: np.ndarray, y: np.ndarray, n_classes: int, max_depth: int, leaf: int,
           seed: int = SEED):  # fmt: skip
-    """Nodes (feature, threshold, left, right, class counts) and their number, of the tree on float32
-    ``z`` and classes ``y``.
+    """Nodes (feature, threshold, left, right, class counts) of the tree on float32 features ``zt``
+    (one row per feature: ``z.T``, C-ordered) and classes ``y``.
 
-    Each feature is sorted once (``orders[f]``: an argsort of ``z[:, f]``); a node reads its samples
+    Each feature is sorted once (``orders[f]``: an argsort of ``zt[f]``); a node reads its samples
     in that order (the order among equal values cannot matter: a split never falls between values
     within 1e-7).
     """
-    n, k = z.shape
+    k, n = zt.shape
     cap = 2 ** (max_depth + 1)
     feature = np.full(cap, -1, np.int64)
     threshold = np.zeros(cap)
@@ -110,7 +110,7 @@ def build(z: np.ndarray, orders: np.ndarray, y: np.ndarray, n_classes: int, max_
             f = features[f_j]
             for j in range(m):
                 i = seg[f, start + j]
-                xf[j] = z[i, f]
+                xf[j] = zt[f, i]
                 yf[j] = y[i]
             if xf[m - 1] <= xf[0] + FEATURE_THRESHOLD:  # constant in this node
                 features[f_j], features[n_total] = features[n_total], features[f_j]
@@ -156,7 +156,7 @@ def build(z: np.ndarray, orders: np.ndarray, y: np.ndarray, n_classes: int, max_
         n_left = 0
         for j in range(start, end):
             i = seg[0, j]
-            goes_left[i] = np.float64(z[i, best_f]) <= best_t
+            goes_left[i] = np.float64(zt[best_f, i]) <= best_t
             if goes_left[i]:
                 counts_left[y[i]] += 1.0
                 n_left += 1
@@ -201,4 +201,21 @@ def predict(z: np.ndarray, feature: np.ndarray, threshold: np.ndarray, left: np.
         while feature[node] >= 0:
             node = left[node] if np.float64(z[i, feature[node]]) <= threshold[node] else right[node]
         out[i] = np.argmax(value[node])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def predict_shifted(zz: np.ndarray, shift: np.ndarray, feature: np.ndarray, threshold: np.ndarray,
+                    left: np.ndarray, right: np.ndarray, value: np.ndarray, classes: np.ndarray) -> np.ndarray:  # fmt: skip
+    """``classes[predict(float32(zz - shift), ...)]`` as float64, the float32 features computed as
+    the tree reads them (``PCA.transform``'s ``x @ components.T`` is ``zz``, ``mean @ components.T``
+    is ``shift``; the subtraction and the float32 rounding are numpy's)."""
+    out = np.empty(zz.shape[0])
+    for i in range(zz.shape[0]):
+        node = 0
+        while feature[node] >= 0:
+            f = feature[node]
+            v = np.float64(np.float32(zz[i, f] - shift[0, f]))
+            node = left[node] if v <= threshold[node] else right[node]
+        out[i] = classes[np.argmax(value[node])]
     return out

@@ -168,8 +168,8 @@ def test_the_tree_kernel_grows_scikit_learns_tree_ties_and_constant_features_inc
 
     for seed in range(240):
         z, y, depth, leaf = _tree_case(seed)
-        orders = np.ascontiguousarray(np.argsort(z, axis=0).T)
-        nodes = learned_tree.build(z, orders, y, int(y.max()) + 1, depth, leaf)
+        zt = np.ascontiguousarray(z.T)
+        nodes = learned_tree.build(zt, np.argsort(zt, axis=1), y, int(y.max()) + 1, depth, leaf)
         model = DecisionTreeClassifier(max_depth=depth, min_samples_leaf=leaf, random_state=0).fit(z, y)
         t = model.tree_
         counts = np.round(t.value[:, 0, :] * t.n_node_samples[:, None])
