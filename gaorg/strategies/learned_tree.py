@@ -140,6 +140,11 @@ def build(zt: np.ndarray, orders: np.ndarray, y: np.ndarray, n_classes: int, max
                     cr[c] -= 1
                     q += 1
                 wl, wr = float(p), float(m - p)
+                # the exact proxy is (sqr * wl + sql * wr) / (wl * wr) - m (integers exact in float64):
+                # a position below the best by more than 1e-9 cannot beat it in float either, so its
+                # two divisions are skipped (the float64 errors of both sides are ~1e-12)
+                if float(sqr) * wl + float(sql) * wr < (best + w - 1e-9) * (wl * wr):
+                    continue
                 proxy = -wr * (1.0 - float(sqr) / (wr * wr)) - wl * (1.0 - float(sql) / (wl * wl))
                 if proxy > best:  # the first best in the visiting order, as scikit-learn keeps it
                     best, best_f, best_pos = proxy, f, p
