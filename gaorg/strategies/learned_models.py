@@ -26,6 +26,7 @@ from functools import cache
 from typing import Any
 
 import numpy as np
+from numpy.linalg import _umath_linalg
 
 Fit = Callable[[np.ndarray, np.ndarray], Any]
 Apply = Callable[[Any, np.ndarray], np.ndarray]
@@ -87,20 +88,15 @@ def pca_fit(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
     mean = learned_pca.column_means(x)
     cov = learned_pca.centred_covariance(x.T @ x, mean, x.shape[0])
-    return learned_pca.flipped_components(_eigenvectors(cov), k), mean
-
-
-def _eigenvectors(cov: np.ndarray) -> np.ndarray:
-    """``np.linalg.eigh(cov)``'s eigenvectors from the LAPACK gufunc it calls, without its
-    checks and error-state context (~5 us of ~13 on 8 x 8); a NaN (no convergence) goes
-    through ``eigh`` itself, which raises as it would have."""
-    from numpy.linalg import _umath_linalg
-
-    with np.errstate(invalid="ignore"):
-        _, vecs = _umath_linalg.eigh_lo(cov, signature="d->dd")
-    if not np.isfinite(vecs).all():
+    # eigh's LAPACK gufunc without np.linalg.eigh's checks and error-state context (~5 us of ~13
+    # at 8 x 8); eigenvectors with a NaN (no convergence) come back as no rows, and then eigh
+    # itself raises as it would have
+    _, vecs = _umath_linalg.eigh_lo(cov, signature="d->dd")
+    components = learned_pca.flipped_components(vecs, k)
+    if components.shape[0] != k:
         _, vecs = np.linalg.eigh(cov)
-    return vecs
+        components = learned_pca.flipped_components(vecs, k)
+    return components, mean
 
 
 def pca_transform(x: np.ndarray, components: np.ndarray, mean: np.ndarray) -> np.ndarray:

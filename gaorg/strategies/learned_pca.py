@@ -100,8 +100,13 @@ def centred_covariance(gram: np.ndarray, mean: np.ndarray, n: int) -> np.ndarray
 @njit(cache=True, nogil=True)
 def flipped_components(vecs: np.ndarray, k: int) -> np.ndarray:
     """The first ``k`` rows of ``flip(vecs, axis=1).T`` with ``svd_flip``'s signs (each row's
-    largest absolute entry, the first of equals, made positive), as a C-ordered copy."""
+    largest absolute entry, the first of equals, made positive), as a C-ordered copy; no rows
+    if an eigenvector holds a NaN (LAPACK did not converge)."""
     d = vecs.shape[0]
+    for i in range(d):
+        for j in range(d):
+            if np.isnan(vecs[i, j]):
+                return np.empty((0, d))
     out = np.empty((k, d))
     for r in range(k):
         col = d - 1 - r

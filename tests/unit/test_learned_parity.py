@@ -227,6 +227,9 @@ def test_the_pca_kernels_give_numpys_quantile_classes_and_scikit_learns_componen
         pca = PCA(k, svd_solver="covariance_eigh").fit(x)
         components, mean = learned_models.pca_fit(x, k)
         assert np.array_equal(components, pca.components_) and np.array_equal(mean, pca.mean_)
+    vecs = np.eye(4)
+    vecs[2, 1] = np.nan  # what eigh's gufunc returns when LAPACK does not converge: pca_fit asks eigh
+    assert learned_pca.flipped_components(vecs, 2).shape == (0, 4)
 
 
 def test_a_learned_entry_skips_the_fits_before_the_scored_bars_and_keeps_the_scored_targets():
