@@ -214,13 +214,18 @@ def predict_shifted(zz: np.ndarray, shift: np.ndarray, feature: np.ndarray, thre
                     left: np.ndarray, right: np.ndarray, value: np.ndarray, classes: np.ndarray) -> np.ndarray:  # fmt: skip
     """``classes[predict(float32(zz - shift), ...)]`` as float64, the float32 features computed as
     the tree reads them (``PCA.transform``'s ``x @ components.T`` is ``zz``, ``mean @ components.T``
-    is ``shift``; the subtraction and the float32 rounding are numpy's)."""
+    is ``shift``; the subtraction and the float32 rounding are numpy's). A node's children are
+    adjacent (``right == left + 1``, as ``build`` numbers them), so the walk adds the comparison's
+    outcome instead of branching on it; each leaf's class is looked up once per call."""
+    leaf_class = np.empty(feature.shape[0])
+    for node in range(feature.shape[0]):
+        leaf_class[node] = classes[np.argmax(value[node])] if feature[node] < 0 else 0.0
     out = np.empty(zz.shape[0])
     for i in range(zz.shape[0]):
         node = 0
         while feature[node] >= 0:
             f = feature[node]
             v = np.float64(np.float32(zz[i, f] - shift[0, f]))
-            node = left[node] if v <= threshold[node] else right[node]
-        out[i] = classes[np.argmax(value[node])]
+            node = left[node] + (0 if v <= threshold[node] else 1)
+        out[i] = leaf_class[node]
     return out
