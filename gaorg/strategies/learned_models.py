@@ -121,9 +121,10 @@ def pca_tree(components: int, depth: int, quantile: float) -> tuple[Fit, Apply]:
         classes, encoded = learned_pca.quantile_classes(fwd, np.sort(fwd), quantile, 1.0 - quantile)
         comps, mean = pca_fit(x, components)
         shift = np.reshape(mean, (1, -1)) @ comps.T
-        zt = learned_pca.shifted_float32_t(x @ comps.T, shift)
+        zt, keys = learned_pca.shifted_float32_t(x @ comps.T, shift)
+        keys.sort(axis=1)
         leaf = max(10, len(x) // 20)
-        tree = learned_tree.build(zt, np.argsort(zt, axis=1), encoded, len(classes), depth, leaf)
+        tree = learned_tree.build(zt, keys, encoded, len(classes), depth, leaf)
         return comps, shift, tree, classes.astype(np.float64)
 
     def apply(model: tuple[np.ndarray, np.ndarray, Any, np.ndarray], x_new: np.ndarray) -> np.ndarray:

@@ -52,7 +52,8 @@ def build(zt: np.ndarray, orders: np.ndarray, y: np.ndarray, n_classes: int, max
     """Nodes (feature, threshold, left, right, class counts) of the tree on float32 features ``zt``
     (one row per feature: ``z.T``, C-ordered) and classes ``y``.
 
-    Each feature is sorted once (``orders[f]``: an argsort of ``zt[f]``); a node reads its samples
+    Each feature is sorted once (``orders[f]``: an argsort of ``zt[f]``, or sorted keys with the
+    row in their low 32 bits: ``learned_pca.shifted_float32_t``); a node reads its samples
     in that order (the order among equal values cannot matter: a split never falls between values
     within 1e-7).
     """
@@ -63,7 +64,10 @@ def build(zt: np.ndarray, orders: np.ndarray, y: np.ndarray, n_classes: int, max
     left = np.full(cap, -1, np.int64)
     right = np.full(cap, -1, np.int64)
     value = np.zeros((cap, n_classes))
-    seg = orders.copy()  # seg[f, start:end]: a node's samples in the order of feature f
+    seg = np.empty((k, n), np.int64)  # seg[f, start:end]: a node's samples in the order of feature f
+    for f in range(k):
+        for j in range(n):
+            seg[f, j] = orders[f, j] & 0xFFFFFFFF  # sorted keys (row in the low 32 bits) or an argsort
     goes_left = np.zeros(n, np.bool_)
     tmp = np.empty(n, np.int64)
     split_min = max(2, 2 * leaf)
