@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
@@ -93,6 +93,19 @@ def hostile(gaorg_home: Path):
         return result
 
     return attempt
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist, a worker hands its cases to the controller, which prints the summary."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["hostile_cases"] = [asdict(case) for case in CASES]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:  # noqa: ARG001
+    """The controller gathers each xdist worker's cases as the worker finishes."""
+    CASES.extend(Outcome(**case) for case in getattr(node, "workeroutput", {}).get("hostile_cases", []))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
