@@ -105,15 +105,26 @@ class UniverseConfig:
         return rule_of(self.universe, self.min_history, self.top, symbols=self.symbols, exchange=self.exchange)
 
     @property
+    def store_exchange(self) -> str | None:
+        """The exchange name the store keeps this universe's bars under: ``EXCHANGE-testnet`` when
+        ``fetch.testnet`` (as ``gaorg data fetch --testnet`` stores them), so the evolution reads
+        the bars its fetch wrote, never the main exchange's."""
+        source = self.exchange or (self.rule.exchange if self.rule else None)
+        return f"{source}-testnet" if source and self.fetch.testnet else source
+
+    @property
     def model(self) -> str:
         """The registered model name (``register``, default ``gaorg-NAME``)."""
         return self.register or f"gaorg-{self.name}"
 
     def notebook_parameters(self, config: NightlyConfig, output_dir: Path) -> dict[str, Any]:
         """The papermill parameters of ``03_evolve`` for this universe."""
+        rule = self.rule
         return {
-            "symbols": list(self.symbols), "timeframes": list(self.timeframes), "exchange": self.exchange,
-            "universe": self.universe, "min_history": self.min_history, "top": self.top,
+            "symbols": list(self.symbols), "timeframes": list(self.timeframes),
+            "exchange": None if rule else self.store_exchange,
+            "universe": f"{self.store_exchange}:{rule.kind}" if rule else None,
+            "min_history": self.min_history, "top": self.top,
             "population": self.population, "generations": self.generations, "seed": self.seed,
             "folds": self.folds, "holdout": self.holdout, "scheduler": config.scheduler,
             "workers": config.workers, "register": self.model, "top_k": self.top_k,
@@ -254,10 +265,11 @@ def fetch_new_bars(universe: UniverseConfig, settings: Settings, result: Univers
     timeframe = cfg.timeframe or universe.timeframes[-1]
     exchange = make_exchange(source, testnet=cfg.testnet, api_url=cfg.api_url, timeout_ms=cfg.timeout_ms,
                              rate_limit_ms=cfg.rate_limit_ms)
-    name = f"{source}-testnet" if cfg.testnet else source
+    name = universe.store_exchange
     retry = RetryPolicy(attempts=max(1, cfg.retries), base_delay=cfg.backoff, max_delay=max(cfg.backoff * 8, 0.01))
     with open_store(settings) as store:  # a rule: the stored series it picks among, brought up to date
-        for symbol in universe.symbols or stored_symbols(store, universe.rule, timeframe):
+        rule = universe.rule and dataclasses.replace(universe.rule, exchange=name)
+        for symbol in universe.symbols or stored_symbols(store, rule, timeframe):
             try:
                 report = fetch_into(store, exchange, symbol, timeframe, store_exchange=name, retry=retry)
             except ExchangeError as exc:

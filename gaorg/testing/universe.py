@@ -94,8 +94,8 @@ def universe_stand_in(n: int = 50, *, bars: int = 200, timeframe: str = "1h", la
 
 
 def store_universe(store: Any, listings: tuple[Listing, ...], *, timeframe: str = "1h", seed: int = 0,
-                   before: int | None = None) -> None:
-    """Write ``listings``' bars and funding into ``store`` (exchange ``hyperliquid``) as
+                   before: int | None = None, exchange: str = "hyperliquid") -> None:
+    """Write ``listings``' bars and funding into ``store`` (under ``exchange``) as
     :func:`universe_stand_in` with the same ``seed`` serves them, only those before ``before``
     (ms; None: all): a store that already holds a universe, or part of it for a fetch to complete."""
     limit = np.iinfo(np.int64).max if before is None else before
@@ -104,9 +104,9 @@ def store_universe(store: Any, listings: tuple[Listing, ...], *, timeframe: str 
         cols = m.bars.columns()
         rows = np.asarray(cols["ts"]) < limit
         if rows.any():
-            store.write_bars("hyperliquid", x.symbol, timeframe, {k: np.asarray(v)[rows] for k, v in cols.items()})
+            store.write_bars(exchange, x.symbol, timeframe, {k: np.asarray(v)[rows] for k, v in cols.items()})
             fund = keep & (m.funding_ts + 31 < limit)
-            store.write_funding("hyperliquid", x.symbol, m.funding_ts[fund] + 31, m.funding_rate[fund])
+            store.write_funding(exchange, x.symbol, m.funding_ts[fund] + 31, m.funding_rate[fund])
 
 
 def _market(x: Listing, timeframe: str, seed: int) -> tuple[Any, Any]:

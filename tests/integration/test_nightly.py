@@ -225,6 +225,42 @@ universes:
     assert all(g["passed"] for g in promotion["gates"]) == (promotion["action"] == "promoted")
 
 
+def test_a_testnet_universe_fetches_into_and_evolves_on_the_testnet_series_never_the_main_ones(settings):
+    # the store holds the same universe twice: under hyperliquid (main) and hyperliquid-testnet, the
+    # latter short of its newest 30 bars; a testnet fetch completes the testnet series only, and the
+    # notebook is told to pick among those
+    from gaorg.nightly import FetchConfig, NightlyConfig, UniverseConfig, UniverseResult, fetch_new_bars
+    from gaorg.testing.universe import store_universe, universe_stand_in
+
+    now = int(time.time() * 1000)
+    settings.home.mkdir(parents=True)
+    with universe_stand_in(4, bars=300, late=0.0, delisted=0, seed=2, now_ms=now) as srv:
+        with MarketStore(settings.market_db) as store:
+            store_universe(store, srv.listings, seed=2)
+            store_universe(store, srv.listings, seed=2, before=(now // H - 30) * H, exchange="hyperliquid-testnet")
+            main_before = {s.symbol: s.rows for s in store.series() if s.exchange == "hyperliquid"}
+        fetch = FetchConfig(api_url=srv.url, testnet=True, retries=1, backoff=0.01, rate_limit_ms=0)
+        for universe in (UniverseConfig(name="perps", universe="hyperliquid:perp", timeframes=("1h",), fetch=fetch),
+                         UniverseConfig(name="two", symbols=("A", "B"), exchange="hyperliquid", timeframes=("1h",),
+                                        fetch=FetchConfig(enabled=False, testnet=True))):
+            assert universe.store_exchange == "hyperliquid-testnet"
+        rule_universe = UniverseConfig(name="perps", universe="hyperliquid:perp", timeframes=("1h",), fetch=fetch)
+        result = UniverseResult("perps")
+        fetch_new_bars(rule_universe, settings, result)
+    assert result.warnings == [] and {f["symbol"] for f in result.fetched} == {x.symbol for x in srv.listings}
+    assert all(f["bars"] > 0 for f in result.fetched)
+    with MarketStore(settings.market_db, read_only=True) as store:
+        series = store.series()
+        testnet = {s.symbol: s for s in series if s.exchange == "hyperliquid-testnet"}
+        assert {s.symbol: s.rows for s in series if s.exchange == "hyperliquid"} == main_before  # untouched
+        assert max(s.last for s in testnet.values()) > (now // H - 30) * H  # the fetch reached the testnet series
+        assert sorted(testnet) == sorted(main_before)
+    params = rule_universe.notebook_parameters(NightlyConfig(universes=(rule_universe,)), settings.home)
+    assert (params["universe"], params["exchange"]) == ("hyperliquid-testnet:perp", None)
+    plain = UniverseConfig(name="majors", symbols=("BTC",), exchange="hyperliquid")
+    assert plain.store_exchange == "hyperliquid"
+
+
 @pytest.mark.parametrize(("universe", "says"), [
     ("universe: hyperliquid", "universe 'hyperliquid': give EXCHANGE:KIND"),
     ("universe: hyperliquid:perp\n    min_history: 1 year", "min_history '1 year' is not a duration"),
