@@ -160,10 +160,11 @@ class Resolution:
                 "volume_until": iso(self.volume_until), "candidates": [c.to_dict() for c in self.candidates]}
 
 
-def resolve(store: Any, rule: BasketRule, timeframe: str, holdout: float = 0.2) -> Resolution:
+def resolve(store: Any, rule: BasketRule, timeframe: str, holdout: float = 0.2, *, flags: bool = True) -> Resolution:
     """The basket ``rule`` names among ``store``'s series that evolution can read at ``timeframe``
     (the finest stage's), volume ranked before the ``holdout`` share; NotFoundError when none
-    qualifies, saying what the store holds."""
+    qualifies, saying what the store holds (``flags=False``: naming the key ``min_history`` of a
+    notebook's parameters or a nightly config, not the flag)."""
     from gaorg.evolve.folds import span_holdout_time
 
     tf_ms = timeframe_ms(timeframe)
@@ -191,7 +192,8 @@ def resolve(store: Any, rule: BasketRule, timeframe: str, holdout: float = 0.2) 
         raise NotFoundError(
             f"no {rule.kind} series of {rule.exchange!r} has {rule.min_history} of history at {timeframe} "
             f"(of {len(candidates)}; the longest, {longest.symbol}, spans "
-            f"{(longest.last - longest.first + tf_ms) / DAY_MS:.0f} days); give a shorter --min-history")
+            f"{(longest.last - longest.first + tf_ms) / DAY_MS:.0f} days); give a shorter "
+            f"{'--min-history' if flags else 'min_history'}")
     return Resolution(rule.text(), rule.exchange, tuple(c.symbol for c in eligible), tuple(candidates), until)
 
 

@@ -100,7 +100,7 @@ class EvolveParams:
 
         _need_store(settings)
         with open_store(settings, read_only=True) as store:
-            found = resolve(store, self.rule, self.timeframes[-1], self.holdout)
+            found = resolve(store, self.rule, self.timeframes[-1], self.holdout, flags=False)
         return Basket(found.symbols, found.exchange, {s: found.exchange for s in found.symbols}, found.rule, found)
 
     def evolve_config(self, basket: Basket | None = None) -> Any:

@@ -107,5 +107,6 @@ def test_a_rule_replaces_the_symbols_is_resolved_once_by_basket_and_recorded_in_
     assert [c["symbol"] for c in got["candidates"] if c["picked"]] == sorted(expected.symbols)
     config = params.evolve_config(basket)
     assert (config.symbols, config.exchange, config.universe) == (expected.symbols, "hyperliquid", got["universe"])
-    with pytest.raises(NotFoundError, match="has 90d of history"):
+    with pytest.raises(NotFoundError, match="has 90d of history") as refused:
         notebook_params(EvolveParams, {"universe": "hyperliquid:perp", "min_history": "90d"}).basket(settings)
+    assert str(refused.value).endswith("give a shorter min_history")  # the parameter's name, not the flag's
