@@ -14,6 +14,8 @@ the options given, so a record of a variant is comparable seed by seed with the 
 - ``parsimony``: random genomes draw 0 filters (exits) twice as often as 1, 1 twice as often as 2.
 - ``elite``: a share ``ELITE`` of each generation's children are mutants of the population's
   ``TOP`` best by mean walk-forward Sharpe (exploitation beside NSGA-II's tournament).
+- ``wide``: the finer stages' first generation draws ``WIDE`` times the population (the
+  coarse stage keeps ``initial_factor``): breadth where the coarse front cannot see the edge.
 """
 
 from __future__ import annotations
@@ -145,7 +147,22 @@ def _elite() -> None:
     loop.vary = vary
 
 
-VARIANTS = {"log": _log, "band": _band, "parsimony": _parsimony, "elite": _elite, "none": lambda: None}
+def _wide() -> None:
+    from gaorg.evolve import loop
+
+    factor = float(os.environ.get("WIDE", "3"))
+    original = loop.initial_population
+
+    def initial_population(state, rng, space, seeds):
+        if state.stage == 0:
+            return original(state, rng, space, seeds)
+        wide = dataclasses.replace(state, config=dataclasses.replace(state.config, initial_factor=factor))
+        return original(wide, rng, space, seeds)
+
+    loop.initial_population = initial_population
+
+
+VARIANTS = {"log": _log, "band": _band, "parsimony": _parsimony, "elite": _elite, "wide": _wide, "none": lambda: None}
 
 if __name__ == "__main__":
     for name in sys.argv[1].split(","):
