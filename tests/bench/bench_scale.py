@@ -32,6 +32,9 @@ own steps between two generations, this benchmark's own readings of /proc and ``
 submit call, dispatch (submitted -> the worker's first start), gaps between a worker's batches,
 each batch's fixed work (its time less its genomes'), the genomes' evaluation, the wait for the
 other worker's last batch, and the results' way back to the client (the last finish -> gathered).
+``--equal-batches N`` sends N equal batches a worker instead of the guided ones (an A/B);
+``--checkpoint`` writes a checkpoint every generation as ``gaorg evolve`` does (while the next
+generation is evaluated), ``--checkpoint-first`` before it is sent (as before; an A/B).
 """
 
 from __future__ import annotations
