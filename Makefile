@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(BIN)/gaorg demo
 
 test: $(STAMP) chromium
-	$(BIN)/python -m pytest -q -n 2 --dist loadscope
+	$(BIN)/python -m pytest -q -n 2 --dist loadscope --no-loadscope-reorder
 
 # headless Chromium for tests/browser (Debian's package, installed when missing and root; else the
 # browser tests skip and say why)

@@ -51,6 +51,7 @@ def test_mlflow_front_and_equity_artifacts_render_offline(chromium, settings, tm
     assert_every_figure_drawn(chromium, equity_html, tmp_path / "equity.png", 1)
 
 
+@pytest.mark.slow
 def test_an_executed_notebook_exported_to_html_renders_every_figure_offline(chromium, gaorg_home, tmp_path):
     import nbconvert
     import nbformat

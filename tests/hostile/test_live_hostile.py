@@ -201,6 +201,7 @@ def register(settings, name: str = "strat") -> None:
     client.set_registered_model_alias(name, "production", "1")
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning", "ignore::UserWarning")
 def test_planted_secrets_appear_in_no_output_log_live_state_or_mlflow_store(cli, settings, gaorg_home):
     """A real ``gaorg live`` on the stand-in exchange, whose orders are refused and fail: the errors it

@@ -46,6 +46,7 @@ def test_console_commands_are_found_only_in_console_blocks():
 RUNNABLE = [d for d in DOCS if console_commands(d.read_text())]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("doc", RUNNABLE, ids=[d.name for d in RUNNABLE])
 def test_every_console_command_of_the_doc_runs(doc, ready_home):
     env = {**os.environ, "GAORG_HOME": str(ready_home), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",

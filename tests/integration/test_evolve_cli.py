@@ -151,6 +151,7 @@ def test_unreachable_scheduler_fails_within_seconds(cli, gaorg_home):
     assert time.monotonic() - start < 30  # process start and imports included; the connect gives up after 5 s
 
 
+@pytest.mark.slow
 def test_evolve_models_and_promote_print_one_figure_for_one_quantity_of_a_registered_version(cli, gaorg_home):
     """The same version's hold-out Sharpe, max drawdown and trades read the same in all three views;
     --register logs and registers the front and names the run and its versions (and logs the run's

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import mlflow
+import pytest
 
 from gaorg.config import Settings
 from gaorg.strategies.genome import make_genome, save_genome
@@ -18,6 +19,7 @@ mlflow_template, ready_home = kit.mlflow_template, kit.ready_home  # fixtures
 GENOME = make_genome(("ema_crossover", {"fast": 5, "slow": 40, "direction": "both"}))
 
 
+@pytest.mark.slow
 def test_a_registered_versions_replay_starts_at_its_hold_out_and_shows_orders_fills_and_equity(cli, ready_home):
     settings = Settings.from_env()
     data = store_synthetic(settings, ("BTC",), "1h", 1200, seed=7)

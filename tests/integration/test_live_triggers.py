@@ -277,6 +277,7 @@ def test_a_kill_after_the_entry_filled_before_its_triggers_places_them_once_at_r
 
 
 # -- the point of it: exchange fills at the backtest's prices ---------------------------------------
+@pytest.mark.slow
 def test_exchange_stop_and_take_fills_match_the_backtest_contract(tmp_path):
     start, fee = 60, 0.0005
     s0 = bars(400)  # prices near 950: the stand-in's tick (0.01) is 1e-5 of the price, like BTC's on Hyperliquid

@@ -11,6 +11,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 from gaorg.data.bars import Bars
 from gaorg.strategies.genome import save_genome
@@ -62,6 +63,7 @@ def run_live(s: StandInExchange, home, tmp_path, cfg_text: str, extra: list[str]
     return proc.returncode, out, err
 
 
+@pytest.mark.slow
 def test_gaorg_live_trades_on_bars_pushed_over_the_websocket(gaorg_home, tmp_path):
     last = (int(time.time() * 1000) // M - 30) * M  # the history ends 30 minutes ago
     hist = recent_minutes(300, last)

@@ -40,6 +40,7 @@ def live_market():
     return synth_market(SYMBOL, "1h", 400, seed=5, start_ms=(now // H - 399) * H, exchange="hyperliquid")
 
 
+@pytest.mark.slow
 def test_nightly_fetches_runs_each_universe_logs_the_notebook_and_names_the_failure(cli, ready_home, tmp_path,
                                                                                    live_market):
     # the store holds the first 300 bars; the exchange has 99 more closed ones
@@ -153,6 +154,7 @@ def test_the_shipped_config_and_schedules_run_gaorg_nightly_on_the_evolve_notebo
     assert "Unit=gaorg-nightly.service" in (repo / "pipelines" / "gaorg-nightly.timer").read_text()
 
 
+@pytest.mark.slow
 def test_nightly_evolves_a_rule_basket_in_the_real_notebook_logs_it_to_its_run_and_runs_the_gates(cli, ready_home,
                                                                                                  tmp_path):
     # the store holds a small universe of perpetuals (one listed late, one delisted) but its newest

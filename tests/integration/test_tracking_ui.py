@@ -16,6 +16,7 @@ import urllib.request
 import pytest
 
 
+@pytest.mark.slow
 def test_gaorg_ui_on_a_port_the_os_picks_prints_the_address_it_serves_the_store_on_and_stops(
         gaorg_home, tmp_path):
     from gaorg.config import Settings

@@ -13,6 +13,7 @@ from tests.notebooks.kit import NOTEBOOKS, run_notebook, seed_store
 NOTEBOOK = NOTEBOOKS / "01_data_explorer.ipynb"
 
 
+@pytest.mark.slow
 def test_explorer_runs_with_injected_series_range_and_views(gaorg_home, tmp_path):
     seed_store(gaorg_home, ("SYNTH-BTC", "SYNTH-ETH"), n_bars=600)
     out = tmp_path / "out"

@@ -17,6 +17,7 @@ from tests.notebooks.kit import NOTEBOOKS, run_notebook, seed_store
 NOTEBOOK = NOTEBOOKS / "02_strategy_lab.ipynb"
 
 
+@pytest.mark.slow
 def test_lab_backtests_the_injected_modules_and_costs_and_saves_the_genome(gaorg_home, tmp_path):
     seed_store(gaorg_home, ("SYNTH-BTC", "SYNTH-ETH"), n_bars=1200)
     out = tmp_path / "out"

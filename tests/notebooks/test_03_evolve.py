@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.notebooks import kit
 from tests.notebooks.kit import NOTEBOOKS, run_notebook, seed_store
 
@@ -11,6 +13,7 @@ mlflow_template, ready_home = kit.mlflow_template, kit.ready_home  # fixtures
 NOTEBOOK = NOTEBOOKS / "03_evolve.ipynb"
 
 
+@pytest.mark.slow
 def test_evolve_runs_the_injected_stages_and_sizes_logs_to_mlflow_and_registers_top_k(ready_home, tmp_path):
     seed_store(ready_home, ("SYNTH-BTC", "SYNTH-ETH", "SYNTH-SOL"), n_bars=1200)
     out = tmp_path / "out"

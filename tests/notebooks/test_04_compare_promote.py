@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from gaorg.config import Settings
 from gaorg.strategies.genome import make_genome
 from tests.notebooks import kit
@@ -26,6 +28,7 @@ def register_three(settings: Settings) -> list[str]:
     return [v["version"] for v in logged["versions"]]
 
 
+@pytest.mark.slow
 def test_compare_shows_the_injected_versions_and_promotes_through_the_gates(ready_home, tmp_path):
     versions = register_three(Settings.from_env())
     assert len(versions) == 3

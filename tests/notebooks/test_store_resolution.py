@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from tests.notebooks.kit import NOTEBOOKS, run_notebook_in, seed_store
 
 
+@pytest.mark.slow
 def test_a_kernel_started_in_notebooks_opens_the_store_of_the_checkout(tmp_path, monkeypatch):
     monkeypatch.delenv("GAORG_HOME", raising=False)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)

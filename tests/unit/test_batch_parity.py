@@ -55,6 +55,7 @@ def test_the_random_generations_cover_all_12_families():
     assert len({spec.family for spec in CATALOGUE.values()}) == 12
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_targets_through_a_batch_memo_are_the_plain_targets_bit_for_bit(seed):
     bars, costs = random_market(seed)
