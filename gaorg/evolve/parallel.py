@@ -55,6 +55,7 @@ class DaskMapper:
     overlaps = True  # ``meanwhile`` runs here while the workers evaluate (False: before; an A/B)
 
     equal_batches: int | None = None  # the class's default of ``batches_per_worker`` (a benchmark's A/B)
+    min_batch_seconds = 0.05  # a guided batch's floor: ~5x a round trip (~10 ms), at the last call's pace
 
     def __init__(self, client: Any, retries: int = 3, batches_per_worker: int | None = None,
                  cost: Callable[[Any], float] | None = None) -> None:
@@ -62,6 +63,7 @@ class DaskMapper:
         self.retries = retries
         self.batches_per_worker = batches_per_worker if batches_per_worker is not None else self.equal_batches
         self.cost = cost  # estimated cost of an item: batches are sized on it
+        self.pace: float | None = None  # worker-seconds per unit of cost in the last call
 
     @property
     def workers(self) -> int:
@@ -117,8 +119,9 @@ class DaskMapper:
         costs = [self.cost(x) if self.cost else 1.0 for x in items]
         if self.batches_per_worker:
             groups = balanced_groups(costs, min(len(items), self.workers * self.batches_per_worker))
-        else:
-            groups = guided_groups(costs, self.workers)
+        else:  # no batch shorter than min_batch_seconds at the last call's pace (timing never changes a result)
+            floor = self.min_batch_seconds / self.pace if self.pace else 0.0
+            groups = guided_groups(costs, self.workers, smallest=floor)
         batches = [[items[i] for i in group] for group in groups]
         submit = time.time()
         # the largest batches first, the smallest last (they fill the workers' tail): the scheduler
@@ -135,6 +138,7 @@ class DaskMapper:
             if meanwhile is not None:
                 meanwhile()
             results = self.client.gather(futures)
+            self.pace = (time.time() - submit) * self.workers / max(sum(costs), 1e-12)
             if trace is not None:
                 trace.append({"submit": submit, "submitted": submitted, "gathered": time.time(), "batches": [
                     {**{k: v for k, v in r.items() if k != "results"}, "arrived": arrived.get(f.key, math.nan),
@@ -177,13 +181,14 @@ def traced_batch(batch: list, timed_task: Callable[..., list], **kwargs: Any) ->
             "work": sum(float(getattr(r, "seconds", 0.0)) for r in results), "results": results}
 
 
-def guided_groups(costs: Sequence[float], workers: int, factor: float = 2.0) -> list[list[int]]:
+def guided_groups(costs: Sequence[float], workers: int, factor: float = 2.0, smallest: float = 0.0) -> list[list[int]]:
     """Split item indices into batches of decreasing cost (guided self-scheduling), largest first.
 
     Items are taken costliest first; each batch gets ``1 / (factor x workers)`` of the cost not
     yet given out (at least one item), so the first batches are large (few round trips) and the
     last ones hold an item or two: the workers run out of work at about the same time, the last
-    one waiting for at most a small batch instead of an average one. Deterministic; each batch
+    one waiting for at most a small batch instead of an average one. No batch costs less than
+    ``smallest`` but the last (on short generations a round trip is not worth one genome). Deterministic; each batch
     lists its indices in order, and results are put back by index, so the batching never changes
     what a run computes.
     """
@@ -195,7 +200,7 @@ def guided_groups(costs: Sequence[float], workers: int, factor: float = 2.0) -> 
     for j in order:
         group.append(j)
         got += costs[j]
-        if got >= left / (factor * max(workers, 1)) - 1e-12:
+        if got >= max(left / (factor * max(workers, 1)), smallest) - 1e-12:
             groups.append(sorted(group))
             left -= got
             group, got = [], 0.0

@@ -174,6 +174,7 @@ def measure(n: int, args: argparse.Namespace, cluster: str) -> dict:
             DaskMapper.trace = [] if args.trace else None
             DaskMapper.equal_batches = args.equal_batches
             DaskMapper.overlaps = not args.checkpoint_first
+            DaskMapper.min_batch_seconds = args.min_batch_seconds
             ckpt = tempfile.TemporaryDirectory(prefix="gaorg-scale-ckpt-") if args.checkpoint else None
             t0 = time.perf_counter()
             try:
@@ -181,7 +182,7 @@ def measure(n: int, args: argparse.Namespace, cluster: str) -> dict:
                                 checkpoint_dir=Path(ckpt.name) / "run" if ckpt else None)
             finally:
                 trace, DaskMapper.trace, DaskMapper.equal_batches = DaskMapper.trace, None, None
-                DaskMapper.overlaps = True
+                DaskMapper.overlaps, DaskMapper.min_batch_seconds = True, 0.05
                 if ckpt:
                     ckpt.cleanup()
             wall = time.perf_counter() - t0
@@ -222,7 +223,7 @@ def measure(n: int, args: argparse.Namespace, cluster: str) -> dict:
             stage["trace"] = split_generations(trace, readings, gens[1:], pids)
     return {
         "cluster": cluster, "series": n, "bars": args.bars, "population": args.population,
-        "generations": args.generations, "workers": len(pids), "equal_batches": args.equal_batches,
+        "generations": args.generations, "workers": len(pids), "equal_batches": args.equal_batches, "min_batch_seconds": args.min_batch_seconds,
         "checkpoint": "first" if args.checkpoint and args.checkpoint_first else bool(args.checkpoint), "wall_s": wall,
         "evaluations": sum(s["evaluations"] for s in stages[:-1]), "stages": stages,
         "client_peak_mb": client_fig["hwm_mb"], "scheduler_peak_mb": sched_mb,
@@ -348,6 +349,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--checkpoint", action="store_true", help="write a checkpoint every generation, as gaorg evolve")
     p.add_argument("--checkpoint-first", action="store_true",
                    help="with --checkpoint: write it before the next generation is sent (as before; an A/B)")
+    p.add_argument("--min-batch-seconds", type=float, default=0.05,
+                   help="a guided batch's floor at the last generation's pace (0: down to one genome; an A/B)")
     p.add_argument("--equal-batches", type=int, default=None, metavar="N",
                    help="N equal batches a worker (the mapper before guided batches; an A/B)")
     args = p.parse_args(argv)

@@ -34,6 +34,8 @@ def test_guided_batches_shrink_to_single_items_costliest_first():
     costs = [100.0 if i in (5, 70) else 1.0 for i in range(128)]  # two learned genomes go out first
     assert guided_groups(costs, 2)[:2] == [[5], [70]]
     assert guided_groups([], 2) == [] and guided_groups([3.0], 4) == [[0]]
+    floored = [len(g) for g in guided_groups([1.0] * 128, 2, smallest=21.0)]  # short genomes: fewer round trips
+    assert floored == [32, 24, 21, 21, 21, 9]
 
 
 def test_fewer_items_than_groups_gives_no_empty_group():
