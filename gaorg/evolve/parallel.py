@@ -260,11 +260,19 @@ def open_client(
         finally:
             client.close()
         return
+    import dask
+
     n = workers or os.cpu_count() or 1
-    cluster = LocalCluster(
-        n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,  # a free port: never 8787 taken
-    )
+    # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536, which fixes glibc's mmap
+    # threshold at 128 KB: every array of a 15m series (280 KB) is then mmapped and unmapped,
+    # its pages faulted in and zeroed each time, and an evaluation costs ~1.6x its CPU in a
+    # process without it (tests/bench/bench_worker_env.py). Unset here, for this cluster's
+    # nannies only (each keeps its environment when it restarts a worker).
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        cluster = LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,  # a free port: never 8787 taken
+        )
     client = Client(cluster, set_as_default=False)
     try:
         yield client
