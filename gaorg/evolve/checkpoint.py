@@ -11,8 +11,9 @@ The body is JSON read back field by field into the loop's own types: genomes thr
 unpickled or executed, so a file planted in ``checkpoints/`` can at worst be refused. (Version 1
 checkpoints were pickles; they are refused with a message, not read.) A field added since a
 checkpoint was written is read as what the run did without it: a trial without ``rejected`` was
-not rejected, a config without ``reject_below`` / ``initial_factor`` ran with neither
-(:data:`BEFORE_FIELDS`), so a resumed old run goes on as it began.
+not rejected, a config without ``reject_below`` / ``initial_factor`` ran with neither, one without
+``parsimony`` drew its counts uniformly (:data:`BEFORE_FIELDS`), so a resumed old run goes on as it
+began.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from gaorg.evolve.types import Fitness, Individual, Trial
 MAGIC = b"gaorg.checkpoint/2\n"
 OLD_MAGIC = b"gaorg.checkpoint/1\n"
 STATE_FILE = "state.ckpt"
-BEFORE_FIELDS: dict[str, Any] = {"reject_below": None, "initial_factor": 1.0}
+BEFORE_FIELDS: dict[str, Any] = {"reject_below": None, "initial_factor": 1.0, "parsimony": 1.0}
 """Config fields a checkpoint may predate, with the value its run had without them (not today's default)."""
 
 

@@ -26,7 +26,8 @@ entry), to weigh a family's cost before choosing --modules.
 """
 
 RUN_FLAGS = ("symbols", "timeframes", "population", "generations", "seed", "folds", "exchange",
-             "holdout", "modules", "scheme", "universe", "min_history", "top", "reject_below", "initial_factor")
+             "holdout", "modules", "scheme", "universe", "min_history", "top", "reject_below", "initial_factor",
+             "parsimony")
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -61,6 +62,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--initial-factor", default=None, metavar="F",
                    help="each stage's first generation draws F times the population and keeps the best, "
                         "F in [1, 10] (default: 2; 1: just the population)")
+    p.add_argument("--parsimony", default=None, metavar="P",
+                   help="random genomes draw k filters (and k exits) with weight P**k, P in (0, 1] "
+                        "(default: 1, every count equally often; 0.5: each extra module half as likely)")
     p.add_argument("--scheduler", default=None, metavar="ADDR", help="join a Dask cluster, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--workers", type=int, default=None,
                    help="local Dask worker processes (default: one per core; 0: no Dask, this process)")
@@ -199,8 +203,8 @@ def _resolve(config: Any, rule: Any, settings: Any, resolved: dict[str, Any]) ->
 
 
 def _search(args: argparse.Namespace) -> dict[str, Any]:
-    """``reject_below`` and ``initial_factor`` as given: finite numbers (``none`` turns rejection
-    off); their ranges are EvolveConfig's to check."""
+    """``reject_below``, ``initial_factor`` and ``parsimony`` as given: finite numbers (``none`` turns
+    rejection off); their ranges are EvolveConfig's to check."""
     out: dict[str, Any] = {}
     if args.reject_below is not None:
         out["reject_below"] = None if args.reject_below.strip().lower() == "none" else _finite(
@@ -210,6 +214,10 @@ def _search(args: argparse.Namespace) -> dict[str, Any]:
         out["initial_factor"] = _finite(
             "--initial-factor", args.initial_factor, "is not a number; give how many times the population each "
             "stage's first generation draws, in [1, 10] (e.g. 2, the default)")
+    if args.parsimony is not None:
+        out["parsimony"] = _finite(
+            "--parsimony", args.parsimony, "is not a number; give the weight of each extra filter or exit "
+            "in (0, 1] (e.g. 1, the default, or 0.5)")
     return out
 
 

@@ -44,6 +44,10 @@ class EvolveConfig:
     - ``initial_factor``: each stage's first generation draws and scores this many times
       ``population`` genomes and keeps the best ``population`` (breadth where the coarse front
       cannot see the fine bars' edge; cheap with ``reject_below``).
+    - ``parsimony``: how random genomes (first generations, immigrants, random sampling in
+      ``gaorg.research.search``) draw their counts of filters and exits: P(k) proportional to
+      ``parsimony ** k``, in (0, 1]; 1.0 draws every count equally often (the draws of runs
+      before the option), 0.5 makes each extra module half as likely.
     - ``min_trades``: trades a genome must make per asset × fold on average to be scored at
       all (a strategy that never trades is not a strategy, though its drawdown is zero).
     - ``fee`` (None: the engine's default taker fee) and ``slippage``: fractions of notional.
@@ -72,6 +76,7 @@ class EvolveConfig:
     seed_share: float = 0.25
     reject_below: float | None = 0.0
     initial_factor: float = 2.0
+    parsimony: float = 1.0
     min_test_bars: int = 20
     min_trades: float = 1.0
     fee: float | None = None
@@ -114,6 +119,11 @@ class EvolveConfig:
             raise ConfigError(f"reject_below: {self.reject_below} must be an annualised Sharpe in [-100, 100], e.g. 0")
         if not 1.0 <= self.initial_factor <= 10.0:
             raise ConfigError(f"initial_factor: {self.initial_factor} must be in [1, 10], e.g. 2")
+        if not 0.0 < self.parsimony <= 1.0:
+            raise ConfigError(
+                f"parsimony: {self.parsimony} must be in (0, 1]: 1 draws 0, 1 or 2 filters equally often "
+                "and 0.5 makes each extra filter or exit half as likely"
+            )
         if not 0.0 < self.strength <= 1.0:
             raise ConfigError(f"strength: {self.strength} must be in (0, 1]")
         if self.min_test_bars < 2:

@@ -42,11 +42,12 @@ class Space:
     max_filters: int = 2
     max_exits: int = 1
     max_lookback: int | None = None
+    parsimony: float = 1.0  # random genomes' counts of filters and exits: P(k) ~ parsimony ** k
 
     @classmethod
     def from_modules(
         cls, modules: tuple[str, ...] = (), max_filters: int = 2, max_exits: int = 1,
-        max_lookback: int | None = None,
+        max_lookback: int | None = None, parsimony: float = 1.0,
     ) -> Space:
         """The space of the whole catalogue, or of ``modules`` only (unknown names raise ConfigError)."""
         from gaorg.config import did_you_mean
@@ -62,7 +63,7 @@ class Space:
         if not by_role[Role.ENTRY]:
             raise ConfigError("modules: include at least one entry module, e.g. ema_crossover")
         return cls(by_role[Role.ENTRY], by_role[Role.FILTER], by_role[Role.EXIT], by_role[Role.SIZING],
-                   max_filters, max_exits, max_lookback)
+                   max_filters, max_exits, max_lookback, parsimony)
 
     def catalogue(self) -> dict[str, ModuleSpec]:
         """The catalogue restricted to this space's modules."""
@@ -77,7 +78,7 @@ class Space:
         """
         if max_lookback is None:
             return Space(self.entries, self.filters, self.exits, self.sizings,
-                         self.max_filters, self.max_exits, None)
+                         self.max_filters, self.max_exits, None, self.parsimony)
         keep = [tuple(n for n in names if _fits(CATALOGUE[n], max_lookback))
                 for names in (self.entries, self.filters, self.exits, self.sizings)]
         if not keep[0]:
@@ -85,7 +86,7 @@ class Space:
                 f"no entry module ({', '.join(self.entries)}) fits in {max_lookback} bars of warm-up; "
                 "load longer series, use fewer --folds or a finer timeframe"
             )
-        return Space(*keep, self.max_filters, self.max_exits, max_lookback)
+        return Space(*keep, self.max_filters, self.max_exits, max_lookback, self.parsimony)
 
     def admits(self, genome: Genome) -> bool:
         """True when ``genome`` uses allowed modules within the limits and the lookback ceiling."""
@@ -122,7 +123,7 @@ def random_genome(rng: random.Random, space: Space) -> Genome:
     for _ in range(TRIES):
         try:
             genome = sample_genome(rng, catalogue, space.max_filters, space.max_exits, p_sizing=0.3,
-                                   max_lookback=space.max_lookback)
+                                   max_lookback=space.max_lookback, parsimony=space.parsimony)
         except GenomeError:  # a module drawn found no parameters within the lookback: draw again
             continue
         if space.admits(genome):

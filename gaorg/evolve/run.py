@@ -88,7 +88,8 @@ def evolve(
     else:
         state = LoopState(run_id=run_id or (ckpt.name if ckpt else new_run_id()), config=config)
     mapper = LocalMapper() if client is None else DaskMapper(client, retries=config.retries, cost=genome_cost)
-    base_space = Space.from_modules(config.modules, config.max_filters, config.max_exits)
+    base_space = Space.from_modules(config.modules, config.max_filters, config.max_exits,
+                                    parsimony=config.parsimony)
     rng = random.Random(config.seed)
     if state.rng_state is not None:
         rng.setstate(state.rng_state)

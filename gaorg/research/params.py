@@ -77,6 +77,7 @@ class EvolveParams:
     register: str = ""
     top_k: int = 5
     output_dir: str = ""
+    parsimony: float | None = None  # EvolveConfig.parsimony (None: its default)
 
     def __post_init__(self) -> None:
         if self.universe is not None:
@@ -116,6 +117,8 @@ class EvolveParams:
         data = {k: getattr(self, k) for k in ("timeframes", "population", "generations",
                                                 "seed", "folds", "holdout", "scheduler", "workers")}
         data.update(symbols=basket.symbols, exchange=basket.exchange, universe=basket.universe)
+        if self.parsimony is not None:
+            data["parsimony"] = self.parsimony
         return parse_config(EvolveConfig, data, "notebook parameters")
 
 

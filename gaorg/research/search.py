@@ -6,10 +6,13 @@ distinct genomes evaluated: what gaorg's hierarchical run (coarse stage, then fi
 
 - ``nsga2``: ``gaorg.evolve.run.evolve``; its trials are the finest stage's (the coarse stage's
   evaluations count against its budget all the same).
-- ``random``: genomes drawn by the GA's own sampler (``operators.random_genome``).
+- ``random``: genomes drawn by the GA's own sampler (``operators.random_genome``), with the
+  run's ``EvolveConfig.parsimony``, so "the same space, the same sampler" holds at any setting.
 - ``optuna``: Optuna's ``NSGAIISampler`` (what freqtrade's hyperopt uses) over the same space,
   built define-by-run: the entry, how many filters and exits and which, the sizing, then each
-  chosen module's genes (periods log-scaled, as the GA samples them).
+  chosen module's genes (periods log-scaled, as the GA samples them). Its counts are its own
+  ``suggest_int`` draws (uniform in its first generation, then its crossover and mutation):
+  ``parsimony`` does not reach it.
 
 :func:`compare` scores each method by the hypervolume of the first front of everything it
 evaluated (against the fixed reference of ``gaorg.evolve.stats``), its best walk-forward Sharpe,
@@ -90,7 +93,8 @@ def run_random(config: Any, bars: dict, budget: int) -> list[Any]:
     from gaorg.evolve.operators import Space, random_genome
 
     market, _ = _markets(config, bars)
-    space = Space.from_modules(config.modules, config.max_filters, config.max_exits).with_lookback(market.max_lookback)
+    space = Space.from_modules(config.modules, config.max_filters, config.max_exits,
+                               parsimony=config.parsimony).with_lookback(market.max_lookback)
     rng = random.Random(config.seed)
     out: dict[str, Any] = {}
     for _ in range(budget * 20):
@@ -154,7 +158,8 @@ def run_optuna(config: Any, bars: dict, budget: int) -> list[Any]:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     market, _ = _markets(config, bars)
-    space = Space.from_modules(config.modules, config.max_filters, config.max_exits).with_lookback(market.max_lookback)
+    space = Space.from_modules(config.modules, config.max_filters, config.max_exits,
+                               parsimony=config.parsimony).with_lookback(market.max_lookback)
     out: dict[str, Any] = {}
 
     def objective(trial: Any) -> tuple[float, float, float]:

@@ -1,7 +1,9 @@
 """Random genomes and random module parameters, always valid. Evolution builds its operators on these.
 
 ``random_genome`` draws one entry, up to ``max_filters`` filters, up to ``max_exits`` exits and,
-with probability ``p_sizing``, a sizing module; each module's parameters are drawn from its genes
+with probability ``p_sizing``, a sizing module (how many filters and exits: P(k) proportional to
+``parsimony ** k``, so 1.0 draws every count equally often and 0.5 makes each count half as likely
+as one fewer); each module's parameters are drawn from its genes
 (period genes log-uniformly, see ``genes.IntGene.sample``) until the module's cross-gene check
 passes and, when ``max_lookback`` is given, its lookback fits. The result goes through
 ``parse_genome``, so it is canonical and valid by construction. Modules that cannot fit
@@ -54,6 +56,26 @@ def shortest_lookback(spec: ModuleSpec) -> int:
     return spec.lookback(low)
 
 
+def draw_count(rng: random.Random, most: int, parsimony: float = 1.0) -> int:
+    """A count in 0..``most`` with P(k) proportional to ``parsimony ** k``.
+
+    At 1.0 it is ``rng.randint(0, most)``, the same draw from the same rng state as before the
+    option existed, so a seed's genomes (and older runs and checkpoints) keep their meaning;
+    below 1.0 it spends one ``rng.random()``. Fewer modules: fewer chances to fit noise.
+    """
+    if not 0.0 < parsimony <= 1.0:
+        raise ValueError(f"parsimony: {parsimony} must be in (0, 1]")
+    if parsimony == 1.0:
+        return rng.randint(0, most)
+    weights = [parsimony**k for k in range(most + 1)]
+    x = rng.random() * sum(weights)
+    for k, w in enumerate(weights):
+        x -= w
+        if x < 0:
+            return k
+    return most
+
+
 def random_genome(
     rng: random.Random,
     catalogue: Mapping[str, ModuleSpec] = CATALOGUE,
@@ -63,11 +85,13 @@ def random_genome(
     *,
     max_lookback: int | None = None,
     learned: bool = True,
+    parsimony: float = 1.0,
 ) -> Genome:
     """A valid random genome drawn from ``catalogue``.
 
     ``max_lookback`` bounds the genome's longest period (so it runs on a series of that many bars
-    plus one); ``learned=False`` leaves out the learned entries (SVC, PCA + tree), which cost more.
+    plus one); ``learned=False`` leaves out the learned entries (SVC, PCA + tree), which cost more;
+    ``parsimony`` in (0, 1] weighs the counts of filters and exits (:func:`draw_count`).
     """
 
     def names(role: Role) -> list[str]:
@@ -89,8 +113,8 @@ def random_genome(
     filters = names(Role.FILTER)
     exits = names(Role.EXIT)
     sizings = names(Role.SIZING)
-    n_filters = rng.randint(0, min(max_filters, len(filters)))
-    n_exits = rng.randint(0, min(max_exits, len(exits)))
+    n_filters = draw_count(rng, min(max_filters, len(filters)), parsimony)
+    n_exits = draw_count(rng, min(max_exits, len(exits)), parsimony)
     data = {
         "schema": SCHEMA,
         "entry": slot(rng.choice(entries)),

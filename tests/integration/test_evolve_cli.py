@@ -82,6 +82,9 @@ def test_evolve_names_its_run_first_and_prints_the_front_as_json(cli, gaorg_home
         ({}, ("--symbols", "A", "--reject-below", "off", *FAST), "or none to score every genome on every asset"),
         ({}, ("--symbols", "A", "--initial-factor", "two", *FAST), "--initial-factor 'two' is not a number"),
         ({}, ("--symbols", "A", "--initial-factor", "0.5", *FAST), "initial_factor: 0.5 must be in [1, 10]"),
+        ({}, ("--symbols", "A", "--parsimony", "half", *FAST), "--parsimony 'half' is not a number"),
+        ({}, ("--symbols", "A", "--parsimony", "2", *FAST), "parsimony: 2.0 must be in (0, 1]"),
+        ({}, ("--resume", "no-such-run", "--parsimony", "0.5", *QUIET), "own settings; drop --parsimony"),
     ],
 )
 def test_bad_input_exits_2_with_a_fix_and_writes_nothing(gaorg_home, capsys, stored, args, message):
@@ -98,20 +101,22 @@ def test_bad_input_exits_2_with_a_fix_and_writes_nothing(gaorg_home, capsys, sto
 
 
 def test_search_options_are_recorded_with_the_run_and_kept_on_resume(gaorg_home, capsys):
-    """--reject-below and --initial-factor reach the run: its --json config (what --register logs
-    as MLflow params: the test below) and its checkpoint; --resume runs with the recorded values."""
+    """--reject-below, --initial-factor and --parsimony reach the run: its --json config (what
+    --register logs as MLflow params: the test below) and its checkpoint; --resume runs with the
+    recorded values."""
     from gaorg.evolve.checkpoint import load_state
 
     store_bars(gaorg_home, n=800)
     code = main(["evolve", "--symbols", "A,B", "--timeframes", "1h", "--population", "4", "--generations", "1",
-                 "--folds", "2", "--reject-below", "none", "--initial-factor", "1.5", *FAST])
+                 "--folds", "2", "--reject-below", "none", "--initial-factor", "1.5", "--parsimony", "0.5", *FAST])
     out, err = capsys.readouterr()
     assert code == 0, err
     first = json.loads(out.splitlines()[-1])
     run_id = first["run_id"]
-    assert (first["config"]["reject_below"], first["config"]["initial_factor"]) == (None, 1.5)
+    assert (first["config"]["reject_below"], first["config"]["initial_factor"], first["config"]["parsimony"]) == (
+        None, 1.5, 0.5)
     saved = load_state(gaorg_home / "checkpoints" / run_id)
-    assert (saved.config.reject_below, saved.config.initial_factor) == (None, 1.5)
+    assert (saved.config.reject_below, saved.config.initial_factor, saved.config.parsimony) == (None, 1.5, 0.5)
     assert saved.history[0].evaluations == 6  # the first generation drew 1.5 x the population of 4
 
     assert main(["evolve", "--resume", run_id, *QUIET]) == 0
@@ -161,7 +166,8 @@ def test_evolve_models_and_promote_print_one_figure_for_one_quantity_of_a_regist
 
     store_bars(gaorg_home)
     r = cli("evolve", "--symbols", "A,B", "--timeframes", "1h", "--population", "8", "--generations", "1",
-            "--folds", "2", "--register", "trend", "--reject-below", "-0.5", "--initial-factor", "1.5", *FAST)
+            "--folds", "2", "--register", "trend", "--reject-below", "-0.5", "--initial-factor", "1.5",
+            "--parsimony", "0.5", *FAST)
     assert r.code == 0, r.stderr
     registered = r.json["registered"]  # --register logs the run and registers the front through tracking
     assert registered["model"] == "trend" and registered["mlflow_run_id"]
@@ -169,7 +175,8 @@ def test_evolve_models_and_promote_print_one_figure_for_one_quantity_of_a_regist
         params = dict(db.execute("SELECT key, value FROM params WHERE run_uuid = ? AND key LIKE 'config.%'",
                                  (registered["mlflow_run_id"],)))
     assert params == {f"config.{k}": "" if v is None else str(v) for k, v in r.json["config"].items()}
-    assert (params["config.reject_below"], params["config.initial_factor"]) == ("-0.5", "1.5")
+    assert (params["config.reject_below"], params["config.initial_factor"], params["config.parsimony"]) == (
+        "-0.5", "1.5", "0.5")
     hashes = {m["genome_hash"] for m in r.json["front"]}
     assert registered["versions"] and {v["genome_hash"] for v in registered["versions"]} <= hashes
     assert (gaorg_home / "mlflow.db").exists()

@@ -131,7 +131,7 @@ def test_a_rejected_trial_stays_rejected_and_an_older_checkpoint_reads_as_the_ru
     from gaorg.evolve.types import WORST, Trial
 
     state = a_state()
-    state.config = EvolveConfig(symbols=("A", "B"), reject_below=0.5, initial_factor=1.5)
+    state.config = EvolveConfig(symbols=("A", "B"), reject_below=0.5, initial_factor=1.5, parsimony=0.5)
     state.archives = [{"ok": Trial("ok", (1.0, 0.2, 0.5), np.ones((4, 9))),
                        "out": Trial("out", WORST, np.zeros((4, 9)), feasible=False, rejected=True),
                        "dead": Trial("dead", WORST, np.zeros((4, 9)), feasible=False)}]
@@ -139,15 +139,16 @@ def test_a_rejected_trial_stays_rejected_and_an_older_checkpoint_reads_as_the_ru
     back = load_state(tmp_path / "r1")
     assert {k: (t.feasible, t.rejected) for k, t in back.archives[0].items()} == {
         "ok": (True, False), "out": (False, True), "dead": (False, False)}
-    assert (back.config.reject_below, back.config.initial_factor) == (0.5, 1.5)
+    assert (back.config.reject_below, back.config.initial_factor, back.config.parsimony) == (0.5, 1.5, 0.5)
 
     data = json.loads(path.read_bytes().split(b"\n", 2)[2])  # as gaorg wrote it before these fields
     for trial in data["archives"][0]:
         del trial["rejected"]
-    del data["config"]["reject_below"], data["config"]["initial_factor"]
+    del data["config"]["reject_below"], data["config"]["initial_factor"], data["config"]["parsimony"]
     body = json.dumps(data).encode()
     path.write_bytes(b"gaorg.checkpoint/2\n" + hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
     old = load_state(tmp_path / "r1")
     assert not any(t.rejected for t in old.archives[0].values())
     assert [t.feasible for t in old.archives[0].values()] == [True, False, False]
     assert (old.config.reject_below, old.config.initial_factor) == (None, 1.0)  # not today's 0 and 2
+    assert old.config.parsimony == 1.0  # uniform counts, as the run drew them
