@@ -1,6 +1,7 @@
-"""A generation's checkpoint written while the next generation is evaluated (a mapper whose
-workers evaluate while the loop waits): the same files and results, one generation later on disk,
-and a run resumed from one written that way computes the same generations."""
+"""A generation's checkpoint written, and its figures reported, while the next generation is
+evaluated (a mapper whose workers evaluate while the loop waits): the same files, figures and
+results, one generation later, and a run resumed from one written that way computes the same
+generations."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class OverlappingMapper(LocalMapper):
 
     overlaps = True
     seen: list[tuple[int | None, int]] = []
+    reported: list[int] = []  # the generations the callback had seen, after each ``meanwhile``
     directory = None
 
     def __call__(self, func, items, meanwhile=None):
@@ -33,6 +35,7 @@ class OverlappingMapper(LocalMapper):
             meanwhile()
             after = load_state(self.directory).generation
             self.seen.append((before, after))
+            self.reported.append(len(self.reports))
             if after == 1:
                 shutil.copytree(self.directory, self.directory.parent / "at1")
         return out
@@ -42,13 +45,19 @@ def test_the_checkpoint_written_during_the_next_generation_is_the_same_and_resum
     data = {(s, "1h"): planted_ema_market(s, 1200, edge=0.0015, seed=i, revert=0.005) for i, s in enumerate(SYMBOLS)}
     cfg = EvolveConfig(symbols=SYMBOLS, timeframes=("1h",), population=12, generations=3, seed=3, folds=2,
                        modules=("ema_crossover", "sma_trend"))
-    plain = evolve(cfg, data, checkpoint_dir=tmp_path / "plain", progress=False)
+    plain_reports: list = []
+    plain = evolve(cfg, data, callback=plain_reports.append, checkpoint_dir=tmp_path / "plain", progress=False)
 
-    OverlappingMapper.seen, OverlappingMapper.directory = [], tmp_path / "run"
+    reports: list = []
+    OverlappingMapper.seen, OverlappingMapper.reported = [], []
+    OverlappingMapper.directory, OverlappingMapper.reports = tmp_path / "run", reports
     monkeypatch.setattr(run, "LocalMapper", OverlappingMapper)
-    overlapped = evolve(cfg, data, checkpoint_dir=tmp_path / "run", progress=False)
-    # generation g's checkpoint reaches the disk while generation g + 1 is out; the last at once
+    overlapped = evolve(cfg, data, callback=reports.append, checkpoint_dir=tmp_path / "run", progress=False)
+    # generation g's checkpoint reaches the disk, and its figures the callback, while generation
+    # g + 1 is out; the last at once
     assert OverlappingMapper.seen == [(None, 0), (0, 1), (1, 2)]
+    assert OverlappingMapper.reported == [1, 2, 3]
+    assert reports == plain_reports == list(plain.history) and len(reports) == 4
     assert overlapped.history == plain.history
     assert [m.genome for m in overlapped.front] == [m.genome for m in plain.front]
     mine, theirs = (encode_state(load_state(tmp_path / d)) for d in ("run", "plain"))
