@@ -15,7 +15,7 @@ import pytest
 
 from gaorg.errors import ClusterError
 from gaorg.evolve.fitness import Market
-from gaorg.evolve.parallel import DaskMapper, open_client
+from gaorg.evolve.parallel import QUIET_CLUSTER, DaskMapper, open_client
 from gaorg.testing.markets import random_walk_market
 
 
@@ -54,6 +54,10 @@ def test_local_cluster_broadcasts_data_and_keeps_submission_order():
         import dask
 
         assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_") == 65536  # ours only
+        # the slower background clocks reach the workers (their config comes from the nanny)
+        clocks = client.run(lambda: {k: dask.config.get(k) for k in QUIET_CLUSTER})
+        assert list(clocks.values()) == [QUIET_CLUSTER] * 2
+        assert dask.config.get("distributed.admin.tick.interval") == "20ms"  # the process's own: left alone
 
         mapper = DaskMapper(client, batches_per_worker=3)
         market = random_walk_market("A", 500)
