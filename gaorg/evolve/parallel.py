@@ -228,9 +228,10 @@ def balanced_groups(costs: Sequence[float], count: int) -> list[list[int]]:
 
 # Dask's background clocks, slower on gaorg's LocalCluster: the event loop's health tick (20 ms),
 # the memory monitors of each worker and of its nanny (100 ms) and the system monitor (500 ms).
-# With 2 workers idle they cost 6.5% of a core, 3.7% with these (scheduler, nannies and workers;
-# /proc CPU over 15 s): what they take sits in the client's process, beside the workers, on a
-# machine whose cores the workers fill. Memory limits still act within half a second.
+# With 2 workers idle they cost 7.5-7.6% of a core, 4.1-4.5% with these (the client's process,
+# which holds the scheduler and the nannies: 3.0-3.1% -> 0.7%; tests/bench/bench_cluster_idle.py),
+# CPU taken from the workers on a machine whose cores they fill. Memory limits still act within
+# half a second.
 QUIET_CLUSTER = {
     "distributed.admin.tick.interval": "1s",
     "distributed.worker.memory.monitor-interval": "500ms",
