@@ -35,6 +35,10 @@ other worker's last batch, and the results' way back to the client (the last fin
 ``--equal-batches N`` sends N equal batches a worker instead of the guided ones (an A/B);
 ``--checkpoint`` writes a checkpoint every generation as ``gaorg evolve`` does (while the next
 generation is evaluated), ``--checkpoint-first`` before it is sent (as before; an A/B).
+``--speedup`` runs each basket on one worker of the same kind of cluster just before the
+``--workers`` run and prints the parallel efficiency, speedup over workers (the usual definition,
+which counts the client's share of a generation on both sides), beside the CPU efficiency above
+(the workers' CPU over workers x wall: stricter).
 """
 
 from __future__ import annotations
@@ -306,25 +310,53 @@ def table(records: list[dict]) -> str:
         for s in r["stages"]:
             loop = (f"{s['loop_s_per_generation']:.2f} | {s['loop_efficiency']:.0%}" if "loop_efficiency" in s
                     else " | ")
-            rows.append(f"| {r['cluster']} | {r['series']} | {s['timeframe']} | {s['evaluations']} | {s['seconds']:.1f} "
+            rows.append(f"| {_name(r)} | {r['series']} | {s['timeframe']} | {s['evaluations']} | {s['seconds']:.1f} "
                         f"| {s['s_per_generation']:.2f} | {s['eval_per_s']:.1f} | {s['efficiency']:.0%} | {loop} "
                         f"| {s['market_mb']:.1f} | {', '.join(f'{x:.1f}' for x in s['received_mb'])} |")
     rows += ["", "| cluster | series | wall s | client peak MB | scheduler peak MB | worker peak MB | worker growth MB "
              "| market MB (all stages) | load |", "| --- | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: |"]
     for r in records:
         sched = "in the client" if r.get("scheduler_peak_mb") is None else f"{r['scheduler_peak_mb']:.0f}"
-        rows.append(f"| {r['cluster']} | {r['series']} | {r['wall_s']:.1f} | {r['client_peak_mb']:.0f} | {sched} "
+        rows.append(f"| {_name(r)} | {r['series']} | {r['wall_s']:.1f} | {r['client_peak_mb']:.0f} | {sched} "
                     f"| {', '.join(f'{x:.0f}' for x in r['worker_peak_mb'])} "
                     f"| {', '.join(f'{x:.0f}' for x in r['worker_growth_mb'])} "
                     f"| {r['market_mb_all_stages']:.1f} | {r['load']:.1f} |")
     return "\n".join(rows)
 
 
+def _name(r: dict) -> str:
+    return r["cluster"] if r["workers"] != 1 else f"{r['cluster']}, 1 worker"
+
+
+def speedup_table(records: list[dict]) -> str:
+    """Parallel efficiency, the usual definition: a stage's seconds a generation (generations 1+)
+    on one worker over (workers x those on ``workers``), each multi-worker record paired with the
+    one-worker record of the same cluster and basket just before it (``--speedup``)."""
+    rows = ["| cluster | series | workers | stage | s / generation, 1 worker | s / generation | speedup "
+            "| parallel efficiency | CPU efficiency |", "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+    single: dict[tuple, dict] = {}
+    for r in records:
+        if r["workers"] == 1:
+            single[(r["cluster"], r["series"])] = r
+            continue
+        one = single.get((r["cluster"], r["series"]))
+        if one is None:
+            continue
+        for s1, s in zip(one["stages"], r["stages"], strict=True):
+            if "loop_s_per_generation" not in s:
+                continue
+            speed = s1["loop_s_per_generation"] / s["loop_s_per_generation"]
+            rows.append(f"| {r['cluster']} | {r['series']} | {r['workers']} | {s['timeframe']} "
+                        f"| {s1['loop_s_per_generation']:.3f} | {s['loop_s_per_generation']:.3f} | {speed:.2f} "
+                        f"| {speed / r['workers']:.0%} | {s['loop_efficiency']:.0%} |")
+    return "\n".join(rows) if len(rows) > 2 else ""
+
+
 def linearity(records: list[dict]) -> str:
     """Seconds per generation of the finest stage against basket size: a least-squares line and its fit."""
     lines = []
-    for cluster in sorted({r["cluster"] for r in records}):
-        finest = [(r["series"], r["stages"][len(TIMEFRAMES) - 1]) for r in records if r["cluster"] == cluster]
+    for cluster in sorted({_name(r) for r in records}):
+        finest = [(r["series"], r["stages"][len(TIMEFRAMES) - 1]) for r in records if _name(r) == cluster]
         pts = sorted((n, s.get("loop_s_per_generation", s["s_per_generation"])) for n, s in finest)
         if len(pts) < 2:
             continue
@@ -351,6 +383,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="with --checkpoint: write it before the next generation is sent (as before; an A/B)")
     p.add_argument("--min-batch-seconds", type=float, default=0.05,
                    help="a guided batch's floor at the last generation's pace (0: down to one genome; an A/B)")
+    p.add_argument("--speedup", action="store_true",
+                   help="also run each basket on one worker just before (parallel efficiency = speedup / workers)")
     p.add_argument("--equal-batches", type=int, default=None, metavar="N",
                    help="N equal batches a worker (the mapper before guided batches; an A/B)")
     args = p.parse_args(argv)
@@ -360,15 +394,17 @@ def main(argv: list[str] | None = None) -> None:
         records = []
         for cluster in args.clusters.split(","):
             for n in (int(x) for x in args.baskets.split(",")):
-                record = measure(n, args, cluster)
-                records.append(record)
-                print(f"{cluster} {n} series: {record['wall_s']:.1f} s, load {record['load']:.1f}", flush=True)
-                if args.out:
-                    with args.out.open("a") as fh:
-                        fh.write(json.dumps(record) + "\n")
+                for workers in ([1] if args.speedup and args.workers > 1 else []) + [args.workers]:
+                    record = measure(n, argparse.Namespace(**{**vars(args), "workers": workers}), cluster)
+                    records.append(record)
+                    print(f"{_name(record)} {n} series: {record['wall_s']:.1f} s, load {record['load']:.1f}", flush=True)
+                    if args.out:
+                        with args.out.open("a") as fh:
+                            fh.write(json.dumps(record) + "\n")
     print(table(records))
     print(linearity(records))
     print(trace_table(records))
+    print(speedup_table(records))
 
 
 if __name__ == "__main__":
