@@ -146,11 +146,15 @@ def predict(bars: Bars, params, x: np.ndarray, fit_predict: FitPredict) -> np.nd
 
 _SKIP = ()  # a fit bar whose training window is too small: predicted 0
 
+# (fit_block(x, fwd, keep, lo, min_rows, ok, t, out) -> (state, mean, std, model),
+#  predict_block(x, ok, t, mean, std, model, out)): see walk_forward_models
+Blocks = tuple[Callable[..., tuple[int, np.ndarray, np.ndarray, object]], Callable[..., None]]
+
 
 def walk_forward_models(
     x: np.ndarray, fwd: np.ndarray, horizon: int, window: int, refit: int, start: int,
     fit: Callable[[np.ndarray, np.ndarray], object], apply: Callable[[object, np.ndarray], np.ndarray],
-    key: tuple,
+    key: tuple, blocks: Blocks | None = None,
 ) -> np.ndarray:  # fmt: skip
     """:func:`walk_forward` with the fit and the prediction apart, each fit cached under ``(*key, t)``.
 
@@ -158,6 +162,9 @@ def walk_forward_models(
     horizon, window, model parameters), so genomes that differ only in ``refit`` or ``direction``
     share the fits at the bars they have in common. The rows, their standardisation and the skips
     are :func:`walk_forward`'s (``learned_window`` computes them in one kernel): the same predictions.
+    ``blocks`` (fit_block, predict_block), where a module has them, do a fit with its block's
+    predictions and a cached fit's predictions in one call each, writing into the output (the
+    same values as ``fit`` and ``apply``; a fit with no model predicts 0, as ``apply`` does).
     """
     from gaorg.strategies.learned_window import standardised_rows, standardised_window
 
@@ -174,6 +181,12 @@ def walk_forward_models(
             continue
         fit_key = (*key, t)
         entry = models.get(fit_key)
+        if entry is None and blocks is not None:
+            lo = max(0, t - horizon - window + 1)
+            keep = finite_xy[lo : t - horizon + 1]
+            state, mean, std, model = blocks[0](x, fwd, keep, lo, min_rows, ok, t, out)
+            models.put(fit_key, _SKIP if state == 0 else (mean, std, model if state == 2 else None))
+            continue
         if entry is None:
             lo = max(0, t - horizon - window + 1)
             keep = finite_xy[lo : t - horizon + 1]
@@ -183,6 +196,10 @@ def walk_forward_models(
         if entry is _SKIP:
             continue
         mean, std, model = entry
+        if blocks is not None:
+            if model is not None:
+                blocks[1](x, ok, t, mean, std, model, out)
+            continue
         out[t:stop][ok] = apply(model, standardised_rows(x, ok, t, mean, std))  # a view: 0 where not ok
     return out
 
@@ -194,7 +211,7 @@ def _features_f(bars: Bars, period: int, count: int) -> np.ndarray:
 def predict_cached(
     bars: Bars, params, name: str, columns: slice, model_params: tuple,
     fit: Callable[[np.ndarray, np.ndarray], object], apply: Callable[[object, np.ndarray], np.ndarray],
-    scored_from: int = 0,
+    scored_from: int = 0, blocks: Blocks | None = None,
 ) -> np.ndarray:  # fmt: skip
     """A learned entry's signal from the per-process caches (``learned_cache``), computed on a miss.
 
@@ -218,7 +235,9 @@ def predict_cached(
     if raw is None:
         x = learned_cache.cached_features(digest, bars, f, columns.stop or N_FEATURES, _features_f)[:, columns]
         fit_key = (digest, name, f, h, w, model_params)
-        raw = walk_forward_models(x, forward_returns(bars, h), h, w, refit, begin, fit, apply, fit_key)
+        raw = walk_forward_models(
+            x, forward_returns(bars, h), h, w, refit, begin, fit, apply, fit_key, blocks
+        )
         raw.flags.writeable = False
         learned_cache.SIGNALS.put(signal_key, raw)
     return raw.copy() if params["direction"] == "both" else np.maximum(raw, 0.0)

@@ -56,6 +56,21 @@ def linear_svc(c: float) -> tuple[Fit, Apply]:
     return fit, apply
 
 
+def linear_svc_blocks(c: float) -> tuple[Callable[..., Any], Callable[..., None]] | None:
+    """``linear_svc(c)``'s fit and apply as ``learned.walk_forward_models``' blocks: one numba call
+    per fit (window, fit, predictions) and per cached fit's predictions, numpy's decision values
+    (``learned_svc_block``); None where numpy's BLAS cannot be bound (the Python path then)."""
+    from gaorg.strategies import learned_svc_block
+
+    if not learned_svc_block.available():
+        return None
+
+    def fit_block(x, fwd, keep, lo, min_rows, ok, t, out):
+        return learned_svc_block.fit_block(x, fwd, keep, lo, min_rows, c, ok, t, out)
+
+    return fit_block, learned_svc_block.predict_block
+
+
 def pca_fit(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """``PCA(k, svd_solver="covariance_eigh").fit(x)``'s ``components_`` and ``mean_`` (``x``
     C-ordered): the estimator's numpy operations, those around ``x.T @ x`` and ``eigh`` in

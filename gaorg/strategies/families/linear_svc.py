@@ -23,7 +23,8 @@ COLUMNS = slice(0, 5)
 def compute(bars: Bars, params: Params, scored_from: int = 0) -> np.ndarray:
     c = 10.0 ** params["log_c"]
     fit, apply = learned_models.linear_svc(c)
-    return learned.predict_cached(bars, params, "linear_svc", COLUMNS, (c,), fit, apply, scored_from)
+    blocks = learned_models.linear_svc_blocks(c)
+    return learned.predict_cached(bars, params, "linear_svc", COLUMNS, (c,), fit, apply, scored_from, blocks)
 
 
 SPEC = ModuleSpec(
