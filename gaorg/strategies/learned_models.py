@@ -123,3 +123,14 @@ def pca_tree(components: int, depth: int, quantile: float) -> tuple[Fit, Apply]:
         return learned_tree.predict_shifted(x_new @ comps.T, shift, *tree, classes)
 
     return fit, apply
+
+
+def pca_tree_blocks(
+    components: int, depth: int, quantile: float
+) -> tuple[Callable[..., Any], Callable[..., None]] | None:
+    """``pca_tree``'s fit and apply as ``learned.walk_forward_models``' blocks (``learned_tree_block``:
+    three kernels around numpy's eigh and sorts per fit, one per cached fit's predictions); None
+    where numpy's BLAS cannot be bound (the Python path then)."""
+    from gaorg.strategies import learned_blas, learned_tree_block
+
+    return learned_tree_block.blocks(components, depth, quantile) if learned_blas.available() else None

@@ -21,7 +21,10 @@ from gaorg.strategies.spec import ModuleSpec, Params, Role
 def compute(bars: Bars, params: Params, scored_from: int = 0) -> np.ndarray:
     k, depth, q = params["components"], params["depth"], params["quantile"]
     fit, apply = learned_models.pca_tree(k, depth, q)
-    return learned.predict_cached(bars, params, "pca_tree", slice(None), (k, depth, q), fit, apply, scored_from)
+    blocks = learned_models.pca_tree_blocks(k, depth, q)
+    return learned.predict_cached(
+        bars, params, "pca_tree", slice(None), (k, depth, q), fit, apply, scored_from, blocks
+    )
 
 
 SPEC = ModuleSpec(

@@ -1,0 +1,152 @@
+"""The learned fits' block kernels give the Python path's numbers bit for bit.
+
+``learned_blas`` (numpy's own BLAS called from numba) against numpy's ``@``; ``learned_svc_block``
+and ``learned_tree_block`` (a walk-forward fit with its block's predictions, a cached fit's
+predictions) against ``standardised_window`` + ``learned_models``' fit and apply on walk-forward
+windows of random markets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gaorg.strategies import learned, learned_blas
+from gaorg.strategies.learned_window import standardised_rows, standardised_window
+from tests.unit.strategy_kit import random_bars
+
+pytestmark = pytest.mark.skipif(
+    not learned_blas.available(), reason="numpy's BLAS is not its bundled OpenBLAS: the Python path is used"
+)
+
+
+def test_matmul_abt_and_gram_are_numpys_products_bit_for_bit():
+    rng = np.random.default_rng(11)
+    for k in range(400):
+        m = 1 if k % 7 == 0 else int(rng.integers(2, 2100))
+        c = 1 if k % 5 == 0 else int(rng.integers(2, 5))
+        d = int(rng.integers(2, 9))
+        a, b = rng.normal(size=(m, d)), rng.normal(size=(c, d))
+        assert np.array_equal(learned_blas.matmul_abt(a, b), a @ b.T), (m, c, d)
+        if m >= 2:
+            assert np.array_equal(learned_blas.gram(a), a.T @ a), (m, d)
+
+
+def test_the_block_kernels_give_the_python_paths_window_fit_and_predictions():
+    """``fit_block`` / ``predict_block`` against ``standardised_window`` + ``linear_svc``'s fit and apply
+    (numpy's matmul: its BLAS's summation order, one-row blocks through its dot) on walk-forward
+    windows and blocks of 1 to 2,000 rows, a third of them scoring rows near the boundary."""
+    from gaorg.strategies import learned_models, learned_svc_block
+
+    rng = np.random.default_rng(3)
+    for k in range(150):
+        bars = random_bars(int(rng.integers(2500, 4000)), seed=k)
+        period, horizon, window = (
+            int(rng.integers(3, 30)),
+            int(rng.integers(1, 30)),
+            int(rng.integers(10, 2000)),
+        )
+        x = learned.features(bars, period, 5, order="F")
+        fwd = learned.forward_returns(bars, horizon)
+        finite_x = np.isfinite(x).all(axis=1)
+        finite_xy = finite_x & np.isfinite(fwd)
+        t = int(rng.integers(learned.first_fit_bar(period, horizon, 10), len(fwd) - 1))
+        stop = min(len(fwd), t + (1 if k % 10 == 0 else int(rng.integers(2, 2000))))
+        ok = finite_x[t:stop]
+        lo = max(0, t - horizon - window + 1)
+        keep = finite_xy[lo : t - horizon + 1]
+        c = 10.0 ** rng.uniform(-3.0, 1.0)
+        fit, apply = learned_models.linear_svc(c)
+        want = np.zeros(len(fwd))
+        tx, ty, mean, std, rows = standardised_window(x, fwd, keep, lo, 10)
+        raw = fit(tx, ty) if rows >= 10 else None
+        if rows >= 10 and ok.any():
+            want[t:stop][ok] = apply(raw, standardised_rows(x, ok, t, mean, std))
+        got = np.zeros(len(fwd))
+        state, got_mean, got_std, got_raw = learned_svc_block.fit_block(x, fwd, keep, lo, 10, c, ok, t, got)
+        assert state == (0 if rows < 10 else 1 if raw is None else 2)
+        assert np.array_equal(got, want)
+        if state == 2:
+            assert (
+                np.array_equal(got_mean, mean)
+                and np.array_equal(got_std, std)
+                and np.array_equal(got_raw, raw)
+            )
+            if k % 3 == 0:  # a decision near 0 for some rows: the last bit decides the sign
+                raw = raw.copy(order="F")
+                xn = standardised_rows(x, ok, t, mean, std)
+                raw[0, -1] = -float(np.median(xn @ raw[:, :-1].T))
+            want = np.zeros(len(fwd))
+            want[t:stop][ok] = apply(raw, standardised_rows(x, ok, t, mean, std))
+            got = np.zeros(len(fwd))
+            learned_svc_block.predict_block(x, ok, t, mean, std, raw, got)
+            assert np.array_equal(got, want)
+
+
+def test_the_decision_values_are_numpys_matmul_bit_for_bit():
+    """numpy's gemv does not sum a row as a loop does (~40% of rows differ in the last bit)."""
+    from gaorg.strategies import learned_svc_block
+
+    rng = np.random.default_rng(5)
+    differ = 0
+    for k in range(300):
+        rows, d = (1 if k % 10 == 0 else int(rng.integers(2, 2500))), int(rng.integers(2, 9))
+        xn = rng.normal(size=(rows, d))
+        raw = np.asfortranarray(rng.normal(size=(1, d + 1)))
+        want = (xn @ raw[:, :-1].T + 1.0 * raw[:, -1]).reshape(-1)
+        got = learned_svc_block.decision(xn, raw)
+        assert np.array_equal(got, want), (rows, d)
+        differ += int(np.sum(want != xn @ raw[0, :-1].copy() + raw[0, -1]))
+        loop = np.zeros(rows)
+        for j in range(d):
+            loop = loop + xn[:, j] * raw[0, j]
+        differ += int(np.sum(loop + raw[0, -1] != want))
+    assert differ > 0  # the test can tell a loop's order from numpy's
+
+
+def test_the_tree_blocks_give_the_python_paths_fit_and_predictions():
+    """``learned_tree_block.blocks`` against ``standardised_window`` + ``pca_tree``'s fit and apply
+    over components 1-4 (one component: numpy's gemv paths), depths 1-6, blocks of 1 to 2,000 rows."""
+    from gaorg.strategies import learned_models, learned_tree_block
+
+    rng = np.random.default_rng(4)
+    for k in range(120):
+        bars = random_bars(int(rng.integers(2500, 4000)), seed=100 + k)
+        period, horizon, window = (
+            int(rng.integers(3, 30)),
+            int(rng.integers(1, 30)),
+            int(rng.integers(16, 2000)),
+        )
+        x = learned.features(bars, period, 8, order="F")
+        fwd = learned.forward_returns(bars, horizon)
+        finite_x = np.isfinite(x).all(axis=1)
+        finite_xy = finite_x & np.isfinite(fwd)
+        t = int(rng.integers(learned.first_fit_bar(period, horizon, 16), len(fwd) - 1))
+        stop = min(len(fwd), t + (1 if k % 10 == 0 else int(rng.integers(2, 2000))))
+        ok = finite_x[t:stop]
+        if not ok.any():
+            continue
+        lo = max(0, t - horizon - window + 1)
+        keep = finite_xy[lo : t - horizon + 1]
+        params = (int(rng.integers(1, 5)), int(rng.integers(1, 7)), float(rng.uniform(0.1, 0.45)))
+        fit, apply = learned_models.pca_tree(*params)
+        fit_block, predict_block = learned_tree_block.blocks(*params)
+        want = np.zeros(len(fwd))
+        tx, ty, mean, std, rows = standardised_window(x, fwd, keep, lo, 16)
+        got = np.zeros(len(fwd))
+        state, got_mean, got_std, got_model = fit_block(x, fwd, keep, lo, 16, ok, t, got)
+        assert state == (0 if rows < 16 else 2)
+        if rows < 16:
+            assert not got.any()
+            continue
+        model = fit(tx, ty)
+        want[t:stop][ok] = apply(model, standardised_rows(x, ok, t, mean, std))
+        assert np.array_equal(got, want)
+        assert np.array_equal(got_mean, mean) and np.array_equal(got_std, std)
+        for a, b in zip(
+            (*got_model[:2], *got_model[2], got_model[3]), (*model[:2], *model[2], model[3]), strict=True
+        ):
+            assert a.dtype == b.dtype and np.array_equal(a, b)
+        again = np.zeros(len(fwd))
+        predict_block(x, ok, t, mean, std, got_model, again)
+        assert np.array_equal(again, want)
