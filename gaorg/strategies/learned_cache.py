@@ -151,6 +151,16 @@ def cached_features(
     return x
 
 
+def cached_series(digest: bytes, name: str, bars: Bars, compute: Callable[[Bars], np.ndarray]) -> np.ndarray:
+    """``compute(bars)`` once per market under ``name`` (in the features' cache), read-only."""
+    x = FEATURES.get((digest, name))
+    if x is None:
+        x = compute(bars)
+        x.flags.writeable = False
+        FEATURES.put((digest, name), x)
+    return x
+
+
 def clear() -> None:
     """Empty every cache (tests and benchmarks start cold with it)."""
     for cache in (FEATURES, MODELS, SIGNALS):

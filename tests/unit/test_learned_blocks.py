@@ -150,3 +150,16 @@ def test_the_tree_blocks_give_the_python_paths_fit_and_predictions():
         again = np.zeros(len(fwd))
         predict_block(x, ok, t, mean, std, got_model, again)
         assert np.array_equal(again, want)
+
+
+def test_features_from_the_series_bases_are_the_features():
+    """The cached path computes ``log_returns``, ``log(close)`` and ``log(high / low)`` once per
+    series (``learned.series_bases``) and the features of every period from them."""
+    for seed in range(6):
+        bars = random_bars(3000, seed=seed)
+        bases = learned.series_bases(bars)
+        for period in (3, 17, 60):
+            for count in (5, 8):
+                want = learned.features(bars, period, count, order="F")
+                got = learned.features(bars, period, count, order="F", bases=bases)
+                assert np.array_equal(got, want, equal_nan=True)
