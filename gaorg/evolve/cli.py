@@ -64,7 +64,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                         "F in [1, 10] (default: 2; 1: just the population)")
     p.add_argument("--parsimony", default=None, metavar="P",
                    help="random genomes draw k filters (and k exits) with weight P**k, P in (0, 1] "
-                        "(default: 1, every count equally often; 0.5: each extra module half as likely)")
+                        "(default: 0.5, each extra module half as likely; 1: every count equally often)")
     p.add_argument("--scheduler", default=None, metavar="ADDR", help="join a Dask cluster, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--workers", type=int, default=None,
                    help="local Dask worker processes (default: one per core; 0: no Dask, this process)")
@@ -217,7 +217,7 @@ def _search(args: argparse.Namespace) -> dict[str, Any]:
     if args.parsimony is not None:
         out["parsimony"] = _finite(
             "--parsimony", args.parsimony, "is not a number; give the weight of each extra filter or exit "
-            "in (0, 1] (e.g. 1, the default, or 0.5)")
+            "in (0, 1] (e.g. 0.5, the default, or 1)")
     return out
 
 

@@ -61,11 +61,13 @@ def draw_count(rng: random.Random, most: int, parsimony: float = 1.0) -> int:
 
     At 1.0 it is ``rng.randint(0, most)``, the same draw from the same rng state as before the
     option existed, so a seed's genomes (and older runs and checkpoints) keep their meaning;
-    below 1.0 it spends one ``rng.random()``. Fewer modules: fewer chances to fit noise.
+    below 1.0 it spends one ``rng.random()``. Fewer modules: fewer chances to fit noise. With
+    nothing to choose (``most`` 0) it draws as 1.0 does at any setting, so a space without
+    filters or exits (``--modules`` of entries only) evolves exactly as before the option.
     """
     if not 0.0 < parsimony <= 1.0:
         raise ValueError(f"parsimony: {parsimony} must be in (0, 1]")
-    if parsimony == 1.0:
+    if parsimony == 1.0 or most == 0:
         return rng.randint(0, most)
     weights = [parsimony**k for k in range(most + 1)]
     x = rng.random() * sum(weights)

@@ -108,15 +108,15 @@ def test_search_options_are_recorded_with_the_run_and_kept_on_resume(gaorg_home,
 
     store_bars(gaorg_home, n=800)
     code = main(["evolve", "--symbols", "A,B", "--timeframes", "1h", "--population", "4", "--generations", "1",
-                 "--folds", "2", "--reject-below", "none", "--initial-factor", "1.5", "--parsimony", "0.5", *FAST])
+                 "--folds", "2", "--reject-below", "none", "--initial-factor", "1.5", "--parsimony", "1", *FAST])
     out, err = capsys.readouterr()
     assert code == 0, err
     first = json.loads(out.splitlines()[-1])
     run_id = first["run_id"]
     assert (first["config"]["reject_below"], first["config"]["initial_factor"], first["config"]["parsimony"]) == (
-        None, 1.5, 0.5)
+        None, 1.5, 1.0)
     saved = load_state(gaorg_home / "checkpoints" / run_id)
-    assert (saved.config.reject_below, saved.config.initial_factor, saved.config.parsimony) == (None, 1.5, 0.5)
+    assert (saved.config.reject_below, saved.config.initial_factor, saved.config.parsimony) == (None, 1.5, 1.0)
     assert saved.history[0].evaluations == 6  # the first generation drew 1.5 x the population of 4
 
     assert main(["evolve", "--resume", run_id, *QUIET]) == 0
@@ -167,7 +167,7 @@ def test_evolve_models_and_promote_print_one_figure_for_one_quantity_of_a_regist
     store_bars(gaorg_home)
     r = cli("evolve", "--symbols", "A,B", "--timeframes", "1h", "--population", "8", "--generations", "1",
             "--folds", "2", "--register", "trend", "--reject-below", "-0.5", "--initial-factor", "1.5",
-            "--parsimony", "0.5", *FAST)
+            "--parsimony", "1", *FAST)
     assert r.code == 0, r.stderr
     registered = r.json["registered"]  # --register logs the run and registers the front through tracking
     assert registered["model"] == "trend" and registered["mlflow_run_id"]
@@ -176,7 +176,7 @@ def test_evolve_models_and_promote_print_one_figure_for_one_quantity_of_a_regist
                                  (registered["mlflow_run_id"],)))
     assert params == {f"config.{k}": "" if v is None else str(v) for k, v in r.json["config"].items()}
     assert (params["config.reject_below"], params["config.initial_factor"], params["config.parsimony"]) == (
-        "-0.5", "1.5", "0.5")
+        "-0.5", "1.5", "1.0")
     hashes = {m["genome_hash"] for m in r.json["front"]}
     assert registered["versions"] and {v["genome_hash"] for v in registered["versions"]} <= hashes
     assert (gaorg_home / "mlflow.db").exists()

@@ -151,4 +151,4 @@ def test_a_rejected_trial_stays_rejected_and_an_older_checkpoint_reads_as_the_ru
     assert not any(t.rejected for t in old.archives[0].values())
     assert [t.feasible for t in old.archives[0].values()] == [True, False, False]
     assert (old.config.reject_below, old.config.initial_factor) == (None, 1.0)  # not today's 0 and 2
-    assert old.config.parsimony == 1.0  # uniform counts, as the run drew them
+    assert old.config.parsimony == 1.0  # uniform counts, as the run drew them; not today's 0.5

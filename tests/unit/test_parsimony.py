@@ -44,6 +44,18 @@ def test_parsimony_one_is_randint_from_the_same_rng_state():
     assert a.getstate() == b.getstate()
 
 
+def test_with_nothing_to_choose_any_parsimony_draws_as_before():
+    """A space of entries only (no filter or exit to count) keeps the rng stream of uniform counts."""
+    for p in (0.5, 0.25):
+        a, b = random.Random(9), random.Random(9)
+        assert [draw_count(a, 0, p) for _ in range(20)] == [b.randint(0, 0) for _ in range(20)]
+        assert a.getstate() == b.getstate()
+    entries = Space.from_modules(modules=("ema_crossover", "donchian_breakout"), parsimony=0.5)
+    uniform = Space.from_modules(modules=("ema_crossover", "donchian_breakout"), parsimony=1.0)
+    a, b = random.Random(4), random.Random(4)
+    assert [space_genome(a, entries) for _ in range(10)] == [space_genome(b, uniform) for _ in range(10)]
+
+
 @pytest.mark.parametrize("parsimony", [0.5, 1.0, 0.25])
 def test_counts_follow_geometric_weights(parsimony):
     rng = random.Random(11)
@@ -80,7 +92,7 @@ def test_a_parsimony_outside_zero_one_is_refused_with_the_field_and_the_fix(bad)
 
 def test_the_space_keeps_parsimony_through_the_lookback_limit_and_the_config_reaches_it():
     assert _space(0.5).parsimony == 0.5 and _space(0.5).with_lookback(None).parsimony == 0.5
-    assert EvolveConfig(symbols=("A",)).parsimony == 1.0  # the default: uniform counts
+    assert EvolveConfig(symbols=("A",)).parsimony == 0.5  # the default since 2026-12-04 (benchmarks.md)
     assert EvolveConfig(symbols=("A",), parsimony=0.5).to_params()["parsimony"] == 0.5  # logged as a param
 
 
