@@ -84,9 +84,11 @@ def features(
     return x
 
 
-def forward_returns(bars: Bars, horizon: int) -> np.ndarray:
-    """``log(close[j + horizon] / close[j])``: the label of sample j, known from bar j + horizon on."""
-    logc = np.log(np.asarray(bars.close))
+def forward_returns(bars: Bars, horizon: int, logc: np.ndarray | None = None) -> np.ndarray:
+    """``log(close[j + horizon] / close[j])``: the label of sample j, known from bar j + horizon on.
+    ``logc``: ``np.log(close)`` if the caller has it (``series_bases``)."""
+    if logc is None:
+        logc = np.log(np.asarray(bars.close))
     out = np.full(len(logc), np.nan)
     out[: len(logc) - horizon] = logc[horizon:] - logc[:-horizon]
     return out
@@ -170,7 +172,7 @@ Blocks = tuple[Callable[..., tuple[int, np.ndarray, np.ndarray, object]], Callab
 def walk_forward_models(
     x: np.ndarray, fwd: np.ndarray, horizon: int, window: int, refit: int, start: int,
     fit: Callable[[np.ndarray, np.ndarray], object], apply: Callable[[object, np.ndarray], np.ndarray],
-    key: tuple, blocks: Blocks | None = None,
+    key: tuple, blocks: Blocks | None = None, finite_x: np.ndarray | None = None,
 ) -> np.ndarray:  # fmt: skip
     """:func:`walk_forward` with the fit and the prediction apart, each fit cached under ``(*key, t)``.
 
@@ -181,12 +183,14 @@ def walk_forward_models(
     ``blocks`` (fit_block, predict_block), where a module has them, do a fit with its block's
     predictions and a cached fit's predictions in one call each, writing into the output (the
     same values as ``fit`` and ``apply``; a fit with no model predicts 0, as ``apply`` does).
+    ``finite_x``: ``np.isfinite(x).all(axis=1)`` if the caller keeps it.
     """
     from gaorg.strategies.learned_window import standardised_rows, standardised_window
 
     n = len(fwd)
     out = np.zeros(n)
-    finite_x = np.isfinite(x).all(axis=1)  # once, not per fit: the same masks
+    if finite_x is None:
+        finite_x = np.isfinite(x).all(axis=1)  # once, not per fit: the same masks
     finite_xy = finite_x & np.isfinite(fwd)
     min_rows = 2 * x.shape[1]
     models = learned_cache.MODELS
@@ -251,10 +255,12 @@ def predict_cached(
         raw = learned_cache.SIGNALS.get(signal_key)
     if raw is None:
         x = learned_cache.cached_features(digest, bars, f, columns.stop or N_FEATURES, _features_f)[:, columns]
-        fit_key = (digest, name, f, h, w, model_params)
-        raw = walk_forward_models(
-            x, forward_returns(bars, h), h, w, refit, begin, fit, apply, fit_key, blocks
+        finite_x = learned_cache.cached_series(
+            digest, ("finite", f, columns.start, columns.stop), bars, lambda _: np.isfinite(x).all(axis=1)
         )
+        fwd = forward_returns(bars, h, learned_cache.cached_series(digest, "bases", bars, series_bases)[1])
+        fit_key = (digest, name, f, h, w, model_params)
+        raw = walk_forward_models(x, fwd, h, w, refit, begin, fit, apply, fit_key, blocks, finite_x)
         raw.flags.writeable = False
         learned_cache.SIGNALS.put(signal_key, raw)
     return raw.copy() if params["direction"] == "both" else np.maximum(raw, 0.0)
