@@ -165,10 +165,10 @@ def build(zt: np.ndarray, orders: np.ndarray, y: np.ndarray, n_classes: int, max
         n_left = 0
         for j in range(start, end):
             i = seg[0, j]
-            goes_left[i] = np.float64(zt[best_f, i]) <= best_t
-            if goes_left[i]:
-                counts_left[y[i]] += 1.0
-                n_left += 1
+            g = np.float64(zt[best_f, i]) <= best_t
+            goes_left[i] = g
+            counts_left[y[i]] += 1.0 if g else 0.0
+            n_left += 1 if g else 0
         for c in range(n_classes):
             counts_right[c] = counts[c] - counts_left[c]
         wl, wr = float(n_left), float(m - n_left)
@@ -183,12 +183,10 @@ def build(zt: np.ndarray, orders: np.ndarray, y: np.ndarray, n_classes: int, max
             a, b = start, start + n_left
             for j in range(start, end):
                 i = seg[f, j]
-                if goes_left[i]:
-                    tmp[a] = i
-                    a += 1
-                else:
-                    tmp[b] = i
-                    b += 1
+                g = goes_left[i]
+                tmp[a if g else b] = i  # branch-free: the side is data, not a jump the CPU mispredicts
+                a += 1 if g else 0
+                b += 0 if g else 1
             seg[f, start:end] = tmp[start:end]
         stack[top, 0], stack[top, 1], stack[top, 2], stack[top, 3], stack[top, 4] = (
             right[node], depth + 1, start + n_left, end, n_total
