@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from gaorg.strategies import learned_blas, learned_svc
+from gaorg.strategies import learned_blas, learned_svc, learned_window
 from gaorg.strategies.learned_window import standardised_rows, standardised_window
 
 
@@ -77,3 +77,9 @@ def fit_block(x: np.ndarray, fwd: np.ndarray, keep: np.ndarray, lo: int, min_row
     raw = learned_svc.fit(tx, positive, c)
     predict_block(x, ok, t, mean, std, raw, out)
     return 2, mean, std, raw
+
+
+# numba's cache checks only this file: recompile these when a kernel they call changes
+DEPENDENCIES_STAMPED = learned_blas.stamp_dependencies(
+    (decision, predict_block, fit_block), (learned_blas, learned_svc, learned_window)
+)

@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 from numpy.linalg import _umath_linalg
 
-from gaorg.strategies import learned_blas, learned_pca, learned_tree
+from gaorg.strategies import learned_blas, learned_pca, learned_tree, learned_window
 from gaorg.strategies.learned_window import standardised_rows, standardised_window
 
 
@@ -81,6 +81,13 @@ def tree_and_block(zt, keys, ty, sorted_ty, quantile, depth, x, ok, t, mean, std
             x, ok, t, mean, std, comps, shift, feature, threshold, left, right, value, fclasses, out
         )
     return feature, threshold, left, right, value, fclasses
+
+
+# numba's cache checks only this file: recompile these when a kernel they call changes
+DEPENDENCIES_STAMPED = learned_blas.stamp_dependencies(
+    (window_covariance, projections, predict_block, tree_and_block),
+    (learned_blas, learned_pca, learned_tree, learned_window),
+)
 
 
 def blocks(components: int, depth: int, quantile: float) -> tuple[Any, Any]:

@@ -163,3 +163,44 @@ def test_features_from_the_series_bases_are_the_features():
                 want = learned.features(bars, period, count, order="F")
                 got = learned.features(bars, period, count, order="F", bases=bases)
                 assert np.array_equal(got, want, equal_nan=True)
+
+
+def test_the_block_kernels_cache_depends_on_the_kernels_they_call():
+    from gaorg.strategies import learned_svc_block, learned_tree_block
+
+    assert learned_svc_block.DEPENDENCIES_STAMPED and learned_tree_block.DEPENDENCIES_STAMPED
+
+
+@pytest.mark.slow
+def test_a_cached_kernel_recompiles_when_a_kernel_it_calls_changes(tmp_path):
+    """numba alone would load the caller's old machine code after the callee's module changed."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "callee.py").write_text(
+        "from numba import njit\n@njit(cache=True)\ndef g(x):\n    return x + 1\n"
+    )
+    (tmp_path / "caller.py").write_text(
+        "from numba import njit\nimport callee\nfrom gaorg.strategies.learned_blas import stamp_dependencies\n"
+        "@njit(cache=True)\ndef f(x):\n    return callee.g(x) * 10\n"
+        "STAMPED = stamp_dependencies((f,), (callee,))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+
+    def run() -> list[str]:
+        code = "import caller; print(caller.STAMPED, caller.f(1), sum(caller.f.stats.cache_hits.values()))"
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout.split()
+
+    assert run() == ["True", "20", "0"]
+    assert run() == ["True", "20", "1"]  # from the cache
+    time.sleep(0.01)
+    (tmp_path / "callee.py").write_text(
+        "from numba import njit\n@njit(cache=True)\ndef g(x):\n    return x + 2\n"
+    )
+    assert run() == ["True", "30", "0"]
