@@ -74,6 +74,8 @@ def features(
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         unit = np.where(vol_long > 0.0, vol_long, np.nan)
+        if order == "F" and bases is not None:  # the cached path: the arithmetic in one kernel
+            return _feature_columns(bars, period, count, r, logc, log_hl, unit)
         if order == "F":
             x = np.empty((len(close), count), order="F")
             for j, column in enumerate(columns[:count]):
@@ -82,6 +84,19 @@ def features(
             x = np.column_stack([column() for column in columns[:count]])
     x[~np.isfinite(x)] = np.nan
     return x
+
+
+def _feature_columns(bars: Bars, period: int, count: int, r, logc, log_hl, unit) -> np.ndarray:
+    """:func:`features`' columns through ``learned_window.feature_columns``, the logs numpy's."""
+    from gaorg.strategies.learned_window import feature_columns
+
+    close = np.asarray(bars.close)
+    empty = np.empty(0)
+    log_sma = np.log(sma(close, period)) if count > 3 else empty
+    rsi_v = rsi(close, period) if count > 4 else empty
+    stoch_v = stochastic_k(np.asarray(bars.high), np.asarray(bars.low), close, period) if count > 5 else empty
+    log_ratio = np.log(rolling_std(r, period) / unit) if count > 6 else empty
+    return feature_columns(count, period, r, logc, log_hl, unit, log_sma, rsi_v, stoch_v, log_ratio)
 
 
 def forward_returns(bars: Bars, horizon: int, logc: np.ndarray | None = None) -> np.ndarray:

@@ -79,3 +79,45 @@ def standardised_rows(
                 out[r, j] = (x[lo + i, j] - mean[j]) / std[j]
             r += 1
     return out
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _finite(v: float) -> float:
+    return v if np.isfinite(v) else np.nan
+
+
+@njit(cache=True, nogil=True)
+def feature_columns(
+    count: int, period: int, r, logc, log_hl, unit, log_sma, rsi_v, stoch_v, log_ratio
+) -> np.ndarray:
+    """``learned.features``' columns from their parts, column-major, a loop a column: the same
+    element-wise arithmetic as its numpy expressions (``shift`` as an index, ``unit * sqrt(p)``,
+    ``/ 100.0 - 0.5``), every non-finite value then ``np.nan``. The logs are numpy's, passed in:
+    ``log_sma = np.log(sma(close, p))``, ``log_ratio = np.log(rolling_std(r, p) / unit)``."""
+    n = r.shape[0]
+    x = np.empty((count, n)).T  # column-major (n, count)
+    s1, s4 = np.sqrt(np.float64(period)), np.sqrt(np.float64(4 * period))
+    for j, lag, scale in ((1, period, s1), (2, 4 * period, s4)):
+        if count > j:
+            for i in range(min(lag, n)):
+                x[i, j] = np.nan  # logc - shift(logc, lag): NaN before the lag
+            for i in range(lag, n):
+                x[i, j] = _finite((logc[i] - logc[i - lag]) / (unit[i] * scale))
+    for i in range(n):
+        x[i, 0] = _finite(r[i] / unit[i])
+    if count > 3:
+        for i in range(n):
+            x[i, 3] = _finite((logc[i] - log_sma[i]) / (unit[i] * s1))
+    if count > 4:
+        for i in range(n):
+            x[i, 4] = _finite(rsi_v[i] / 100.0 - 0.5)
+    if count > 5:
+        for i in range(n):
+            x[i, 5] = _finite(stoch_v[i] / 100.0 - 0.5)
+    if count > 6:
+        for i in range(n):
+            x[i, 6] = _finite(log_ratio[i])
+    if count > 7:
+        for i in range(n):
+            x[i, 7] = _finite(log_hl[i] / unit[i])
+    return x
