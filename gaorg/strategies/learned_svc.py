@@ -15,10 +15,13 @@ The kernel repeats these loops in the same order (so the same float64 sums) and 
 BLAS functions liblinear calls through scikit-learn's ``_cython_blas``: scipy's
 ``cython_blas.ddot``, ``dnrm2``, ``daxpy`` and ``dscal`` (OpenBLAS's kernels: their summation
 order is not a plain loop's), declared to LLVM by name and bound with ``llvmlite``'s
-``add_symbol`` when this module is imported, so numba's disk cache keeps working. The only
-difference is the storage: a dense row read with zeros skipped instead of liblinear's sparse
-nodes (the same terms in the same order). ``tests/unit/test_learned_svc.py`` holds the
-coefficients to ``train_wrap``'s bit for bit on random and degenerate windows.
+``add_symbol`` when this module is imported, so numba's disk cache keeps working. What differs
+is the storage, not the sums: dense rows padded to 8 columns, read with zeros skipped as
+liblinear's sparse nodes skip them; where no value is zero (the usual standardised window), the
+full-row products run over a column-major copy (each row's sum in the same order, vectorised
+across rows) and the active set's transposed product sums in 8 scalars (registers, not memory).
+``tests/unit/test_learned_svc.py`` holds the coefficients to ``train_wrap``'s bit for bit on
+random and degenerate windows (~2.2x faster than ``train_wrap`` at 1,000 x 5).
 """
 
 from __future__ import annotations
