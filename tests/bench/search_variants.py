@@ -96,6 +96,9 @@ def _band() -> None:
 
 
 def _parsimony() -> None:
+    # the screen that led to EvolveConfig.parsimony; its draws are now the default's (0.5, whose
+    # rng.random() this wrapper passes through), so on today's defaults this variant changes nothing:
+    # compare with --set parsimony=1 instead (docs/benchmarks.md, "Parsimony")
     from gaorg.evolve import operators
     from gaorg.strategies.sampling import random_genome as sample_genome
 
