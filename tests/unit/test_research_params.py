@@ -110,3 +110,27 @@ def test_a_rule_replaces_the_symbols_is_resolved_once_by_basket_and_recorded_in_
     with pytest.raises(NotFoundError, match="has 90d of history") as refused:
         notebook_params(EvolveParams, {"universe": "hyperliquid:perp", "min_history": "90d"}).basket(settings)
     assert str(refused.value).endswith("give a shorter min_history")  # the parameter's name, not the flag's
+
+
+@pytest.mark.parametrize("notebook", ["01_data_explorer", "02_strategy_lab", "03_evolve", "04_compare_promote"])
+def test_each_notebooks_parameters_cell_names_every_field_of_its_parameters_and_they_parse(notebook):
+    """What a researcher reads at the top of a notebook is all it takes: a field the parameters
+    class reads but the cell leaves out (03's ``parsimony`` was) can only be set by injection."""
+    import ast
+    import dataclasses
+    import re
+
+    import gaorg.research.params as params_module
+    from tests.notebooks.kit import NOTEBOOKS
+
+    cells = json.loads((NOTEBOOKS / f"{notebook}.ipynb").read_text())["cells"]
+    cell = next(c for c in cells if "parameters" in c["metadata"].get("tags", []))
+    source = "".join(cell["source"])
+    cls = getattr(params_module, re.search(r"notebook_params\((\w+)", "".join(
+        "".join(c["source"]) for c in cells)).group(1))
+    assigned = {t.id for node in ast.parse(source).body if isinstance(node, ast.Assign) for t in node.targets}
+    fields = {f.name for f in dataclasses.fields(cls)}
+    assert (fields - assigned, assigned - fields) == (set(), set())  # (left out, not read)
+    namespace: dict = {}
+    exec(compile(source, notebook, "exec"), namespace)  # literals only: the cell as papermill runs it
+    notebook_params(cls, namespace)
