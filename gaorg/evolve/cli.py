@@ -63,8 +63,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="each stage's first generation draws F times the population and keeps the best, "
                         "F in [1, 10] (default: 2; 1: just the population)")
     p.add_argument("--parsimony", default=None, metavar="P",
-                   help="random genomes draw k filters (and k exits) with weight P**k, P in (0, 1] "
-                        "(default: 0.5, each extra module half as likely; 1: every count equally often)")
+                   help="random genomes (first generations, immigrants) draw their count of filters, and "
+                        "of exits, k with weight P**k, P in (0, 1] (default: 0.5, each extra filter or exit "
+                        "half as likely; 1: every count equally often, the draws before 2026-12-04)")
     p.add_argument("--scheduler", default=None, metavar="ADDR", help="join a Dask cluster, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--workers", type=int, default=None,
                    help="local Dask worker processes (default: one per core; 0: no Dask, this process)")

@@ -123,8 +123,9 @@ class EvolveConfig:
             raise ConfigError(f"initial_factor: {self.initial_factor} must be in [1, 10], e.g. 2")
         if not 0.0 < self.parsimony <= 1.0:
             raise ConfigError(
-                f"parsimony: {self.parsimony} must be in (0, 1]: 1 draws 0, 1 or 2 filters equally often "
-                "and 0.5 makes each extra filter or exit half as likely"
+                f"parsimony: {self.parsimony} must be in (0, 1]: 1 draws 0 to {self.max_filters} filters "
+                "equally often (as before 2026-12-04) and 0.5 makes each extra filter or exit half as likely "
+                "(the default)"
             )
         if not 0.0 < self.strength <= 1.0:
             raise ConfigError(f"strength: {self.strength} must be in (0, 1]")

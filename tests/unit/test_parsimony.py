@@ -86,6 +86,8 @@ def test_genomes_drawn_at_one_half_carry_fewer_filters_and_exits():
 def test_a_parsimony_outside_zero_one_is_refused_with_the_field_and_the_fix(bad):
     with pytest.raises(ConfigError, match=r"parsimony: .* must be in \(0, 1\]: 1 draws .* 0\.5 makes"):
         EvolveConfig(symbols=("A",), parsimony=bad)
+    with pytest.raises(ConfigError, match="1 draws 0 to 3 filters equally often"):  # the run's own bound
+        EvolveConfig(symbols=("A",), max_filters=3, parsimony=bad)
     with pytest.raises(ValueError, match="parsimony"):
         draw_count(random.Random(0), 2, bad)
 
