@@ -76,3 +76,14 @@ def test_evolution_progress_counts_generations_on_a_terminal_and_prints_lines_of
     text = seen.decode(errors="replace")
     assert on.returncode == 0, text
     assert "1/1" in text and "/2" not in text, text
+
+
+def test_python_dash_m_gaorg_is_the_console_script(tmp_path):
+    env = {**os.environ, "GAORG_HOME": str(tmp_path / "home")}
+    res = subprocess.run([sys.executable, "-m", "gaorg", "evolve", "--help"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("usage: gaorg evolve") and "--parsimony P" in res.stdout
+    bad = subprocess.run([sys.executable, "-m", "gaorg", "evolve", "--resume", "x", "--parsimony", "1"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert bad.returncode == 2 and "drop --parsimony" in bad.stderr  # the script's error policy, exit 2
