@@ -52,7 +52,8 @@ def measure(seconds: float, config: dict, dask_defaults: bool) -> tuple[float, f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--seconds", type=float, default=15.0,
+                        help="seconds the idle cluster is measured, with Dask's intervals then gaorg's (default: 15)")
     parser.add_argument("--config", default="{}", help="dask config to set around the cluster (JSON)")
     args = parser.parse_args()
     config = json.loads(args.config)
