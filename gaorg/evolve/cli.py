@@ -103,7 +103,7 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
     from gaorg.command import Outcome
     from gaorg.config import parse_config
     from gaorg.errors import ConfigError, NotFoundError
-    from gaorg.evolve.checkpoint import load_state
+    from gaorg.evolve.checkpoint import STATE_FILE, load_state
     from gaorg.evolve.config import EvolveConfig, check_fits
     from gaorg.evolve.run import evolve
 
@@ -152,9 +152,14 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
                 with open_client(config.scheduler, config.workers) as client:
                     result = evolve(config, store, client, callback, ckpt, resume=bool(args.resume),
                                     run_id=run_id, progress=args.progress)
-    except BaseException:
+    except BaseException as exc:
         if callback is not None:  # the MLflow run the callback opened ends FAILED, not open
             callback.finish("FAILED")
+        if isinstance(exc, KeyboardInterrupt) and (ckpt / STATE_FILE).exists():
+            import sys
+
+            print(f"run {run_id} stopped at its last checkpointed generation; continue it with "
+                  f"`gaorg evolve --resume {run_id}`", file=sys.stderr, flush=True)
         raise
     payload = result.to_payload()
     payload["config"] = dict(result.config)  # every option of the run, as MLflow's params record it

@@ -124,6 +124,31 @@ def test_search_options_are_recorded_with_the_run_and_kept_on_resume(gaorg_home,
     assert resumed["config"] == first["config"] and resumed["front"] == first["front"]
 
 
+def test_an_interrupted_run_says_how_to_continue_it(gaorg_home, capsys, monkeypatch):
+    """Ctrl-C after a generation's checkpoint: exit 130 and the command that continues the run,
+    which then finishes it."""
+    import gaorg.evolve.run as run_module
+
+    real = run_module.evolve
+
+    def stopped_after_generation_0(config, store, client, callback, ckpt, **kwargs):
+        def interrupt(stats):
+            raise KeyboardInterrupt
+        return real(config, store, client, interrupt, ckpt, **kwargs)
+
+    store_bars(gaorg_home, n=800)
+    args = ["evolve", "--symbols", "A,B", "--timeframes", "1h", "--population", "4", "--generations", "2",
+            "--folds", "2", *FAST]
+    monkeypatch.setattr(run_module, "evolve", stopped_after_generation_0)
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    run_id = err.split()[1]
+    assert f"continue it with `gaorg evolve --resume {run_id}`" in err and "interrupted" in err
+    monkeypatch.setattr(run_module, "evolve", real)
+    assert main(["evolve", "--resume", run_id, *QUIET]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["run_id"] == run_id
+
+
 def test_resume_of_a_corrupted_checkpoint_exits_2(cli, gaorg_home):
     store_bars(gaorg_home, symbols=("A",))
     bad = gaorg_home / "checkpoints" / "broken"
