@@ -116,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", choices=("evaluations", "compute"), default="evaluations",
                     help="the others get NSGA-II's count of evaluations, or their cost in 1h backtests")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                    help="an EvolveConfig field for NSGA-II's run, e.g. --set immigrants=0.3 (repeatable)")
+                    help="an EvolveConfig field for NSGA-II's run, e.g. --set immigrants=0.3 (repeatable); "
+                         "parsimony reaches random sampling too (the same sampler), not Optuna")
     ap.add_argument("--report", default="", metavar="FILE.jsonl",
                     help="print the tables of records written by --out, run nothing")
     args = ap.parse_args(argv)
