@@ -1,4 +1,4 @@
-"""numpy's own BLAS calls for ``a @ b.T`` and ``x.T @ x``, callable from numba kernels.
+"""numpy's own BLAS and LAPACK calls for ``a @ b.T``, ``x.T @ x`` and ``eigh``, callable from numba kernels.
 
 numpy's ``matmul`` hands float64 products to the OpenBLAS it bundles (``numpy.libs``'s
 ``libscipy_openblas64_``, ILP64 CBLAS with the ``scipy_`` / ``64_`` affixes), whose summation
@@ -6,11 +6,12 @@ orders are not a plain loop's (a row of a (k, 5) by (5,) product differs from a 
 bit ~40% of the time). A learned fit that should give numpy's numbers inside one numba call
 therefore calls those same functions with the arguments ``matmul`` passes them
 (``numpy/_core/src/umath/matmul.c.src``: ``gemv`` for a matrix by a vector, ``dot`` for a row by
-a column, ``gemm`` otherwise, ``syrk`` and a triangle copy for a matrix by its own transpose). The
+a column, ``gemm`` otherwise, ``syrk`` and a triangle copy for a matrix by its own transpose), and
+LAPACK's ``dsyevd`` as ``numpy/linalg/umath_linalg.cpp``'s ``eigh`` gufunc calls it. The
 addresses are registered with ``llvmlite``'s ``add_symbol`` under gaorg's names and the kernels
 declare them by name, so numba's disk cache keeps working. :func:`available` is False when numpy
 does not bundle that library (another build of numpy: callers keep their numpy path).
-``tests/unit/test_learned_svc.py`` holds these to numpy's ``@`` bit for bit.
+``tests/unit/test_learned_blocks.py`` holds these to numpy's ``@`` and ``eigh`` bit for bit.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ _SIGNATURES = {  # CBLAS argument kinds: i = enum (int32), n = blasint (int64), 
     "dgemm": (ir.VoidType(), "iiinnndpnpndpn"),
     "dsyrk": (ir.VoidType(), "iiinndpndpn"),
 }
+# LAPACK's dsyevd (Fortran: every argument a pointer; numpy passes no hidden string lengths)
+_LAPACK = {"dsyevd": "scipy_dsyevd_64_"}
 _KINDS = {"i": _I32, "n": _I64, "d": _F64, "p": _P}
 
 
@@ -48,6 +51,10 @@ def _bind() -> bool:
         for name in _SIGNATURES:
             address = ctypes.cast(getattr(lib, f"scipy_cblas_{name}64_"), ctypes.c_void_p).value
             llvm.add_symbol(f"gaorg_np_cblas_{name}", address)
+        for name, symbol in _LAPACK.items():
+            llvm.add_symbol(
+                f"gaorg_np_lapack_{name}", ctypes.cast(getattr(lib, symbol), ctypes.c_void_p).value
+            )
     except (OSError, AttributeError):
         return False
     return True
@@ -112,6 +119,61 @@ def _dsyrk(typingctx, order, uplo, trans, n, k, alpha, a, lda, beta, c, ldc):
         return context.get_dummy_value()
 
     return types.none(order, uplo, trans, n, k, alpha, a, lda, beta, c, ldc), codegen
+
+
+@intrinsic
+def _dsyevd(typingctx, jobz, uplo, n, a, lda, w, work, lwork, iwork, liwork, info):
+    """LAPACK's ``dsyevd`` with every argument an array (its data pointer)."""
+
+    def codegen(context, builder, sig, args):
+        values = [
+            context.make_array(ty)(context, builder, v).data for ty, v in zip(sig.args, args, strict=True)
+        ]
+        values = [builder.bitcast(v, ir.IntType(8).as_pointer()) for v in values]
+        fnty = ir.FunctionType(ir.VoidType(), [ir.IntType(8).as_pointer()] * len(values))
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "gaorg_np_lapack_dsyevd")
+        builder.call(fn, values)
+        return context.get_dummy_value()
+
+    return types.none(jobz, uplo, n, a, lda, w, work, lwork, iwork, liwork, info), codegen
+
+
+@njit(cache=True, nogil=True)
+def eigh_vectors(cov: np.ndarray) -> np.ndarray:
+    """``numpy.linalg._umath_linalg.eigh_lo(cov)``'s eigenvectors as numpy's gufunc computes them:
+    a workspace query, the matrix copied column-major, ``dsyevd('V', 'L', ...)`` of numpy's LAPACK,
+    the vectors copied out (column i the i-th); NaN everywhere if LAPACK reports a failure."""
+    n = cov.shape[0]
+    a = np.empty(n * n)
+    w = np.empty(n)
+    jobz = np.array([ord("V")], np.uint8)
+    uplo = np.array([ord("L")], np.uint8)
+    nn = np.array([n], np.int64)
+    lwork = np.array([-1], np.int64)
+    liwork = np.array([-1], np.int64)
+    info = np.zeros(1, np.int64)
+    query_work = np.empty(1)
+    query_iwork = np.empty(1, np.int64)
+    _dsyevd(jobz, uplo, nn, a, nn, w, query_work, lwork, query_iwork, liwork, info)
+    vecs = np.empty((n, n))
+    if info[0] != 0:
+        vecs[:] = np.nan
+        return vecs
+    lwork[0] = np.int64(query_work[0])
+    liwork[0] = query_iwork[0]
+    work = np.empty(lwork[0])
+    iwork = np.empty(liwork[0], np.int64)
+    for i in range(n):
+        for k in range(n):
+            a[k + i * n] = cov[k, i]
+    _dsyevd(jobz, uplo, nn, a, nn, w, work, lwork, iwork, liwork, info)
+    if info[0] != 0:
+        vecs[:] = np.nan
+        return vecs
+    for i in range(n):
+        for k in range(n):
+            vecs[k, i] = a[k + i * n]
+    return vecs
 
 
 @njit(cache=True, nogil=True)

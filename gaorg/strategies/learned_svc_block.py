@@ -9,7 +9,7 @@ The decision function keeps numpy's arithmetic: ``matmul`` of the C-ordered (k, 
 coefficient column is numpy's own OpenBLAS ``gemv`` (``dot`` for one row), whose summation order
 is not a plain loop's (it differs in the last bit on ~40% of rows), called from the kernel
 (``learned_blas``). :func:`available` is False where numpy does not bundle that library (the
-caller keeps the Python path). ``tests/unit/test_learned_svc.py`` holds both kernels to the
+caller keeps the Python path). ``tests/unit/test_learned_blocks.py`` holds both kernels to the
 Python path bit for bit.
 """
 

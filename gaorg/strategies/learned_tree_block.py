@@ -1,16 +1,16 @@
-"""A pca_tree walk-forward fit in three numba calls around numpy's eigh and sorts, with its predictions.
+"""A pca_tree walk-forward fit in two numba calls around numpy's sorts, with its predictions.
 
 ``learned_models.pca_tree``'s fit and apply, through the walk-forward, take ~19 Python-level
 calls per fit bar (the window, a sort, the classes, the means, ``x.T @ x``, the covariance, eigh,
 the flip, two products, the float32 projections, a sort, the tree, the prediction's rows, product
 and walk, the masked assignment), each with its dispatch and boxing around ~130 us of arithmetic
-at 1,000 rows. Here: :func:`window_covariance` (the standardised window, PCA's column means,
-``x.T @ x`` and the centred covariance), numpy's ``eigh`` gufunc and sort of the labels,
-:func:`projections` (the flipped components, ``mean @ components.T``, ``x @ components.T`` and
-the float32 keys), numpy's sort of the keys, and :func:`tree_and_block` (the classes, the tree
-and the block's predictions written into the signal). numpy's sorts stay (~4x numba's at 1,000
-values); the products are numpy's own BLAS calls (``learned_blas``); every other step is the
-kernel the Python path calls, so the numbers are the same. ``tests/unit/test_learned_svc.py``
+at 1,000 rows. Here: :func:`prepare` (the standardised window, PCA's column means, ``x.T @ x``,
+the centred covariance, numpy's ``eigh`` as its gufunc calls LAPACK, the flipped components,
+``mean @ components.T``, ``x @ components.T`` and the float32 keys), numpy's sorts of the keys
+and the labels, and :func:`tree_and_block` (the classes, the tree and the block's predictions
+written into the signal). numpy's sorts stay (~4x numba's at 1,000 values); the products and
+the eigendecomposition are numpy's own BLAS and LAPACK calls (``learned_blas``); every other step
+is the kernel the Python path calls, so the numbers are the same. ``tests/unit/test_learned_blocks.py``
 holds the result to the Python path bit for bit.
 """
 
@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 from numba import njit
-from numpy.linalg import _umath_linalg
 
 from gaorg.strategies import learned_blas, learned_pca, learned_tree, learned_window
 from gaorg.strategies.learned_window import standardised_rows, standardised_window
@@ -49,6 +48,19 @@ def projections(vecs: np.ndarray, k: int, tx: np.ndarray, pmean: np.ndarray):
     shift = learned_blas.matmul_abt(pmean.reshape((1, pmean.shape[0])), comps)
     zt, keys = learned_pca.shifted_float32_t(learned_blas.matmul_abt(tx, comps), shift)
     return comps, shift, zt, keys
+
+
+@njit(cache=True, nogil=True)
+def prepare(x: np.ndarray, fwd: np.ndarray, keep: np.ndarray, lo: int, min_rows: int, k: int):
+    """:func:`window_covariance`, numpy's ``eigh`` (``learned_blas.eigh_vectors``) and
+    :func:`projections` in one call: (rows, ty, mean, std, components, shift, zt, keys); no
+    components when the window is short or an eigenvector holds a NaN."""
+    tx, ty, mean, std, rows, pmean, cov = window_covariance(x, fwd, keep, lo, min_rows)
+    if rows < min_rows:
+        empty = np.empty((0, 0))
+        return rows, ty, mean, std, empty, empty, np.empty((0, 0), np.float32), np.empty((0, 0), np.uint64)
+    comps, shift, zt, keys = projections(learned_blas.eigh_vectors(cov), k, tx, pmean)
+    return rows, ty, mean, std, comps, shift, zt, keys
 
 
 @njit(cache=True, nogil=True)
@@ -85,7 +97,7 @@ def tree_and_block(zt, keys, ty, sorted_ty, quantile, depth, x, ok, t, mean, std
 
 # numba's cache checks only this file: recompile these when a kernel they call changes
 DEPENDENCIES_STAMPED = learned_blas.stamp_dependencies(
-    (window_covariance, projections, predict_block, tree_and_block),
+    (window_covariance, projections, prepare, predict_block, tree_and_block),
     (learned_blas, learned_pca, learned_tree, learned_window),
 )
 
@@ -95,12 +107,11 @@ def blocks(components: int, depth: int, quantile: float) -> tuple[Any, Any]:
     quantile)``: its model tuples, its predictions."""
 
     def fit_block(x, fwd, keep, lo, min_rows, ok, t, out):
-        tx, ty, mean, std, rows, pmean, cov = window_covariance(x, fwd, keep, lo, min_rows)
+        rows, ty, mean, std, comps, shift, zt, keys = prepare(x, fwd, keep, lo, min_rows, components)
         if rows < min_rows:
             return 0, mean, std, None
-        _, vecs = _umath_linalg.eigh_lo(cov, signature="d->dd")  # as learned_models.pca_fit calls it
-        comps, shift, zt, keys = projections(vecs, components, tx, pmean)
         if comps.shape[0] != components:  # no convergence: numpy's eigh, which raises, as the Python path
+            tx, _, _, _, _, pmean, cov = window_covariance(x, fwd, keep, lo, min_rows)
             _, vecs = np.linalg.eigh(cov)
             comps, shift, zt, keys = projections(vecs, components, tx, pmean)
         keys.sort(axis=1)

@@ -32,6 +32,25 @@ def test_matmul_abt_and_gram_are_numpys_products_bit_for_bit():
             assert np.array_equal(learned_blas.gram(a), a.T @ a), (m, d)
 
 
+def test_eigh_vectors_are_numpys_eigh_bit_for_bit():
+    """numpy's ``eigh_lo`` gufunc against the kernel's call of the same LAPACK ``dsyevd``, on
+    covariances of 1-8 features, repeated and zero columns included."""
+    from numpy.linalg import _umath_linalg
+
+    rng = np.random.default_rng(13)
+    for k in range(600):
+        d = 8 if k % 3 else int(rng.integers(1, 9))
+        x = rng.normal(size=(int(rng.integers(d + 1, 400)), d)) * rng.uniform(0.01, 10.0, size=d)
+        if k % 7 == 0 and d > 1:
+            x[:, 0] = x[:, 1]
+        if k % 11 == 0:
+            x[:, -1] = 0.0
+        mean = x.mean(axis=0)
+        cov = (x.T @ x - len(x) * np.outer(mean, mean)) / (len(x) - 1)
+        want = _umath_linalg.eigh_lo(cov, signature="d->dd")[1]
+        assert np.array_equal(learned_blas.eigh_vectors(cov), want), (k, d)
+
+
 def test_the_block_kernels_give_the_python_paths_window_fit_and_predictions():
     """``fit_block`` / ``predict_block`` against ``standardised_window`` + ``linear_svc``'s fit and apply
     (numpy's matmul: its BLAS's summation order, one-row blocks through its dot) on walk-forward
