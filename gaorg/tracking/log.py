@@ -16,6 +16,7 @@ If anything raises, the run ends FAILED and the error propagates.
 from __future__ import annotations
 
 import functools
+import math
 import subprocess
 import tempfile
 import time
@@ -162,6 +163,30 @@ def _log_run(recorder: Recorder, run_id: str, result: Any, lineage: Any, baskets
         recorder.log_artifacts(folder, run_id=run_id)
 
 
+def candidates(front: Any, top_k: int) -> list:
+    """The front members a run registers: the ``top_k`` best by walk-forward Sharpe, one per
+    behaviour.
+
+    Members whose walk-forward objectives are equal to the last bit (Sharpe, drawdown and
+    consistency over every fold and asset) traded alike on everything the search saw, e.g. an
+    ATR stop that never fired beside the same entry alone: they are one trial, not several. Each
+    would take a registered slot and count as a candidate that the hold-out's deflated Sharpe is
+    deflated for, so only the first is kept (the fewest modules, then the hash), and the next
+    distinct member takes the slot. Chosen on the walk-forward figures alone: the hold-out is
+    not looked at. Members with a figure that is not finite are never merged.
+    """
+    ranked = sorted(front, key=lambda m: (-m.sharpe, len(m.genome.modules), m.genome_hash))
+    kept, seen = [], set()
+    for member in ranked:
+        behaviour = (member.sharpe, member.max_drawdown, member.consistency)
+        if all(math.isfinite(x) for x in behaviour):
+            if behaviour in seen:
+                continue
+            seen.add(behaviour)
+        kept.append(member)
+    return kept[:top_k]
+
+
 def _register(recorder: Recorder, run_id: str, result: Any, lineage: Any, name: str, top_k: int) -> list:
     from gaorg.tracking.describe import version_description
     from gaorg.tracking.registry import (
@@ -176,7 +201,7 @@ def _register(recorder: Recorder, run_id: str, result: Any, lineage: Any, name: 
     from gaorg.tracking.strategy_models import log_strategy_models
 
     client, settings = recorder.client, recorder.settings  # type: ignore[attr-defined]
-    members = sorted(result.front, key=lambda m: (-m.sharpe, m.genome_hash))[:top_k]
+    members = candidates(result.front, top_k)
     costs = _cost_tags(result.config)
     with tempfile.TemporaryDirectory(prefix="gaorg-models-") as tmp:
         logged = log_strategy_models(client, settings, recorder.experiment_id, run_id,  # type: ignore[attr-defined]
