@@ -143,15 +143,18 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
     from gaorg.data.store import open_store
     from gaorg.evolve.parallel import open_client
 
+    stop = _StickyInterrupt()
+    hooks = stop.guard(callback)
     try:
-        with open_store(settings, read_only=True) as store:
+        with stop, open_store(settings, read_only=True) as store:
             if config.workers == 0 and not config.scheduler:
-                result = evolve(config, store, None, callback, ckpt, resume=bool(args.resume),
+                result = evolve(config, store, None, hooks, ckpt, resume=bool(args.resume),
                                 run_id=run_id, progress=args.progress)
             else:
                 with open_client(config.scheduler, config.workers) as client:
-                    result = evolve(config, store, client, callback, ckpt, resume=bool(args.resume),
+                    result = evolve(config, store, client, hooks, ckpt, resume=bool(args.resume),
                                     run_id=run_id, progress=args.progress)
+            stop.check()  # a Ctrl-C that something swallowed on the way: nothing is registered
     except BaseException as exc:
         if callback is not None:  # the MLflow run the callback opened ends FAILED, not open
             callback.finish("FAILED")
@@ -170,6 +173,51 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
         payload["registered"] = finish(result)
         text += "\n" + _registered(payload["registered"], settings)
     return Outcome(text, payload)
+
+
+class _StickyInterrupt:
+    """Ctrl-C during an evolution stops it even when the KeyboardInterrupt is swallowed.
+
+    Python raises it wherever the main thread is, which can be a callback whose exceptions are
+    only printed (a weakref's, a ``__del__``: seen in SQLAlchemy's and Dask's), and the run then
+    went on to the end with exit status 0. The signal is remembered: each generation's report
+    (``guard``) and the end of the run (``check``) raise it again, after the generation's
+    checkpoint, so ``--resume`` continues from there.
+    """
+
+    def __init__(self) -> None:
+        self.hit = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _StickyInterrupt:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        self.hit = True
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        if self.hit:
+            raise KeyboardInterrupt
+
+    def guard(self, callback: Any) -> Any:
+        """``callback`` (or nothing) behind :meth:`check`."""
+        def report(stats: Any) -> None:
+            self.check()
+            if callback is not None:
+                callback(stats)
+        return report
 
 
 def _rule(args: argparse.Namespace) -> Any:

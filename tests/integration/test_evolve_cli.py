@@ -149,6 +149,44 @@ def test_an_interrupted_run_says_how_to_continue_it(gaorg_home, capsys, monkeypa
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["run_id"] == run_id
 
 
+def test_a_ctrl_c_swallowed_on_the_way_still_stops_the_run_at_its_next_report(gaorg_home, capsys, monkeypatch):
+    """A SIGINT whose KeyboardInterrupt something swallows (a weakref callback prints and drops
+    it) is remembered: the run stops at the next generation's report, exit 130, resumable."""
+    import os
+    import signal
+
+    import gaorg.evolve.run as run_module
+
+    real = run_module.evolve
+    reports = []
+
+    def swallowed_at_generation_0(config, store, client, callback, ckpt, **kwargs):
+        def report(stats):
+            reports.append(stats.generation)
+            if len(reports) == 1:
+                try:
+                    os.kill(os.getpid(), signal.SIGINT)
+                    for _ in range(1000):  # the handler runs between two bytecodes
+                        pass
+                except KeyboardInterrupt:
+                    pass  # what a weakref callback does with it
+            callback(stats)
+        return real(config, store, client, report, ckpt, **kwargs)
+
+    store_bars(gaorg_home, n=800)
+    args = ["evolve", "--symbols", "A,B", "--timeframes", "1h", "--population", "4", "--generations", "3",
+            "--folds", "2", *FAST]
+    monkeypatch.setattr(run_module, "evolve", swallowed_at_generation_0)
+    assert main(args) == 130
+    assert reports == [0]  # stopped at the report the signal came in, not at the run's end
+    err = capsys.readouterr().err
+    run_id = err.split()[1]
+    assert f"continue it with `gaorg evolve --resume {run_id}`" in err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
+    monkeypatch.setattr(run_module, "evolve", real)
+    assert main(["evolve", "--resume", run_id, *QUIET]) == 0
+
+
 def test_resume_of_a_corrupted_checkpoint_exits_2(cli, gaorg_home):
     store_bars(gaorg_home, symbols=("A",))
     bad = gaorg_home / "checkpoints" / "broken"
