@@ -85,6 +85,7 @@ class UniverseConfig:
     holdout: float = 0.2
     register: str = ""
     top_k: int = 5
+    parsimony: float | None = None  # EvolveConfig.parsimony (None: its default)
     fetch: FetchConfig = FetchConfig()
 
     def __post_init__(self) -> None:
@@ -94,6 +95,8 @@ class UniverseConfig:
             self.rule  # noqa: B018 - a bad rule fails here, at the edge
         except ConfigError as exc:
             raise ValueError(f"universe {self.name}: {exc}") from None
+        if self.parsimony is not None and not 0.0 < self.parsimony <= 1.0:
+            raise ValueError(f"universe {self.name}: parsimony {self.parsimony} must be in (0, 1] (0.5: the default)")
         if not self.symbols and self.universe is None:
             raise ValueError(f"universe {self.name}: symbols is empty; list at least one symbol (or a universe rule)")
 
@@ -128,7 +131,7 @@ class UniverseConfig:
             "population": self.population, "generations": self.generations, "seed": self.seed,
             "folds": self.folds, "holdout": self.holdout, "scheduler": config.scheduler,
             "workers": config.workers, "register": self.model, "top_k": self.top_k,
-            "output_dir": str(output_dir),
+            "parsimony": self.parsimony, "output_dir": str(output_dir),
         }
 
 

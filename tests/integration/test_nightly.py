@@ -269,6 +269,8 @@ def test_a_testnet_universe_fetches_into_and_evolves_on_the_testnet_series_never
     ("universe: hyperliquid:perp\n    top: 0", "top 0: give how many series the basket holds"),
     ("symbols: [BTC]\n    top: 3", "min_history and top choose within a rule; add universe"),
     ("universe: hyperliquid:perp\n    symbols: [BTC]", "drop symbols and exchange"),
+    ("symbols: [BTC]\n    parsimony: 0", "parsimony 0.0 must be in (0, 1]"),
+    ("symbols: [BTC]\n    parsimony: 1.5", "parsimony 1.5 must be in (0, 1]"),
 ])
 def test_a_bad_rule_in_the_nightly_config_exits_2_naming_the_universe_before_anything_runs(capsys, gaorg_home,
                                                                                         tmp_path, universe, says):
