@@ -1,0 +1,87 @@
+"""Where a generation's learned genomes spend their time: the kernels, the features, the loop between.
+
+    .venv/bin/python tests/bench/bench_learned_split.py [--repeat 3]
+
+``bench_generation.py`` part (b)'s generation 0 (256 genomes drawn by the GA's sampler, seed 5; 3
+assets x 20,000 1h bars, 4 anchored folds); its learned genomes (66) evaluated as one batch, the
+learned caches emptied first, with wall-clock wrappers around the learned path's calls: the tree
+kernels (``learned_tree_block``), the SVC's fit kernel (``learned_svc_block``), the features, and
+``walk_forward_models`` (whose time less the kernels' is its own Python: cache lookups, slices,
+numpy's sorts between two tree kernels, dispatch and boxing). The wrappers add ~1 us a call, so
+the shares are approximate; the last repeat is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from gaorg.evolve import operators  # noqa: E402
+from gaorg.evolve.fitness import Market, evaluate_batch  # noqa: E402
+from gaorg.evolve.folds import make_split  # noqa: E402
+from gaorg.evolve.operators import Space  # noqa: E402
+from gaorg.strategies import learned, learned_cache, learned_svc_block, learned_tree_block  # noqa: E402
+from gaorg.strategies.catalogue import CATALOGUE  # noqa: E402
+from tests.bench.bench_generation import COSTS, random_bars  # noqa: E402
+
+TIMED = {
+    learned_tree_block: ("prepare", "tree_and_block", "predict_block"),
+    learned_svc_block: ("fit_block", "predict_block"),
+    learned: ("walk_forward_models", "_features_f", "forward_returns"),
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    n = 20_000
+    basket = tuple(random_bars(n, seed=s) for s in (1, 2, 3))
+    splits = tuple(make_split(n, 4, 0.2, "anchored") for _ in basket)
+    market = Market("1h", basket, splits, "anchored", COSTS)
+    rng = random.Random(5)
+    space = Space.from_modules().with_lookback(market.max_lookback)
+    gen0 = [operators.random_genome(rng, space) for _ in range(256)]
+    sub = [g for g in gen0 if any(CATALOGUE[m].learned for m in g.modules)]
+    evaluate_batch(gen0[:16], market)  # warm-up: numba's cache, the imports
+    learned_cache.clear()
+    evaluate_batch(sub, market)
+    spent: collections.Counter = collections.Counter()
+    calls: collections.Counter = collections.Counter()
+    for module, names in TIMED.items():
+        for name in names:
+            real = getattr(module, name)
+            label = f"{module.__name__.rsplit('.', 1)[-1]}.{name}"
+
+            def timed(*a, _real=real, _label=label, **k):
+                start = time.perf_counter()
+                try:
+                    return _real(*a, **k)
+                finally:
+                    spent[_label] += time.perf_counter() - start
+                    calls[_label] += 1
+
+            setattr(module, name, timed)
+    for _ in range(args.repeat):
+        learned_cache.clear()
+        spent.clear()
+        calls.clear()
+        start = time.perf_counter()
+        evaluate_batch(sub, market)
+        total = time.perf_counter() - start
+    print(f"{len(sub)} learned genomes of generation 0, one batch: {total * 1e3:.0f} ms with the wrappers")
+    for label, seconds in spent.most_common():
+        print(f"  {label:36s} {seconds * 1e3:7.1f} ms  {seconds / total:5.1%}  {calls[label]} calls")
+    kernels = sum(v for k, v in spent.items() if k.startswith(("learned_tree_block", "learned_svc_block")))
+    own = spent["learned.walk_forward_models"] - kernels
+    print(f"  walk_forward_models' own Python     {own * 1e3:7.1f} ms  {own / total:5.1%}")
+
+
+if __name__ == "__main__":
+    main()
