@@ -17,9 +17,7 @@ does not bundle that library (another build of numpy: callers keep their numpy p
 from __future__ import annotations
 
 import ctypes
-import os
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 from llvmlite import binding as llvm
@@ -27,6 +25,8 @@ from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from gaorg.strategies.stamps import stamp_dependencies  # noqa: F401 - the block modules' import
 
 _I32, _I64, _F64 = ir.IntType(32), ir.IntType(64), ir.DoubleType()
 _P = _F64.as_pointer()
@@ -205,22 +205,3 @@ def gram(x: np.ndarray) -> np.ndarray:
         for j in range(i + 1, d):
             out[j, i] = out[i, j]
     return out
-
-
-def stamp_dependencies(dispatchers: tuple, modules: tuple[ModuleType, ...]) -> bool:
-    """Make each cached kernel of ``dispatchers`` recompile when a source of ``modules`` changes.
-
-    numba's disk cache checks only the file a kernel is defined in (its mtime and size), so a
-    kernel calling another module's kernel would keep the old callee's code after that module is
-    edited (checked: numba 0.68). The callees' stamps are added to the caller's source stamp, which
-    numba compares with the one stored in the cache's index. A private attribute: False (and
-    nothing changed) where a numba release has no such thing.
-    """
-    extra = tuple((os.stat(m.__file__).st_mtime, os.stat(m.__file__).st_size) for m in modules)
-    try:
-        files = [d._cache._cache_file for d in dispatchers]
-        for f in files:
-            f._source_stamp = (f._source_stamp, extra)
-    except AttributeError:
-        return False
-    return True

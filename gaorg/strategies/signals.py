@@ -12,7 +12,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from gaorg.strategies import indicators
 from gaorg.strategies.indicators import step_max, step_min
+from gaorg.strategies.stamps import stamp_dependencies
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})  # one FMA a bar on the recurrence's chain
@@ -258,3 +260,11 @@ def reversion_state(z: np.ndarray, entry: float, exit_level: float, allow_short:
                 state = 0.0
         out[i] = state
     return out
+
+
+# numba's cache checks only this file: recompile these when the indicators' kernels they call change
+DEPENDENCIES_STAMPED = stamp_dependencies(
+    (ema_cross_signal, donchian_signal, _rebuild_max, _rebuild_min, ichimoku_signal, stochastic_signal,
+     reversion_state),
+    (indicators,),
+)

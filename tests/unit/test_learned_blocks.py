@@ -197,9 +197,16 @@ def test_features_from_the_series_bases_are_the_features_bit_for_bit():
 
 
 def test_the_block_kernels_cache_depends_on_the_kernels_they_call():
-    from gaorg.strategies import learned_svc_block, learned_tree_block
+    import os
+
+    from gaorg.strategies import indicators, learned_svc_block, learned_tree_block, signals
 
     assert learned_svc_block.DEPENDENCIES_STAMPED and learned_tree_block.DEPENDENCIES_STAMPED
+    # signals' kernels call indicators' step_max / step_min: their stamps carry indicators.py's
+    assert signals.DEPENDENCIES_STAMPED
+    stat = os.stat(indicators.__file__)
+    for kernel in (signals.donchian_signal, signals.ichimoku_signal, signals.stochastic_signal):
+        assert ((stat.st_mtime, stat.st_size),) in kernel._cache._cache_file._source_stamp
 
 
 @pytest.mark.slow
