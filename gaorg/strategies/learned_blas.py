@@ -26,8 +26,6 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from gaorg.strategies.stamps import stamp_dependencies  # noqa: F401 - the block modules' import
-
 _I32, _I64, _F64 = ir.IntType(32), ir.IntType(64), ir.DoubleType()
 _P = _F64.as_pointer()
 ROW_MAJOR, COL_MAJOR, NO_TRANS, TRANS, UPPER = 101, 102, 111, 112, 121  # CBLAS's enums

@@ -20,6 +20,7 @@ from numba import njit
 
 from gaorg.strategies import learned_blas, learned_svc, learned_window
 from gaorg.strategies.learned_window import standardised_rows, standardised_window
+from gaorg.strategies.stamps import stamp_dependencies
 
 
 def available() -> bool:
@@ -80,6 +81,6 @@ def fit_block(x: np.ndarray, fwd: np.ndarray, keep: np.ndarray, lo: int, min_row
 
 
 # numba's cache checks only this file: recompile these when a kernel they call changes
-DEPENDENCIES_STAMPED = learned_blas.stamp_dependencies(
+DEPENDENCIES_STAMPED = stamp_dependencies(
     (decision, predict_block, fit_block), (learned_blas, learned_svc, learned_window)
 )

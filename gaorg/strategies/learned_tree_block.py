@@ -23,6 +23,7 @@ from numba import njit
 
 from gaorg.strategies import learned_blas, learned_pca, learned_tree, learned_window
 from gaorg.strategies.learned_window import standardised_rows, standardised_window
+from gaorg.strategies.stamps import stamp_dependencies
 
 
 @njit(cache=True, nogil=True)
@@ -96,7 +97,7 @@ def tree_and_block(zt, keys, ty, sorted_ty, quantile, depth, x, ok, t, mean, std
 
 
 # numba's cache checks only this file: recompile these when a kernel they call changes
-DEPENDENCIES_STAMPED = learned_blas.stamp_dependencies(
+DEPENDENCIES_STAMPED = stamp_dependencies(
     (window_covariance, projections, prepare, predict_block, tree_and_block),
     (learned_blas, learned_pca, learned_tree, learned_window),
 )

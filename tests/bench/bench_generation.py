@@ -265,14 +265,20 @@ def same_trials(a, b) -> bool:
                for x, y in zip(a, b, strict=True))  # fmt: skip
 
 
-def part_b(repeat: int, with_vbt: bool) -> None:
-    n = 20_000
+def generation_0(n: int = 20_000) -> tuple[Market, list, random.Random, Space]:
+    """Part (b)'s market (3 assets x ``n`` 1h bars, 4 anchored folds) and its generation 0: 256
+    genomes drawn by the GA's sampler (seed 5), with the rng and space that draw its offspring."""
     basket = tuple(random_bars(n, seed=s) for s in (1, 2, 3))
     splits = tuple(make_split(n, 4, 0.2, "anchored") for _ in basket)
     market = Market("1h", basket, splits, "anchored", COSTS)
     rng = random.Random(5)
     space = Space.from_modules().with_lookback(market.max_lookback)
-    gen0 = [operators.random_genome(rng, space) for _ in range(256)]
+    return market, [operators.random_genome(rng, space) for _ in range(256)], rng, space
+
+
+def part_b(repeat: int, with_vbt: bool) -> None:
+    n = 20_000
+    market, gen0, rng, space = generation_0(n)
     gen1 = offspring(gen0, rng, space)
     learned = sum(any(CATALOGUE[m].learned for m in g.modules) for g in gen0)
     print(f"\n(b) a generation: 256 genomes of all 12 families ({learned} learned), 3 assets x {n:,} 1h bars, "
@@ -327,7 +333,7 @@ def part_b(repeat: int, with_vbt: bool) -> None:
 
     print(f"  (vectorbt import {time.perf_counter() - t0:.1f} s)")
     frames = []
-    for bars, split in zip(basket, splits, strict=True):
+    for bars, split in zip(market.bars, market.splits, strict=True):
         frames.append(bars.to_frame().iloc[: split.holdout_start])  # tz-naive: vectorbt's metrics ~65x slower
     vbt_genome(vbt, rules[0], frames, market)
     t = median_of(repeat, {

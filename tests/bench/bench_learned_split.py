@@ -15,20 +15,16 @@ from __future__ import annotations
 
 import argparse
 import collections
-import random
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from gaorg.evolve import operators  # noqa: E402
-from gaorg.evolve.fitness import Market, evaluate_batch  # noqa: E402
-from gaorg.evolve.folds import make_split  # noqa: E402
-from gaorg.evolve.operators import Space  # noqa: E402
+from gaorg.evolve.fitness import evaluate_batch  # noqa: E402
 from gaorg.strategies import learned, learned_cache, learned_svc_block, learned_tree_block  # noqa: E402
 from gaorg.strategies.catalogue import CATALOGUE  # noqa: E402
-from tests.bench.bench_generation import COSTS, random_bars  # noqa: E402
+from tests.bench.bench_generation import generation_0  # noqa: E402
 
 TIMED = {
     learned_tree_block: ("prepare", "tree_and_block", "predict_block"),
@@ -41,13 +37,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    n = 20_000
-    basket = tuple(random_bars(n, seed=s) for s in (1, 2, 3))
-    splits = tuple(make_split(n, 4, 0.2, "anchored") for _ in basket)
-    market = Market("1h", basket, splits, "anchored", COSTS)
-    rng = random.Random(5)
-    space = Space.from_modules().with_lookback(market.max_lookback)
-    gen0 = [operators.random_genome(rng, space) for _ in range(256)]
+    market, gen0, _, _ = generation_0()
     sub = [g for g in gen0 if any(CATALOGUE[m].learned for m in g.modules)]
     evaluate_batch(gen0[:16], market)  # warm-up: numba's cache, the imports
     learned_cache.clear()

@@ -51,6 +51,25 @@ def test_eigh_vectors_are_numpys_eigh_bit_for_bit():
         assert np.array_equal(learned_blas.eigh_vectors(cov), want), (k, d)
 
 
+def _walk_forward_case(rng, seed: int, columns: int, min_rows: int):
+    """A random walk-forward fit: its features, labels, fit bar t, block [t, stop) with its finite
+    rows ``ok``, and the window's first row ``lo`` with its usable rows ``keep``."""
+    bars = random_bars(int(rng.integers(2500, 4000)), seed=seed)
+    period, horizon, window = (
+        int(rng.integers(3, 30)),
+        int(rng.integers(1, 30)),
+        int(rng.integers(min_rows, 2000)),
+    )
+    x = learned.features(bars, period, columns, order="F")
+    fwd = learned.forward_returns(bars, horizon)
+    finite_x = np.isfinite(x).all(axis=1)
+    finite_xy = finite_x & np.isfinite(fwd)
+    t = int(rng.integers(learned.first_fit_bar(period, horizon, min_rows), len(fwd) - 1))
+    stop = min(len(fwd), t + (1 if seed % 10 == 0 else int(rng.integers(2, 2000))))
+    lo = max(0, t - horizon - window + 1)
+    return x, fwd, t, stop, finite_x[t:stop], lo, finite_xy[lo : t - horizon + 1]
+
+
 def test_the_block_kernels_give_the_python_paths_window_fit_and_predictions():
     """``fit_block`` / ``predict_block`` against ``standardised_window`` + ``linear_svc``'s fit and apply
     (numpy's matmul: its BLAS's summation order, one-row blocks through its dot) on walk-forward
@@ -59,21 +78,7 @@ def test_the_block_kernels_give_the_python_paths_window_fit_and_predictions():
 
     rng = np.random.default_rng(3)
     for k in range(150):
-        bars = random_bars(int(rng.integers(2500, 4000)), seed=k)
-        period, horizon, window = (
-            int(rng.integers(3, 30)),
-            int(rng.integers(1, 30)),
-            int(rng.integers(10, 2000)),
-        )
-        x = learned.features(bars, period, 5, order="F")
-        fwd = learned.forward_returns(bars, horizon)
-        finite_x = np.isfinite(x).all(axis=1)
-        finite_xy = finite_x & np.isfinite(fwd)
-        t = int(rng.integers(learned.first_fit_bar(period, horizon, 10), len(fwd) - 1))
-        stop = min(len(fwd), t + (1 if k % 10 == 0 else int(rng.integers(2, 2000))))
-        ok = finite_x[t:stop]
-        lo = max(0, t - horizon - window + 1)
-        keep = finite_xy[lo : t - horizon + 1]
+        x, fwd, t, stop, ok, lo, keep = _walk_forward_case(rng, k, 5, 10)
         c = 10.0 ** rng.uniform(-3.0, 1.0)
         fit, apply = learned_models.linear_svc(c)
         want = np.zeros(len(fwd))
@@ -130,23 +135,9 @@ def test_the_tree_blocks_give_the_python_paths_fit_and_predictions():
 
     rng = np.random.default_rng(4)
     for k in range(120):
-        bars = random_bars(int(rng.integers(2500, 4000)), seed=100 + k)
-        period, horizon, window = (
-            int(rng.integers(3, 30)),
-            int(rng.integers(1, 30)),
-            int(rng.integers(16, 2000)),
-        )
-        x = learned.features(bars, period, 8, order="F")
-        fwd = learned.forward_returns(bars, horizon)
-        finite_x = np.isfinite(x).all(axis=1)
-        finite_xy = finite_x & np.isfinite(fwd)
-        t = int(rng.integers(learned.first_fit_bar(period, horizon, 16), len(fwd) - 1))
-        stop = min(len(fwd), t + (1 if k % 10 == 0 else int(rng.integers(2, 2000))))
-        ok = finite_x[t:stop]
+        x, fwd, t, stop, ok, lo, keep = _walk_forward_case(rng, 100 + k, 8, 16)
         if not ok.any():
             continue
-        lo = max(0, t - horizon - window + 1)
-        keep = finite_xy[lo : t - horizon + 1]
         params = (int(rng.integers(1, 5)), int(rng.integers(1, 7)), float(rng.uniform(0.1, 0.45)))
         fit, apply = learned_models.pca_tree(*params)
         fit_block, predict_block = learned_tree_block.blocks(*params)
@@ -221,7 +212,7 @@ def test_a_cached_kernel_recompiles_when_a_kernel_it_calls_changes(tmp_path):
         "from numba import njit\n@njit(cache=True)\ndef g(x):\n    return x + 1\n"
     )
     (tmp_path / "caller.py").write_text(
-        "from numba import njit\nimport callee\nfrom gaorg.strategies.learned_blas import stamp_dependencies\n"
+        "from numba import njit\nimport callee\nfrom gaorg.strategies.stamps import stamp_dependencies\n"
         "@njit(cache=True)\ndef f(x):\n    return callee.g(x) * 10\n"
         "STAMPED = stamp_dependencies((f,), (callee,))\n"
     )
