@@ -3,7 +3,9 @@
 Compares gaorg's path (``log_evolution(..., register=NAME)``: LoggedModel + local save_model +
 one upload per model, nothing inferred) with calling ``mlflow.pyfunc.log_model`` once per
 strategy (which re-loads each model to validate its serving example); then times ``gaorg models``
-on the store it made.
+on the store it made, and the per-generation callback of ``gaorg evolve --register``
+(``evolution_callback``: what the workers waited for between two generations before the loop
+overlapped it with the next one).
 
     .venv/bin/python tests/bench/bench_tracking.py
 """
@@ -47,6 +49,28 @@ def main() -> None:
         print(f"gaorg models on that store (a process, {N} versions): {_models_seconds(Path(tmp)):.2f} s "
               "(median of 3)")
         print(f"mlflow.pyfunc.log_model + create_model_version x {N}: {_pyfunc_log_model(settings, result):.2f} s")
+        print(f"evolution_callback, one generation's metrics: {_callback_ms(settings):.1f} ms (median of 28)")
+
+
+def _callback_ms(settings) -> float:
+    """A generation's report to the store: the evolution's and its stage's metric rows."""
+    import statistics
+
+    from gaorg.evolve.result import GenerationStats
+    from gaorg.tracking.log import evolution_callback
+    from gaorg.tracking.recorder import FINISHED, MlflowRecorder
+
+    callback = evolution_callback(MlflowRecorder(settings))
+    figures = {"sharpe": 1.0, "max_drawdown": 0.1, "consistency": 0.5}
+    times = []
+    for i in range(30):
+        stats = GenerationStats(stage=0, timeframe="1h", generation=i, step=i, best=figures, median=figures,
+                                hypervolume=1.0, evaluations=100, total_evaluations=100 * (i + 1), front_size=5)
+        t0 = time.perf_counter()
+        callback(stats)
+        times.append(time.perf_counter() - t0)
+    callback.finish(FINISHED)
+    return 1000 * statistics.median(times[2:])
 
 
 def _models_seconds(home: Path) -> float:
