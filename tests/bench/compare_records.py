@@ -103,7 +103,18 @@ def discovery(before: list[dict], after: list[dict], strength: float) -> str:
             upper = 1 - 0.05 ** (1 / len(runs)) if false == 0 else float("nan")
             lines.append(f"false discoveries, {kind}: {before_false} -> {false} of {len(runs)}"
                          + (f" (95% one-sided upper bound {upper:.1%})" if false == 0 else ""))
+    sides = list(zip(*pairs, strict=True)) or [(), ()]
+    lines.append("candidates registered: " + " -> ".join(str(sum(len(r["candidates"]) for r in side)) for side in sides)
+                 + "; runs registering candidates alike on the hold-out (the same hold-out Sharpe, trades and "
+                 "fresh Sharpe): " + " -> ".join(str(sum(_alike(r) for r in side)) for side in sides))
     return "\n".join(lines)
+
+
+def _alike(record: dict) -> bool:
+    """True when two of a run's registered candidates traded alike on the hold-out and the fresh bars."""
+    seen = [(round(c["holdout_sharpe"], 9), c["holdout_trades"], round(c["fresh_sharpe"], 9))
+            for c in record["candidates"]]
+    return len(set(seen)) < len(seen)
 
 
 def main(argv: list[str] | None = None) -> int:
