@@ -61,6 +61,8 @@ def features(
         r, logc, log_hl = log_returns(close), np.log(close), None
     else:
         r, logc, log_hl = bases
+        if order == "F":  # the cached path: the rolling parts in one pass, the arithmetic in one kernel
+            return _feature_columns(bars, period, count, r, logc, log_hl)
     vol_long = rolling_std(r, 4 * period)
     columns = (
         lambda: r / unit,
@@ -74,8 +76,6 @@ def features(
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         unit = np.where(vol_long > 0.0, vol_long, np.nan)
-        if order == "F" and bases is not None:  # the cached path: the arithmetic in one kernel
-            return _feature_columns(bars, period, count, r, logc, log_hl, unit)
         if order == "F":
             x = np.empty((len(close), count), order="F")
             for j, column in enumerate(columns[:count]):
@@ -86,16 +86,18 @@ def features(
     return x
 
 
-def _feature_columns(bars: Bars, period: int, count: int, r, logc, log_hl, unit) -> np.ndarray:
-    """:func:`features`' columns through ``learned_window.feature_columns``, the logs numpy's."""
+def _feature_columns(bars: Bars, period: int, count: int, r, logc, log_hl) -> np.ndarray:
+    """:func:`features`' columns: the rolling parts in one pass (``learned_features.feature_parts``,
+    the indicators' values bit for bit), numpy's logs, then ``learned_window.feature_columns``."""
+    from gaorg.strategies.learned_features import feature_parts
     from gaorg.strategies.learned_window import feature_columns
 
     close = np.asarray(bars.close)
-    empty = np.empty(0)
-    log_sma = np.log(sma(close, period)) if count > 3 else empty
-    rsi_v = rsi(close, period) if count > 4 else empty
-    stoch_v = stochastic_k(np.asarray(bars.high), np.asarray(bars.low), close, period) if count > 5 else empty
-    log_ratio = np.log(rolling_std(r, period) / unit) if count > 6 else empty
+    unit, sma_v, rsi_v, stoch_v, ratio = feature_parts(close, np.asarray(bars.high), np.asarray(bars.low), r,
+                                                       period, count)  # fmt: skip
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_sma = np.log(sma_v)  # empty where not asked for
+        log_ratio = np.log(ratio)
     return feature_columns(count, period, r, logc, log_hl, unit, log_sma, rsi_v, stoch_v, log_ratio)
 
 
@@ -269,9 +271,12 @@ def predict_cached(
         signal_key = (*signal_key, begin)
         raw = learned_cache.SIGNALS.get(signal_key)
     if raw is None:
-        x = learned_cache.cached_features(digest, bars, f, columns.stop or N_FEATURES, _features_f)[:, columns]
+        from gaorg.strategies.learned_features import finite_rows
+
+        count = columns.stop or N_FEATURES
+        x = learned_cache.cached_features(digest, bars, f, count, _features_f)[:, columns]
         finite_x = learned_cache.cached_series(
-            digest, ("finite", f, columns.start, columns.stop), bars, lambda _: np.isfinite(x).all(axis=1)
+            digest, ("finite", f, columns.start, columns.stop), bars, lambda _: finite_rows(x)
         )
         fwd = forward_returns(bars, h, learned_cache.cached_series(digest, "bases", bars, series_bases)[1])
         fit_key = (digest, name, f, h, w, model_params)
