@@ -136,7 +136,7 @@ def _dsyevd(typingctx, jobz, uplo, n, a, lda, w, work, lwork, iwork, liwork, inf
     return types.none(jobz, uplo, n, a, lda, w, work, lwork, iwork, liwork, info), codegen
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def eigh_vectors(cov: np.ndarray) -> np.ndarray:
     """``numpy.linalg._umath_linalg.eigh_lo(cov)``'s eigenvectors as numpy's gufunc computes them:
     a workspace query, the matrix copied column-major, ``dsyevd('V', 'L', ...)`` of numpy's LAPACK,
@@ -174,7 +174,7 @@ def eigh_vectors(cov: np.ndarray) -> np.ndarray:
     return vecs
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def matmul_abt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """numpy's ``a @ b.T`` for C-ordered float64 ``a`` (m, d) and ``b`` (k, d), d >= 2, m, k >= 1:
     a row by a column through ``dot`` (0.0 + ddot), a row or a column through ``gemv``, else ``gemm``."""
@@ -192,7 +192,7 @@ def matmul_abt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def gram(x: np.ndarray) -> np.ndarray:
     """numpy's ``x.T @ x`` for a C-ordered float64 ``x`` (m, d), m, d >= 2: ``syrk`` into the upper
     triangle, then the triangle copied below, as ``matmul`` does for a matrix by its transpose."""

@@ -19,7 +19,7 @@ from gaorg.strategies.indicators import step_max, step_min
 from gaorg.strategies.stamps import stamp_dependencies
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def feature_parts(
     close: np.ndarray, high: np.ndarray, low: np.ndarray, r: np.ndarray, period: int, count: int
 ):
@@ -123,7 +123,7 @@ def feature_parts(
     return unit, sma_v, rsi_v, k_v, ratio
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def finite_rows(x: np.ndarray) -> np.ndarray:
     """``np.isfinite(x).all(axis=1)``, a column at a time (``x`` column-major: contiguous columns)."""
     n, d = x.shape

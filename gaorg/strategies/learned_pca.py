@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _lerp(a: float, b: float, gamma: float) -> float:
     """numpy's ``_lerp``: ``a + (b - a) * gamma``, or ``b - (b - a) * (1 - gamma)`` from gamma 0.5 on."""
     diff = b - a
@@ -26,7 +26,7 @@ def _lerp(a: float, b: float, gamma: float) -> float:
     return a + diff * gamma
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _linear_quantile(s: np.ndarray, q: float) -> float:
     """``np.quantile(x, q)`` of a sorted ``s`` (method "linear"), for ``0 <= q < 1``."""
     n = s.shape[0]
@@ -38,7 +38,7 @@ def _linear_quantile(s: np.ndarray, q: float) -> float:
     return _lerp(s[i], s[i + 1], v - prev)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def quantile_classes(fwd: np.ndarray, s: np.ndarray, quantile: float, upper: float):
     """The tree's labels: ``np.unique(np.where(fwd >= high, 1, np.where(fwd <= low, -1, 0)),
     return_inverse=True)`` with ``low, high = np.quantile(fwd, (quantile, upper))``; ``s`` is
@@ -69,7 +69,7 @@ def quantile_classes(fwd: np.ndarray, s: np.ndarray, quantile: float, upper: flo
     return classes, y
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def column_means(x: np.ndarray) -> np.ndarray:
     """``np.mean(x, axis=0)`` of a C-ordered ``x``: the rows summed in order, then divided by their count."""
     m, d = x.shape
@@ -82,7 +82,7 @@ def column_means(x: np.ndarray) -> np.ndarray:
     return total
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def centred_covariance(gram: np.ndarray, mean: np.ndarray, n: int) -> np.ndarray:
     """PCA's ``cov = x.T @ x; cov -= n * mean[:, None] * mean[None, :]; cov /= n - 1`` from ``x.T @ x``."""
     d = gram.shape[0]
@@ -97,7 +97,7 @@ def centred_covariance(gram: np.ndarray, mean: np.ndarray, n: int) -> np.ndarray
     return cov
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def flipped_components(vecs: np.ndarray, k: int) -> np.ndarray:
     """The first ``k`` rows of ``flip(vecs, axis=1).T`` with ``svd_flip``'s signs (each row's
     largest absolute entry, the first of equals, made positive), as a C-ordered copy; no rows
@@ -120,7 +120,7 @@ def flipped_components(vecs: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def shifted_float32_t(zz: np.ndarray, shift: np.ndarray):
     """``np.asarray(zz - shift, dtype=np.float32).T`` as a C-ordered (components, rows) array: the
     last step of ``PCA.transform`` (``x @ components.T - mean @ components.T``) in the tree's

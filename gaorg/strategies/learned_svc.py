@@ -115,17 +115,17 @@ def _dscal(typingctx, n, alpha, x):
     return types.none(types.intp, types.float64, x), codegen
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _min(a: float, b: float) -> float:
     return a if a < b else b  # tron.cpp's template min (NaN and -0.0 as C++ has them)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _max(a: float, b: float) -> float:
     return a if a > b else b
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _xv(
     xs: np.ndarray, n: int, rows: np.ndarray, count: int, v: np.ndarray, out: np.ndarray, dense: bool
 ) -> None:
@@ -145,7 +145,7 @@ def _xv(
         out[i] = acc
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _xv_columns(xt: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
     """``Xv`` over every row of a column-major copy ``xt`` (n, m) without zeros: each out[i] the same
     sum in the same order as :func:`_xv`'s, vectorised across rows (~2-3x faster)."""
@@ -158,7 +158,7 @@ def _xv_columns(xt: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
             out[i] += vj * xt[j, i]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _sub_xtv(xs: np.ndarray, n: int, rows: np.ndarray, count: int, v: np.ndarray, out: np.ndarray,
              dense: bool) -> None:  # fmt: skip
     """liblinear's ``subXTv``: out = sum over the active rows (in their order) of v[i] * row.
@@ -192,7 +192,7 @@ def _sub_xtv(xs: np.ndarray, n: int, rows: np.ndarray, count: int, v: np.ndarray
                 out[j] += v[i] * value
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _fun(xs, xt, dense, y, c, w, z, all_rows) -> float:
     """``l2r_l2_svc_fun::fun``: also leaves y * (x . w) in z for ``grad``."""
     n = w.shape[0]
@@ -213,7 +213,7 @@ def _fun(xs, xt, dense, y, c, w, z, all_rows) -> float:
     return f
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _grad(xs, dense, y, c, w, g, z, active) -> int:
     """``l2r_l2_svc_fun::grad``: the active set (rows with margin < 1) into ``active``; its size."""
     m = y.shape[0]
@@ -229,7 +229,7 @@ def _grad(xs, dense, y, c, w, g, z, active) -> int:
     return size
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _hv(xs, xt, dense, c, active, size, s, hs, wa, full) -> None:
     """``l2r_l2_svc_fun::Hv`` on the active set (dense: ``Xv`` of every row, the active ones kept)."""
     if dense:
@@ -245,7 +245,7 @@ def _hv(xs, xt, dense, c, active, size, s, hs, wa, full) -> None:
         hs[i] = s[i] + 2 * hs[i]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _trcg(xs, xt, dense, c, active, size, delta, g, s, r, d, hd, wa, full) -> int:
     """``TRON::trcg``: conjugate gradient within the trust region of radius ``delta``."""
     n = g.shape[0]
@@ -289,7 +289,7 @@ def _trcg(xs, xt, dense, c, active, size, delta, g, s, r, d, hd, wa, full) -> in
     return cg_iter
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _tron(xs, xt, dense, y, c, eps, max_iter, w) -> int:
     """``TRON::tron`` from w = 0; the Newton iterations made (liblinear's n_iter)."""
     eta0, eta1, eta2 = 1e-4, 0.25, 0.75
@@ -350,7 +350,7 @@ def _tron(xs, xt, dense, y, c, eps, max_iter, w) -> int:
     return it - 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def fit(x: np.ndarray, positive: np.ndarray, c: float, eps: float = 1e-4, max_iter: int = 200) -> np.ndarray:
     """``train_wrap(x, positive.astype(float), False, L2R_L2LOSS_SVC, eps, 1.0, c, ones(2), max_iter,
     ...)``'s coefficients: float64[1, d + 1] (column-major, as its), the bias's last. Both classes

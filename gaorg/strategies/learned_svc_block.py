@@ -28,7 +28,7 @@ def available() -> bool:
     return learned_blas.available()
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def decision(xn: np.ndarray, raw: np.ndarray) -> np.ndarray:
     """``(xn @ raw[:, :-1].T + 1.0 * raw[:, -1]).reshape(-1)`` for C-ordered ``xn`` (k, d), d >= 2:
     numpy's matmul (gemv, or its dot for one row) through numpy's own BLAS."""
@@ -43,7 +43,7 @@ def decision(xn: np.ndarray, raw: np.ndarray) -> np.ndarray:
     return scores
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def predict_block(x: np.ndarray, ok: np.ndarray, t: int, mean: np.ndarray, std: np.ndarray, raw: np.ndarray,
                   out: np.ndarray) -> None:  # fmt: skip
     """``out[t:t + len(ok)][ok] = sign(decision)`` (+1 / -1) of the fit ``raw`` on the rows of ``x``
@@ -56,7 +56,7 @@ def predict_block(x: np.ndarray, ok: np.ndarray, t: int, mean: np.ndarray, std: 
             r += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def fit_block(x: np.ndarray, fwd: np.ndarray, keep: np.ndarray, lo: int, min_rows: int, c: float, ok: np.ndarray,
               t: int, out: np.ndarray):  # fmt: skip
     """One walk-forward fit of ``learned_models.linear_svc`` at bar t and its block's predictions.

@@ -25,7 +25,7 @@ FEATURE_THRESHOLD = np.float32(1e-7)
 SEED = 209652396  # np.random.RandomState(0).randint(0, RAND_R_MAX): the splitter's rand_r_state
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _rand_int(low: int, high: int, state: np.ndarray) -> int:
     """sklearn.tree._utils.rand_int: ``low + our_rand_r(state) % (high - low)`` (uint32 xorshift)."""
     s = state[0]
@@ -38,7 +38,7 @@ def _rand_int(low: int, high: int, state: np.ndarray) -> int:
     return low + (s % 2147483648) % (high - low)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _gini(counts: np.ndarray, w: float) -> float:
     sq = 0.0
     for c in range(counts.shape[0]):
@@ -46,7 +46,7 @@ def _gini(counts: np.ndarray, w: float) -> float:
     return 1.0 - sq / (w * w)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def build(zt: np.ndarray, orders: np.ndarray, y: np.ndarray, n_classes: int, max_depth: int, leaf: int,
           seed: int = SEED):  # fmt: skip
     """Nodes (feature, threshold, left, right, class counts) of the tree on float32 features ``zt``
@@ -198,7 +198,7 @@ def build(zt: np.ndarray, orders: np.ndarray, y: np.ndarray, n_classes: int, max
     return feature[:n_nodes], threshold[:n_nodes], left[:n_nodes], right[:n_nodes], value[:n_nodes]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def predict(z: np.ndarray, feature: np.ndarray, threshold: np.ndarray, left: np.ndarray, right: np.ndarray,
             value: np.ndarray) -> np.ndarray:  # fmt: skip
     """The class index (first of the largest counts) of each row's leaf."""
@@ -211,7 +211,7 @@ def predict(z: np.ndarray, feature: np.ndarray, threshold: np.ndarray, left: np.
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def predict_shifted(zz: np.ndarray, shift: np.ndarray, feature: np.ndarray, threshold: np.ndarray,
                     left: np.ndarray, right: np.ndarray, value: np.ndarray, classes: np.ndarray) -> np.ndarray:  # fmt: skip
     """``classes[predict(float32(zz - shift), ...)]`` as float64, the float32 features computed as

@@ -26,7 +26,7 @@ from gaorg.strategies.learned_window import standardised_rows, standardised_wind
 from gaorg.strategies.stamps import stamp_dependencies
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def window_covariance(x: np.ndarray, fwd: np.ndarray, keep: np.ndarray, lo: int, min_rows: int):
     """The standardised window (``standardised_window``) and ``PCA.fit``'s column means and
     centred covariance of it; with fewer than ``min_rows`` rows only ``rows`` is meaningful."""
@@ -38,7 +38,7 @@ def window_covariance(x: np.ndarray, fwd: np.ndarray, keep: np.ndarray, lo: int,
     return tx, ty, mean, std, rows, pmean, cov
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def projections(vecs: np.ndarray, k: int, tx: np.ndarray, pmean: np.ndarray):
     """``flipped_components``, ``mean @ components.T`` and ``shifted_float32_t(x @ components.T,
     shift)``; no components if an eigenvector holds a NaN."""
@@ -51,7 +51,7 @@ def projections(vecs: np.ndarray, k: int, tx: np.ndarray, pmean: np.ndarray):
     return comps, shift, zt, keys
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def prepare(x: np.ndarray, fwd: np.ndarray, keep: np.ndarray, lo: int, min_rows: int, k: int):
     """:func:`window_covariance`, numpy's ``eigh`` (``learned_blas.eigh_vectors``) and
     :func:`projections` in one call: (rows, ty, mean, std, components, shift, zt, keys); no
@@ -64,7 +64,7 @@ def prepare(x: np.ndarray, fwd: np.ndarray, keep: np.ndarray, lo: int, min_rows:
     return rows, ty, mean, std, comps, shift, zt, keys
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def predict_block(
     x, ok, t, mean, std, comps, shift, feature, threshold, left, right, value, classes, out
 ) -> None:
@@ -79,7 +79,7 @@ def predict_block(
             r += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def tree_and_block(zt, keys, ty, sorted_ty, quantile, depth, x, ok, t, mean, std, comps, shift, out):
     """The quantile classes, the tree (``learned_tree.build``, leaves of max(10, rows // 20)) and,
     if a row of the block is finite, its predictions into ``out``. Returns the tree and the classes."""

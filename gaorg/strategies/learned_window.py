@@ -5,6 +5,12 @@ The same numbers as ``train_x[keep]``, ``.mean(axis=0)``, ``.std(axis=0)`` and
 after another (its pairwise summation applies along a contiguous reduced axis only), which is the
 order used here; the divisions and the square root are correctly rounded in both.
 ``tests/unit/test_learned_parity.py`` compares the two on random windows bit for bit.
+
+The learned kernels (``learned_*.py``) compile with ``error_model="numpy"``: a float division
+checks nothing and follows IEEE (numba's default tests each divisor for zero and raises, a branch
+per division that also keeps a loop from vectorising). The results are the same wherever the
+default does not raise, and a raise would have stopped the evaluation: e.g. the feature columns
+148 -> 102 us at 20,000 bars and 8 columns.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def standardised_window(x: np.ndarray, fwd: np.ndarray, keep: np.ndarray, lo: int, min_rows: int):
     """Rows ``lo + i`` of ``x`` where ``keep[i]``, standardised; their labels, mean and deviation.
 
@@ -61,7 +67,7 @@ def standardised_window(x: np.ndarray, fwd: np.ndarray, keep: np.ndarray, lo: in
     return tx, ty, mean, std, m
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def standardised_rows(
     x: np.ndarray, ok: np.ndarray, lo: int, mean: np.ndarray, std: np.ndarray
 ) -> np.ndarray:
@@ -81,12 +87,12 @@ def standardised_rows(
     return out
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _finite(v: float) -> float:
     return v if np.isfinite(v) else np.nan
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def feature_columns(
     count: int, period: int, r, logc, log_hl, unit, log_sma, rsi_v, stoch_v, log_ratio
 ) -> np.ndarray:
