@@ -60,6 +60,7 @@ class DaskMapper:
     def __init__(self, client: Any, retries: int = 3, batches_per_worker: int | None = None,
                  cost: Callable[[Any], float] | None = None) -> None:
         self.client = client
+        quiet_abandoned_gathers(client)
         self.retries = retries
         self.batches_per_worker = batches_per_worker if batches_per_worker is not None else self.equal_batches
         self.cost = cost  # estimated cost of an item: batches are sized on it
@@ -164,6 +165,32 @@ class DaskMapper:
             for i, result in zip(group, batch, strict=True):
                 out[i] = result
         return out
+
+
+def quiet_abandoned_gathers(client: Any) -> None:
+    """Keep Dask's abandoned gathers from printing a traceback on Ctrl-C.
+
+    A ``client.gather`` interrupted by Ctrl-C leaves its coroutine running on the client's event
+    loop; once the batches are released, its per-future tasks end in ``AllExit`` (Dask's signal
+    to stop waiting) that nothing retrieves, and asyncio prints "Task exception was never
+    retrieved ... AllExit" with a traceback before gaorg's own message. This filters that one
+    exception out of the loop's handler; every other goes to the handler there was.
+    """
+    loop = getattr(getattr(client, "loop", None), "asyncio_loop", None)
+    if loop is None or getattr(loop.get_exception_handler(), "gaorg_quiet", False):
+        return
+    previous = loop.get_exception_handler()
+
+    def handler(lp: Any, context: dict[str, Any]) -> None:
+        if type(context.get("exception")).__name__ == "AllExit":
+            return
+        if previous is not None:
+            previous(lp, context)
+        else:
+            lp.default_exception_handler(context)
+
+    handler.gaorg_quiet = True  # type: ignore[attr-defined]
+    loop.call_soon_threadsafe(loop.set_exception_handler, handler)
 
 
 def traced_batch(batch: list, timed_task: Callable[..., list], **kwargs: Any) -> dict[str, Any]:
