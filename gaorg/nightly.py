@@ -13,7 +13,8 @@ and for each universe, independently:
 4. optionally runs the promotion gates on the best registered candidate (never forced).
 
 A failing universe is recorded and the next one runs; the exit status is 1 when any failed and
-``summary.json`` beside the notebooks says what happened to each.
+``summary.json`` beside the notebooks says what happened to each. The YAML's typed configs are
+:mod:`gaorg.nightly_config`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import functools
 import os
 import sys
 import time
@@ -30,159 +30,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gaorg.config import Settings, parse_config
+from gaorg.config import Settings
 from gaorg.errors import ConfigError, ExchangeError, RunLockedError
+from gaorg.nightly_config import (  # noqa: F401 - the configs (gaorg.nightly_config), importable from here too
+    DEFAULT_CONFIG,
+    FetchConfig,
+    NightlyConfig,
+    UniverseConfig,
+    load_config,
+)
 
-DEFAULT_CONFIG = Path("pipelines") / "nightly.yaml"
 RECORD = "record.json"
-
-
-def default_notebook() -> Path:
-    """``notebooks/03_evolve.ipynb`` of the source tree gaorg runs from."""
-    return Path(__file__).resolve().parents[1] / "notebooks" / "03_evolve.ipynb"
-
-
-@dataclass(frozen=True)
-class FetchConfig:
-    """How a universe gets new bars: from its ``exchange`` (ccxt), unless ``enabled`` is false.
-
-    ``timeframe`` defaults to the universe's finest stage; ``api_url`` sends requests elsewhere
-    (a proxy, a stand-in exchange in tests); ``retries``/``backoff`` bound the wait on faults;
-    ``rate_limit_ms`` overrides ccxt's throttle (ms a unit of request weight) as ``gaorg data fetch``'s does.
-    """
-
-    enabled: bool = True
-    timeframe: str | None = None
-    api_url: str | None = None
-    testnet: bool = False
-    retries: int = 3
-    backoff: float = 1.0
-    timeout_ms: int | None = None
-    rate_limit_ms: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.rate_limit_ms is not None and self.rate_limit_ms < 0:
-            raise ValueError(f"rate_limit_ms {self.rate_limit_ms} cannot be negative (0: no throttle)")
-
-
-@dataclass(frozen=True)
-class UniverseConfig:
-    """One universe: a basket evolved together and registered as model ``register``; the basket is
-    ``symbols``, or a rule (``universe``, ``min_history``, ``top``: :func:`gaorg.evolve.rule.rule_of`)
-    the notebook resolves once."""
-
-    name: str
-    symbols: tuple[str, ...] = ()
-    exchange: str | None = None
-    universe: str | None = None
-    min_history: str | None = None
-    top: int | None = None
-    timeframes: tuple[str, ...] = ("4h", "1h")
-    population: int = 64
-    generations: int = 10
-    seed: int = 0
-    folds: int = 4
-    holdout: float = 0.2
-    register: str = ""
-    top_k: int = 5
-    parsimony: float | None = None  # EvolveConfig.parsimony (None: its default)
-    fetch: FetchConfig = FetchConfig()
-
-    def __post_init__(self) -> None:
-        if not self.name or any(c in self.name for c in "/\\ "):
-            raise ValueError(f"name: {self.name!r} must be a non-empty word (it names files), e.g. majors")
-        try:
-            self.rule  # noqa: B018 - a bad rule fails here, at the edge
-        except ConfigError as exc:
-            raise ValueError(f"universe {self.name}: {exc}") from None
-        if self.parsimony is not None and not 0.0 < self.parsimony <= 1.0:
-            raise ValueError(f"universe {self.name}: parsimony {self.parsimony} must be in (0, 1] (0.5: the default)")
-        if not self.symbols and self.universe is None:
-            raise ValueError(f"universe {self.name}: symbols is empty; list at least one symbol (or a universe rule)")
-
-    @functools.cached_property
-    def rule(self) -> Any:
-        """The basket's :class:`gaorg.evolve.rule.BasketRule` (None: the basket is ``symbols``)."""
-        from gaorg.evolve.rule import rule_of
-
-        return rule_of(self.universe, self.min_history, self.top, symbols=self.symbols, exchange=self.exchange)
-
-    @property
-    def store_exchange(self) -> str | None:
-        """The exchange name the store keeps this universe's bars under: ``EXCHANGE-testnet`` when
-        ``fetch.testnet`` (as ``gaorg data fetch --testnet`` stores them), so the evolution reads
-        the bars its fetch wrote, never the main exchange's."""
-        source = self.exchange or (self.rule.exchange if self.rule else None)
-        return f"{source}-testnet" if source and self.fetch.testnet else source
-
-    @property
-    def model(self) -> str:
-        """The registered model name (``register``, default ``gaorg-NAME``)."""
-        return self.register or f"gaorg-{self.name}"
-
-    def notebook_parameters(self, config: NightlyConfig, output_dir: Path) -> dict[str, Any]:
-        """The papermill parameters of ``03_evolve`` for this universe."""
-        rule = self.rule
-        return {
-            "symbols": list(self.symbols), "timeframes": list(self.timeframes),
-            "exchange": None if rule else self.store_exchange,
-            "universe": f"{self.store_exchange}:{rule.kind}" if rule else None,
-            "min_history": self.min_history, "top": self.top,
-            "population": self.population, "generations": self.generations, "seed": self.seed,
-            "folds": self.folds, "holdout": self.holdout, "scheduler": config.scheduler,
-            "workers": config.workers, "register": self.model, "top_k": self.top_k,
-            "parsimony": self.parsimony, "output_dir": str(output_dir),
-        }
-
-
-@dataclass(frozen=True)
-class NightlyConfig:
-    """The whole nightly run. Relative paths resolve against the config file's directory.
-
-    - ``universes``: run in order, each on its own (a failure does not stop the next).
-    - ``notebook``: the evolve notebook (default: ``notebooks/03_evolve.ipynb``).
-    - ``scheduler``/``workers``: the Dask cluster every universe uses (None: a LocalCluster).
-    - ``promote``: run the promotion gates on each universe's best candidate (never ``--force``).
-    - ``cell_timeout``: seconds one notebook cell may run before it is stopped.
-    """
-
-    universes: tuple[UniverseConfig, ...]
-    notebook: Path | None = None
-    scheduler: str | None = None
-    workers: int | None = None
-    promote: bool = False
-    cell_timeout: float = 4 * 3600.0
-    kernel: str = "python3"
-
-    def __post_init__(self) -> None:
-        if not self.universes:
-            raise ValueError("universes: give at least one universe (name, symbols)")
-        names = [u.name for u in self.universes]
-        if len(set(names)) != len(names):
-            raise ValueError(f"universes: names must be unique, got {', '.join(names)}")
-
-
-def load_config(path: str | Path) -> NightlyConfig:
-    """Read and check a nightly YAML file (ConfigError names the file and the bad key)."""
-    import yaml
-
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"no nightly config at {path}; pass --config FILE "
-                          f"(an example is pipelines/nightly.yaml, see docs/nightly.md)") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
-    config = parse_config(NightlyConfig, data, str(path))
-    notebook = config.notebook
-    if notebook is None:
-        notebook = default_notebook()
-    elif not notebook.is_absolute():
-        notebook = (path.parent / notebook).resolve()
-    if not notebook.exists():
-        raise ConfigError(f"{path}: notebook {notebook} does not exist")
-    return dataclasses.replace(config, notebook=notebook)
 
 
 # -- the lock -------------------------------------------------------------------------------------

@@ -78,6 +78,8 @@ class EvolveParams:
     top_k: int = 5
     output_dir: str = ""
     parsimony: float | None = None  # EvolveConfig.parsimony (None: its default)
+    reject_below: float | None = 0.0  # EvolveConfig's default; None scores every genome on every asset
+    initial_factor: float = 2.0  # EvolveConfig's default
 
     def __post_init__(self) -> None:
         if self.universe is not None:
@@ -115,7 +117,8 @@ class EvolveParams:
                                   "params.basket(settings) and pass that basket")
             basket = Basket(self.symbols, self.exchange, {})
         data = {k: getattr(self, k) for k in ("timeframes", "population", "generations",
-                                                "seed", "folds", "holdout", "scheduler", "workers")}
+                                                "seed", "folds", "holdout", "scheduler", "workers",
+                                                "reject_below", "initial_factor")}
         data.update(symbols=basket.symbols, exchange=basket.exchange, universe=basket.universe)
         if self.parsimony is not None:
             data["parsimony"] = self.parsimony

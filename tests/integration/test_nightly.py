@@ -269,8 +269,10 @@ def test_a_testnet_universe_fetches_into_and_evolves_on_the_testnet_series_never
     ("universe: hyperliquid:perp\n    top: 0", "top 0: give how many series the basket holds"),
     ("symbols: [BTC]\n    top: 3", "min_history and top choose within a rule; add universe"),
     ("universe: hyperliquid:perp\n    symbols: [BTC]", "drop symbols and exchange"),
-    ("symbols: [BTC]\n    parsimony: 0", "parsimony 0.0 must be in (0, 1]"),
-    ("symbols: [BTC]\n    parsimony: 1.5", "parsimony 1.5 must be in (0, 1]"),
+    ("symbols: [BTC]\n    parsimony: 0", "parsimony: 0.0 must be in (0, 1]"),
+    ("symbols: [BTC]\n    parsimony: 1.5", "parsimony: 1.5 must be in (0, 1]"),
+    ("symbols: [BTC]\n    initial_factor: 0.5", "initial_factor: 0.5 must be in [1, 10]"),
+    ("symbols: [BTC]\n    reject_below: 1000", "reject_below: 1000.0 must be an annualised Sharpe in [-100, 100]"),
 ])
 def test_a_bad_rule_in_the_nightly_config_exits_2_naming_the_universe_before_anything_runs(capsys, gaorg_home,
                                                                                         tmp_path, universe, says):

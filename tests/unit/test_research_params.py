@@ -44,6 +44,25 @@ def test_evolve_params_become_the_library_evolve_config_with_its_checks():
         notebook_params(EvolveParams, {"population": 2}).evolve_config()
 
 
+def test_evolve_params_carry_the_search_settings_with_evolve_configs_defaults():
+    """03_evolve (and the nightly, which injects them) sets ``reject_below`` and ``initial_factor``
+    as ``gaorg evolve --reject-below/--initial-factor`` do; their defaults are the run's own."""
+    from gaorg.evolve.config import EvolveConfig
+    from gaorg.nightly_config import UniverseConfig
+
+    defaults = EvolveConfig(symbols=("A",))
+    for name in ("reject_below", "initial_factor"):
+        assert getattr(EvolveParams(), name) == getattr(defaults, name)
+        assert getattr(UniverseConfig(name="u", symbols=("A",)), name) == getattr(defaults, name)
+    cfg = notebook_params(EvolveParams, {"symbols": ["X"], "reject_below": None, "initial_factor": 3}).evolve_config()
+    assert (cfg.reject_below, cfg.initial_factor) == (None, 3.0)  # None: every genome scored on every asset
+    assert notebook_params(EvolveParams, {"symbols": ["X"], "reject_below": -0.5}).evolve_config().reject_below == -0.5
+    with pytest.raises(ConfigError, match=r"initial_factor: 20.0 must be in \[1, 10\]"):
+        notebook_params(EvolveParams, {"initial_factor": 20}).evolve_config()
+    with pytest.raises(ConfigError, match="notebook parameter.reject_below: expected a number"):
+        notebook_params(EvolveParams, {"reject_below": "off"})
+
+
 def test_check_symbols_names_the_unknown_symbol_and_what_the_store_holds(settings, gaorg_home):
     seed_store(gaorg_home, ("SYNTH-BTC",), n_bars=30)
     assert check_symbols(settings, ["SYNTH-BTC"]) == {"SYNTH-BTC": "synthetic"}
