@@ -10,6 +10,7 @@ the prediction at bar i. scikit-learn is imported by the modules' fit functions,
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -182,8 +183,10 @@ def predict(bars: Bars, params, x: np.ndarray, fit_predict: FitPredict) -> np.nd
 _SKIP = ()  # a fit bar whose training window is too small: predicted 0
 
 # (fit_block(x, fwd, keep, lo, min_rows, ok, t, out) -> (state, mean, std, model),
-#  predict_block(x, ok, t, mean, std, model, out)): see walk_forward_models
-Blocks = tuple[Callable[..., tuple[int, np.ndarray, np.ndarray, object]], Callable[..., None]]
+#  predict_block(x, ok, t, mean, std, model, out)[,
+#  fit_blocks(x, fwd, finite_xy, finite_x, ts, horizon, window, refit, min_rows, out)
+#      -> (states, means, stds, models)]): see walk_forward_models
+Blocks = tuple[Callable[..., Any], ...]
 
 
 def walk_forward_models(
@@ -211,6 +214,9 @@ def walk_forward_models(
     finite_xy = finite_x & np.isfinite(fwd)
     min_rows = 2 * x.shape[1]
     models = learned_cache.MODELS
+    if blocks is not None and len(blocks) > 2:
+        _walk_forward_blocks(x, fwd, horizon, window, refit, start, key, blocks, finite_x, finite_xy, out)
+        return out
     for t in range(start, n, refit):
         stop = min(n, t + refit)
         ok = finite_x[t:stop]
@@ -239,6 +245,39 @@ def walk_forward_models(
             continue
         out[t:stop][ok] = apply(model, standardised_rows(x, ok, t, mean, std))  # a view: 0 where not ok
     return out
+
+
+def _walk_forward_blocks(
+    x, fwd, horizon, window, refit, start, key, blocks, finite_x, finite_xy, out
+) -> None:
+    """:func:`walk_forward_models`' loop with the fits the cache lacks done in one call (``blocks[2]``):
+    the Python between the kernels, their dispatch and boxing once per series instead of once per
+    fit. The cached fits predict first, then the missing ones are fitted (each block of ``out`` is
+    written by its own fit only, so the order does not matter) and cached as the loop caches them."""
+    n = len(fwd)
+    if start >= n:
+        return
+    fit_bars = range(start, n, refit)
+    any_ok = np.logical_or.reduceat(finite_x[start:], np.arange(0, n - start, refit))
+    models = learned_cache.MODELS
+    missing = []
+    for t, ok_any in zip(fit_bars, any_ok, strict=True):
+        if not ok_any:
+            continue
+        entry = models.get((*key, t))
+        if entry is None:
+            missing.append(t)
+        elif entry is not _SKIP and entry[2] is not None:
+            blocks[1](x, finite_x[t : min(n, t + refit)], t, entry[0], entry[1], entry[2], out)
+    if not missing:
+        return
+    ts = np.array(missing, dtype=np.int64)
+    states, means, stds, fitted = blocks[2](
+        x, fwd, finite_xy, finite_x, ts, horizon, window, refit, 2 * x.shape[1], out
+    )
+    for i, t in enumerate(missing):
+        state = states[i]
+        models.put((*key, t), _SKIP if state == 0 else (means[i], stds[i], fitted[i] if state == 2 else None))
 
 
 def _features_f(bars: Bars, period: int, count: int) -> np.ndarray:

@@ -68,7 +68,12 @@ def linear_svc_blocks(c: float) -> tuple[Callable[..., Any], Callable[..., None]
     def fit_block(x, fwd, keep, lo, min_rows, ok, t, out):
         return learned_svc_block.fit_block(x, fwd, keep, lo, min_rows, c, ok, t, out)
 
-    return fit_block, learned_svc_block.predict_block
+    def fit_blocks(x, fwd, finite_xy, finite_x, ts, horizon, window, refit, min_rows, out):
+        return learned_svc_block.fit_blocks(
+            x, fwd, finite_xy, finite_x, ts, horizon, window, refit, min_rows, c, out
+        )
+
+    return fit_block, learned_svc_block.predict_block, fit_blocks
 
 
 def pca_fit(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

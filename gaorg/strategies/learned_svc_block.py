@@ -80,7 +80,33 @@ def fit_block(x: np.ndarray, fwd: np.ndarray, keep: np.ndarray, lo: int, min_row
     return 2, mean, std, raw
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def fit_blocks(x: np.ndarray, fwd: np.ndarray, finite_xy: np.ndarray, finite_x: np.ndarray, ts: np.ndarray,
+               horizon: int, window: int, refit: int, min_rows: int, c: float, out: np.ndarray):  # fmt: skip
+    """:func:`fit_block` at each fit bar of ``ts`` in one call (``learned.walk_forward_models``' windows:
+    rows ``max(0, t - horizon - window + 1) .. t - horizon`` where ``finite_xy``, the block
+    ``t .. t + refit - 1`` where ``finite_x``): (states, means, stds, raws), row i the fit at ``ts[i]``
+    (``raws[i]`` meaningful where the state is 2), the predictions written into ``out``."""
+    n, d = fwd.shape[0], x.shape[1]
+    states = np.zeros(ts.shape[0], np.int64)
+    means = np.zeros((ts.shape[0], d))
+    stds = np.ones((ts.shape[0], d))
+    raws = np.zeros((ts.shape[0], 1, d + 1))
+    for i in range(ts.shape[0]):
+        t = ts[i]
+        lo = max(0, t - horizon - window + 1)
+        state, mean, std, raw = fit_block(
+            x, fwd, finite_xy[lo : t - horizon + 1], lo, min_rows, c, finite_x[t : min(n, t + refit)], t, out
+        )
+        states[i] = state
+        means[i] = mean
+        stds[i] = std
+        if state == 2:
+            raws[i, 0] = raw[0]
+    return states, means, stds, raws
+
+
 # numba's cache checks only this file: recompile these when a kernel they call changes
 DEPENDENCIES_STAMPED = stamp_dependencies(
-    (decision, predict_block, fit_block), (learned_blas, learned_svc, learned_window)
+    (decision, predict_block, fit_block, fit_blocks), (learned_blas, learned_svc, learned_window)
 )

@@ -28,7 +28,7 @@ from tests.bench.bench_generation import generation_0  # noqa: E402
 
 TIMED = {
     learned_tree_block: ("prepare", "tree_and_block", "predict_block"),
-    learned_svc_block: ("fit_block", "predict_block"),
+    learned_svc_block: ("fit_block", "fit_blocks", "predict_block"),
     learned: ("walk_forward_models", "_features_f", "forward_returns"),
 }
 

@@ -233,3 +233,39 @@ def test_a_cached_kernel_recompiles_when_a_kernel_it_calls_changes(tmp_path):
         "from numba import njit\n@njit(cache=True)\ndef g(x):\n    return x + 2\n"
     )
     assert run() == ["True", "30", "0"]
+
+
+def test_the_batched_fits_give_the_per_fit_loops_signal_with_the_cache_cold_or_warm():
+    """``walk_forward_models`` with a module's third block (all the fits the cache lacks in one call)
+    against the per-fit loop over the same blocks and against the Python path (fit, apply), cold and
+    after other refits cached some of the same fit bars (hits predicted from the cache)."""
+    from gaorg.strategies import learned_cache, learned_models
+
+    rng = np.random.default_rng(11)
+    for k in range(12):
+        bars = random_bars(int(rng.integers(2500, 6000)), seed=200 + k)
+        period, horizon, window = (
+            int(rng.integers(3, 30)),
+            int(rng.integers(1, 30)),
+            int(rng.integers(100, 1200)),
+        )
+        if k % 2:
+            name, columns, c = "linear_svc", 5, 10.0 ** rng.uniform(-3.0, 1.0)
+            fit, apply = learned_models.linear_svc(c)
+            blocks = learned_models.linear_svc_blocks(c)
+        else:
+            name, columns, c = "pca_tree", 8, (int(rng.integers(1, 5)), int(rng.integers(1, 7)), 0.3)
+            fit, apply = learned_models.pca_tree(*c)
+            blocks = learned_models.pca_tree_blocks(*c)
+        x = learned.features(bars, period, columns, order="F")
+        fwd = learned.forward_returns(bars, horizon)
+        start = learned.first_fit_bar(period, horizon, window) + int(rng.integers(0, 700))
+        key = (b"market", name, period, horizon, window, c)
+        learned_cache.clear()
+        for refit in (int(rng.integers(250, 1000)), 250, 500):
+            args = (x, fwd, horizon, window, refit, start)
+            want = learned.walk_forward_models(*args, fit, apply, ("python", *key))
+            per_fit = learned.walk_forward_models(*args, fit, apply, ("per fit", *key), blocks[:2])
+            batched = learned.walk_forward_models(*args, fit, apply, key, blocks)
+            assert np.array_equal(per_fit, want) and np.array_equal(batched, want), (k, refit)
+    learned_cache.clear()
