@@ -140,7 +140,7 @@ def test_the_tree_blocks_give_the_python_paths_fit_and_predictions():
             continue
         params = (int(rng.integers(1, 5)), int(rng.integers(1, 7)), float(rng.uniform(0.1, 0.45)))
         fit, apply = learned_models.pca_tree(*params)
-        fit_block, predict_block = learned_tree_block.blocks(*params)
+        fit_block, predict_block, _ = learned_tree_block.blocks(*params)
         want = np.zeros(len(fwd))
         tx, ty, mean, std, rows = standardised_window(x, fwd, keep, lo, 16)
         got = np.zeros(len(fwd))
