@@ -94,8 +94,11 @@ def _run(args: argparse.Namespace, settings):
         return Outcome(_one_symbol_text(s, config) + failed, s.to_dict(), code)
     each = "; ".join(f"{sym}: equity {_money(v['equity'])}, position {v['units']:.6g}, {v['orders']} orders, "
                      f"{v['failed']} failed, risk {v['risk_state']}" for sym, v in s.symbols.items())
-    text = (f"{s.model} v{s.version} on {len(config.symbols)} symbols {config.timeframe} ({s.broker}): {s.bars} bars "
-            f"this run, {s.total_bars} in these live states; {s.orders} orders, {s.failed} failed, {s.refused} refused, "
+    r = s.replay
+    bars = (f"replayed {s.bars} bars {r['from']} .. {r['to']} ({r['start']})" if r and s.bars else
+            f"{s.bars} bars this run" + (f" ({r['start']})" if r else ""))
+    text = (f"{s.model} v{s.version} on {len(config.symbols)} symbols {config.timeframe} ({s.broker}): {bars}"
+            f", {s.total_bars} in these live states; {s.orders} orders, {s.failed} failed, {s.refused} refused, "
             f"{len(s.switches)} switches; total equity {_money(s.equity)}, risk {s.risk_state}; {s.stopped}\n  {each}"
             f"{failed}")
     return Outcome(text, s.to_dict(), code)

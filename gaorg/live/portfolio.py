@@ -246,7 +246,11 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
             injected = runner._broker.get(sym) if isinstance(runner._broker, dict) else None
             exchange = runner.exchange() if shared else None  # one account: one client for the orders
             part = parts[sym] = runner.part(cfg, broker=injected, exchange=exchange)
+            if c.feed == "replay" and runner._feed is None:
+                part._choose_start(res)  # --start, else the version's hold-out start on the symbol, as alone
             brokers.append(part.broker())
+        if c.feed == "replay" and runner._feed is None:
+            summary.replay = {"start": _start_note({sym: part.replay_note for sym, part in parts.items()})}
         group = StateGroup(settings.live_db)
         for sym, broker in zip(c.symbols, brokers, strict=True):
             cfg = c.for_symbol(sym)
@@ -318,6 +322,8 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
             if report is None:
                 continue
             per[sym]["bars"] += 1
+            if summary.first_ts is None:  # bars come in time order: the run's first
+                summary.first_ts = bar.ts
             if switch is not None:
                 summary.switches.append({"ts": bar.ts, "version": switch[0].version, "policy": switch[1],
                                          "symbol": sym})
@@ -408,7 +414,22 @@ def finish(summary: Any, book: Portfolio, per: dict[str, dict[str, int]], config
     summary.risk_state = book.risk_state()
     done = [ex.last_ts for ex in book.executors.values() if ex.last_ts is not None]
     summary.last_ts = max(done) if done else None
+    if summary.replay:  # which bars a replay covered, as a one-symbol run says it
+        from gaorg.live.narrate import iso
+
+        summary.replay.update({"from": iso(summary.first_ts), "to": iso(summary.last_ts if summary.bars else None),
+                               "bars": summary.bars, "first_ts": summary.first_ts})
     return summary
+
+
+def _start_note(notes: dict[str, str]) -> str:
+    """How the symbols' replay starts were chosen: one note, or each note with the symbols it applies to."""
+    groups: dict[str, list[str]] = {}
+    for sym, note in notes.items():
+        groups.setdefault(note, []).append(sym)
+    if len(groups) == 1:
+        return next(iter(groups))
+    return "; ".join(f"{', '.join(syms)}: {note}" for note, syms in groups.items())
 
 
 def _num(x: float) -> float | None:

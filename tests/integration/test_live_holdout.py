@@ -49,3 +49,31 @@ def test_a_registered_versions_replay_starts_at_its_hold_out_and_shows_orders_fi
     why = f"flat for 20 bars: its entry needs {GENOME.lookback()} bars of warm-up"
     assert flat.json["idle"].startswith(why) and f"no order: {why}" in flat.stderr
     assert "from the first stored bar" in flat.stderr
+
+
+@pytest.mark.slow
+def test_a_basket_replay_starts_each_symbol_at_the_versions_hold_out_and_says_so(cli, ready_home):
+    settings = Settings.from_env()
+    data = store_synthetic(settings, ("BTC", "ETH"), "1h", 1200, seed=7)
+    other = store_synthetic(settings, ("SOL",), "1h", 1200, seed=11)[("SOL", "1h")]  # not in the version's basket
+    out = log_evolution(hand_made_result(data, [GENOME]), MlflowRecorder(settings), register="trend")
+    version = str(out["versions"][0]["version"])
+    mlflow.MlflowClient(settings.tracking_uri).set_registered_model_alias("trend", "production", version)
+    info = get_version(mlflow.MlflowClient(settings.tracking_uri), settings, "trend", version)
+    starts = {sym: ms for _ex, sym, _tf, ms in rescore_basis(info, settings)[0]}
+    assert set(starts) == {"BTC", "ETH"} and all(int(data[(s, "1h")].ts[0]) < starts[s] for s in starts)
+
+    res = cli("live", "--model", "trend", "--symbol", "BTC,ETH", "--timeframe", "1h", "--paper", "--max-bars", "50",
+              "--json")
+    assert res.code == 0, res.stderr
+    s = res.json
+    assert s["first_ts"] == s["replay"]["first_ts"] == min(starts.values()) and s["replay"]["bars"] == s["bars"] == 100
+    assert f"replayed 100 bars {s['replay']['from']} .. {s['replay']['to']} (from v{version}'s hold-out start" in res.stderr
+
+    # a symbol outside the basket replays from its first stored bar, and the run says which did what
+    mixed = cli("live", "--model", "trend", "--symbol", "BTC,SOL", "--timeframe", "1h", "--paper", "--max-bars", "5",
+                "--json")
+    assert mixed.code == 0, mixed.stderr
+    assert mixed.json["first_ts"] == int(other.ts[0]) < starts["BTC"]
+    assert f"BTC: from v{version}'s hold-out start" in mixed.stderr
+    assert "SOL: from the first stored bar (SOL is not in" in mixed.stderr
