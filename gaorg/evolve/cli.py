@@ -12,7 +12,9 @@ from typing import Any
 EPILOG = """\
 The run id is the first line on stderr, before any work; the checkpoint lives in
 $GAORG_HOME/checkpoints/RUN_ID/ (state.ckpt after every generation, front/*.json at the end).
-Continue a killed run with `gaorg evolve --resume RUN_ID` (same result as an uninterrupted run).
+Continue a killed run with `gaorg evolve --resume RUN_ID` (same result as an uninterrupted run);
+a run started with --register NAME is logged and registered only if the resume says it again
+(`--resume RUN_ID --register NAME`, what the Ctrl-C message prints).
 Series not stored at a stage's timeframe are resampled from a finer stored one.
 A basket by rule: --universe hyperliquid:perp [--min-history 1y] [--top 30] picks, once at the start,
 the stored perpetuals of the exchange with that much history, the most traded over the 30 days before
@@ -114,6 +116,12 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
         if given:
             raise ConfigError(f"--resume continues run {run_id} with its own settings; drop {', '.join(given)}")
         config = load_state(ckpt).config
+        if config.universe:  # the basket its rule resolved to at the start, not resolved again
+            import sys
+
+            more = f" and {len(config.symbols) - 10} more" if len(config.symbols) > 10 else ""
+            print(f"basket as recorded by run {run_id} ({config.universe}; not resolved again): "
+                  f"{len(config.symbols)} series: {', '.join(config.symbols[:10])}{more}", file=sys.stderr, flush=True)
     else:
         rule = _rule(args)
         # a rule is resolved after every other option is checked: a bad --holdout or --timeframes
@@ -159,10 +167,12 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
         if callback is not None:  # the MLflow run the callback opened ends FAILED, not open
             callback.finish("FAILED")
         if isinstance(exc, KeyboardInterrupt) and (ckpt / STATE_FILE).exists():
+            import shlex
             import sys
 
+            again = f" --register {shlex.quote(args.register)}" if args.register else ""  # else not registered
             print(f"run {run_id} stopped at its last checkpointed generation; continue it with "
-                  f"`gaorg evolve --resume {run_id}`", file=sys.stderr, flush=True)
+                  f"`gaorg evolve --resume {run_id}{again}`", file=sys.stderr, flush=True)
         raise
     payload = result.to_payload()
     payload["config"] = dict(result.config)  # every option of the run, as MLflow's params record it

@@ -149,6 +149,27 @@ def test_an_interrupted_run_says_how_to_continue_it(gaorg_home, capsys, monkeypa
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["run_id"] == run_id
 
 
+def test_an_interrupted_registered_run_says_to_register_it_on_resume(gaorg_home, capsys, monkeypatch):
+    """A run started with --register NAME, stopped by Ctrl-C: the command it prints to continue it
+    says --register NAME again (a resume without it logs and registers nothing)."""
+    import gaorg.evolve.run as run_module
+
+    real = run_module.evolve
+
+    def stopped_at_generation_0(config, store, client, callback, ckpt, **kwargs):
+        def interrupt(stats):
+            raise KeyboardInterrupt
+        return real(config, store, client, interrupt, ckpt, **kwargs)
+
+    store_bars(gaorg_home, n=800)
+    monkeypatch.setattr(run_module, "evolve", stopped_at_generation_0)
+    assert main(["evolve", "--symbols", "A,B", "--timeframes", "1h", "--population", "4", "--generations", "2",
+                 "--folds", "2", "--register", "my-model", *FAST]) == 130
+    err = capsys.readouterr().err
+    run_id = err.split()[1]
+    assert f"continue it with `gaorg evolve --resume {run_id} --register my-model`" in err
+
+
 def test_a_ctrl_c_swallowed_on_the_way_still_stops_the_run_at_its_next_report(gaorg_home, capsys, monkeypatch):
     """A SIGINT whose KeyboardInterrupt something swallows (a weakref callback prints and drops
     it) is remembered: the run stops at the next generation's report, exit 130, resumable."""

@@ -91,7 +91,9 @@ def test_a_rule_basket_is_resolved_once_recorded_and_kept_on_resume(capsys, stor
         write(st, "G/USDC:USDC", 0, N, 1e6)
     code, again, err = evolve(capsys, "--resume", run_id, "--workers", "0", "--no-progress", "--json")
     assert code == 0, err
-    assert again["basket"]["symbols"] == expected and "basket hyperliquid" not in err  # not resolved again
+    assert again["basket"]["symbols"] == expected and "stored series" not in err  # not resolved again
+    assert (f"basket as recorded by run {run_id} (hyperliquid:perp min-history=15d top=4; not resolved again): "
+            f"4 series: {', '.join(expected)}") in err
 
 
 @pytest.mark.parametrize("args, says", [
