@@ -5,10 +5,11 @@
 ``bench_generation.py`` part (b)'s generation 0 (256 genomes drawn by the GA's sampler, seed 5; 3
 assets x 20,000 1h bars, 4 anchored folds); its learned genomes (66) evaluated as one batch, the
 learned caches emptied first, with wall-clock wrappers around the learned path's calls: the tree
-kernels (``learned_tree_block``), the SVC's fit kernel (``learned_svc_block``), the features, and
-``walk_forward_models`` (whose time less the kernels' is its own Python: cache lookups, slices,
-numpy's sorts between two tree kernels, dispatch and boxing). The wrappers add ~1 us a call, so
-the shares are approximate; the last repeat is printed.
+kernels (``learned_tree_block``: a series' missing fits in ``prepare_all`` and ``trees_all``, a cached
+fit's predictions in ``predict_block``), the SVC's (``learned_svc_block.fit_blocks``,
+``predict_block``), the features, and ``walk_forward_models`` (whose time less the kernels' is its
+own Python: cache lookups and stores, numpy's sorts between the two tree kernels, dispatch and
+boxing). The wrappers add ~1 us a call, so the shares are approximate; the last repeat is printed.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from gaorg.strategies.catalogue import CATALOGUE  # noqa: E402
 from tests.bench.bench_generation import generation_0  # noqa: E402
 
 TIMED = {
-    learned_tree_block: ("prepare", "tree_and_block", "predict_block"),
+    learned_tree_block: ("prepare", "tree_and_block", "predict_block", "prepare_all", "trees_all"),
     learned_svc_block: ("fit_block", "fit_blocks", "predict_block"),
     learned: ("walk_forward_models", "_features_f", "forward_returns"),
 }
