@@ -12,11 +12,13 @@ EPILOG_FETCH = """\
 A universe: --universe fetches every active USDC perpetual, --top N the N most traded over 24 h,
 --symbols-file FILE the symbols listed in FILE (one a line); each symbol is paged and resumed on its
 own, --workers at a time within the exchange's rate limit, and one that fails keeps what the others
-stored (exit status 1; run the same command again to resume). Delisted perpetuals are skipped unless
---include-delisted (then fetched up to their delisting); --min-bars N skips those listed too late.
+stored (exit status 1). Run again without --since, each symbol resumes after its newest stored bar
+(with --since, every symbol is fetched from there again). Delisted perpetuals are skipped unless
+--include-delisted (then fetched up to their delisting); --min-bars N skips those listed too late
+(a symbol with nothing stored yet).
 
 Credentials are never needed for market data. --api-url (advanced) sends every request to another
-base URL, e.g. the stand-in server of gaorg.testing.hyperliquid in tests, or a proxy.
+base URL, e.g. the stand-in server of gaorg.testing.universe (docs/quickstart.md serves it), or a proxy.
 """
 
 
@@ -207,8 +209,11 @@ def fetch_many(args: argparse.Namespace, settings) -> Any:
                          "give one or the other")
     if args.top is not None and args.top < 1:
         raise InputError(f"--top {args.top}: give how many perpetuals to fetch, at least 1 (e.g. --top 30)")
-    if args.min_bars < 0 or args.workers < 1:
-        raise InputError("--min-bars cannot be negative and --workers must be at least 1")
+    if args.min_bars < 0:
+        raise InputError(f"--min-bars {args.min_bars} cannot be negative; give the bars a symbol needs (e.g. 500), "
+                         "or leave it out")
+    if args.workers < 1:
+        raise InputError(f"--workers {args.workers}: give how many symbols to fetch at a time, at least 1 (default 4)")
     listed_symbols = None
     if args.symbols_file is not None:
         listed_symbols = [check_symbol(s) for s in read_symbols_file(args.symbols_file)]

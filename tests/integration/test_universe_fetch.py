@@ -94,7 +94,8 @@ def test_a_failing_symbol_fails_alone_and_a_delisted_one_is_fetched_up_to_its_de
     (["--symbols-file", "{tmp}"], "folder"),
     (["--symbols-file", "{tmp}/missing.txt"], "no symbols file"),
     (["--symbols-file", "{tmp}/typo.txt"], "did you mean"),
-    (["--universe", "--workers", "0"], "--workers"),
+    (["--universe", "--workers", "0"], "--workers 0: give how many symbols to fetch at a time"),
+    (["--universe", "--min-bars", "-1"], "--min-bars -1 cannot be negative"),
 ])
 def test_bad_universe_input_exits_2_and_stores_nothing(capsys, srv, gaorg_home, tmp_path, args, says):
     (tmp_path / "typo.txt").write_text("U0/USDC:USDC\n")
