@@ -231,10 +231,17 @@ def fetch_many(args: argparse.Namespace, settings) -> Any:
     chosen, skipped = choose(universe, top=args.top, symbols=listed_symbols, include_delisted=args.include_delisted)
     name = f"{args.exchange}-testnet" if args.testnet else args.exchange
     with open_store(settings) as store:
-        report = fetch_universe(store, client, chosen, args.timeframe, listed=len(universe), skipped=skipped,
-                                store_exchange=name, workers=args.workers, since=since, until=until,
-                                min_bars=args.min_bars, page_limit=args.page_limit, funding=args.funding,
-                                repair=args.repair, retry=retry, progress=args.progress)
+        try:
+            report = fetch_universe(store, client, chosen, args.timeframe, listed=len(universe), skipped=skipped,
+                                    store_exchange=name, workers=args.workers, since=since, until=until,
+                                    min_bars=args.min_bars, page_limit=args.page_limit, funding=args.funding,
+                                    repair=args.repair, retry=retry, progress=args.progress)
+        except KeyboardInterrupt:
+            import sys
+
+            print("stopped: every page fetched is stored; run the command again without --since to resume each "
+                  "symbol after its newest stored bar", file=sys.stderr, flush=True)
+            raise
     return Outcome(report.describe(), report.to_dict(), exit_code=1 if report.failed else 0)
 
 

@@ -66,12 +66,14 @@ def fetch_into(
     repair: bool = False,
     retry: RetryPolicy = DEFAULT_RETRY,
     now_ms: Callable[[], int] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> FetchReport:
     """Fetch closed bars of ``symbol`` (and its funding history, for perpetuals) into ``store``.
 
     Starts at ``since`` if given, else after the newest stored bar, else ``page_limit`` bars back.
     Each page is validated like any write; ``repair`` drops bad bars of a page instead of stopping.
-    ``store_exchange`` is the exchange name in the store (default ``exchange.id``).
+    ``store_exchange`` is the exchange name in the store (default ``exchange.id``). ``stop()`` true
+    ends the fetch before its next page (a universe fetch's Ctrl-C: what is stored stays).
     """
     name = store_exchange or exchange.id
     report = FetchReport(name, symbol, timeframe)
@@ -94,17 +96,24 @@ def fetch_into(
     else:
         cursor = (now() // tf - page_limit) * tf
     cursor -= cursor % tf
-    _fetch_bars(store, exchange, name, symbol, timeframe, tf, cursor, end, page_limit, now, report, policy, repair)
-    if funding and market.get("swap") and exchange.has.get("fetchFundingRateHistory"):
-        _fetch_funding(store, exchange, name, symbol, since, end, now, report, policy)
+    stop = stop or (lambda: False)
+    _fetch_bars(store, exchange, name, symbol, timeframe, tf, cursor, end, page_limit, now, report, policy, repair,
+                stop)
+    if funding and market.get("swap") and exchange.has.get("fetchFundingRateHistory") and not stop():
+        _fetch_funding(store, exchange, name, symbol, since, end, now, report, policy, stop)
+    if stop():
+        report.complete = False
+        report.notes.append("stopped before its next page; run again to resume")
     return report
 
 
 def _fetch_bars(store, exchange, name, symbol, timeframe, tf, cursor, end, page_limit, now, report, policy,
-                repair) -> None:
+                repair, stop) -> None:
     limit_ts = lambda: now() if end is None else min(end, now())  # noqa: E731 - bars must close before this
     max_pages = 10 + (limit_ts() - cursor) // tf // 1 + 1  # a bound: at least one new bar per page
     for _ in range(int(max_pages)):
+        if stop():
+            return
         if cursor + tf > limit_ts():
             report.complete = True
             return
@@ -137,7 +146,7 @@ def _fetch_bars(store, exchange, name, symbol, timeframe, tf, cursor, end, page_
     report.notes.append("stopped after the page bound; run again to continue")
 
 
-def _fetch_funding(store, exchange, name, symbol, since, end, now, report, policy) -> None:
+def _fetch_funding(store, exchange, name, symbol, since, end, now, report, policy, stop) -> None:
     """Funding from ``since`` if given, else after the newest stored rate, else from the first bar."""
     last = store.last_funding_ts(name, symbol)
     if since is not None:
@@ -149,6 +158,8 @@ def _fetch_funding(store, exchange, name, symbol, since, end, now, report, polic
     if cursor is None:
         return
     for _ in range(10_000):  # bounded: 500 hourly rates a page is 57 years
+        if stop():
+            return
         if cursor > (now() if end is None else min(end, now())):
             return
         params = {} if end is None else {"until": end}

@@ -227,6 +227,7 @@ def fetch_universe(
     workers = min(workers, max(1, len(chosen)))  # the clients share one client's rate: no idle shares
     base = float(client(None).rateLimit or 0.0)
     local = threading.local()
+    halt = threading.Event()  # Ctrl-C: the symbols in flight stop before their next page
     shared = _Serialised(store)
     tf = timeframe_ms(timeframe)
 
@@ -240,7 +241,7 @@ def fetch_universe(
                 if _too_short(ex, p.symbol, timeframe, tf, min_bars, until, retry):
                     return "skipped", {"symbol": p.symbol, "reason": f"too short: under {min_bars} bars"}
             report = fetch_into(shared, ex, p.symbol, timeframe, store_exchange=name, since=since, until=until,
-                                page_limit=page_limit, funding=funding, repair=repair, retry=retry)
+                                page_limit=page_limit, funding=funding, repair=repair, retry=retry, stop=halt.is_set)
         except GaorgError as exc:
             return "failed", {"symbol": p.symbol, "error": str(exc)}
         if not p.active and not report.complete and report.notes and "empty page" in report.notes[-1]:
@@ -261,7 +262,8 @@ def fetch_universe(
             kind, what = fut.result()
             results[futures[fut]] = (kind, what)
             bar.step(futures[fut], f"{what.bars} bars" if kind == "fetched" else what.get("reason") or "failed")
-    except BaseException:  # Ctrl-C or a bug: the symbols not started are not started; pages stored stay
+    except BaseException:  # Ctrl-C or a bug: the symbols not started are not started, those in flight
+        halt.set()  # stop before their next page (waiting for the call under way); pages stored stay
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     finally:

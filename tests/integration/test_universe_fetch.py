@@ -132,3 +132,42 @@ def test_an_interrupt_stops_the_symbols_not_yet_started_and_keeps_what_was_store
     with MarketStore(tmp_path / "market.duckdb", read_only=True) as st:
         kept = {s.symbol for s in st.series()}
     assert {p.symbol for p in chosen[:2]} <= kept <= {p.symbol for p in chosen[:4]} - {chosen[2].symbol}
+
+
+def test_an_interrupt_stops_the_symbols_in_flight_before_their_next_page(tmp_path):
+    """Ctrl-C (here: a KeyboardInterrupt out of one symbol's worker) stops a symbol another worker is
+    paging through before its next page, instead of waiting for its last: what it stored stays."""
+    import threading
+    import time
+
+    from gaorg.data.exchange import make_exchange
+    from gaorg.data.universe import Perpetual, fetch_universe
+
+    with universe_stand_in(4, bars=BARS, delisted=0, late=0.0, page_limit=5, seed=3) as s:
+        first, other = (x.symbol for x in s.listings[:2])
+        paging = threading.Event()
+
+        def client(rate_limit_ms):
+            ex = make_exchange("hyperliquid", api_url=s.url, rate_limit_ms=0)
+            fetch = ex.fetch_ohlcv
+
+            def paced(symbol, *args, **kwargs):
+                if symbol == first:  # interrupted once the other symbol is paging
+                    paging.wait(10)
+                    raise KeyboardInterrupt
+                paging.set()
+                time.sleep(0.05)
+                return fetch(symbol, *args, **kwargs)
+
+            ex.fetch_ohlcv = paced
+            return ex
+
+        chosen = [Perpetual(first, True, 2.0), Perpetual(other, True, 1.0)]
+        with MarketStore(tmp_path / "market.duckdb") as st, pytest.raises(KeyboardInterrupt):
+            fetch_universe(st, client, chosen, "1h", workers=2, progress=False)
+        coin = s.listing(other).coin
+        pages = sum(1 for r in s.state.requests if r.type == "candleSnapshot" and r.body["req"]["coin"] == coin)
+    assert 1 <= pages < BARS // 5 - 2  # it stopped within a page or two of the interrupt, not at its end
+    with MarketStore(tmp_path / "market.duckdb", read_only=True) as st:
+        kept = {x.symbol: x.rows for x in st.series()}
+    assert set(kept) == {other} and 0 < kept[other] <= 5 * pages  # what it stored stays
