@@ -101,7 +101,9 @@ def choose(universe: Sequence[Perpetual], *, top: int | None = None, symbols: Se
     if symbols is not None:
         unknown = [s for s in symbols if s not in by_symbol]
         if unknown:
-            raise NotFoundError(f"the exchange has no USDC perpetual {unknown[0]!r}{did_you_mean(unknown[0], by_symbol)}"
+            coin = [p.symbol for p in universe if p.symbol.split("/", 1)[0] == unknown[0]]  # BTC: BTC/USDC:USDC
+            hint = f" (did you mean {coin[0]!r}?)" if coin else did_you_mean(unknown[0], by_symbol)
+            raise NotFoundError(f"the exchange has no USDC perpetual {unknown[0]!r}{hint}"
                                 f"{f' (and {len(unknown) - 1} more unknown)' if len(unknown) > 1 else ''}; "
                                 "perpetuals look like BTC/USDC:USDC")
         picked = [by_symbol[s] for s in symbols]

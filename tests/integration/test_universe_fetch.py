@@ -94,11 +94,13 @@ def test_a_failing_symbol_fails_alone_and_a_delisted_one_is_fetched_up_to_its_de
     (["--symbols-file", "{tmp}"], "folder"),
     (["--symbols-file", "{tmp}/missing.txt"], "no symbols file"),
     (["--symbols-file", "{tmp}/typo.txt"], "did you mean"),
+    (["--symbols-file", "{tmp}/coin.txt"], "no USDC perpetual 'U05' (did you mean 'U05/USDC:USDC'?)"),
     (["--universe", "--workers", "0"], "--workers 0: give how many symbols to fetch at a time"),
     (["--universe", "--min-bars", "-1"], "--min-bars -1 cannot be negative"),
 ])
 def test_bad_universe_input_exits_2_and_stores_nothing(capsys, srv, gaorg_home, tmp_path, args, says):
     (tmp_path / "typo.txt").write_text("U0/USDC:USDC\n")
+    (tmp_path / "coin.txt").write_text("U05\n")  # a coin's name, not its ccxt symbol
     code = main(["data", "fetch", "--api-url", srv.url, *FAST, *[a.format(tmp=tmp_path) for a in args]])
     err = capsys.readouterr().err
     assert code == 2 and says in err
