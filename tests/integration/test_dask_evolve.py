@@ -117,6 +117,23 @@ def _scaled(batch: list[int], data) -> list[float]:
     return [i * float(data.sum()) for i in batch]
 
 
+def _sigint_handler() -> str:
+    import signal
+
+    return repr(signal.getsignal(signal.SIGINT))
+
+
+def test_a_local_clusters_workers_ignore_ctrl_c_and_the_client_keeps_it():
+    """Ctrl-C in a terminal reaches every process of the group: gaorg's LocalCluster workers ignore
+    it (each printed a KeyboardInterrupt traceback), the client's process still stops on it."""
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    with open_client(workers=1) as client:
+        assert signal.getsignal(signal.SIGINT) is before
+        assert set(client.run(_sigint_handler).values()) == {repr(signal.SIG_IGN)}
+
+
 def test_an_evaluation_dask_cancels_is_a_cluster_error():
     with open_client(workers=1) as client:
         mapper = DaskMapper(client)
