@@ -42,6 +42,7 @@ def test_universe_fetches_every_active_perpetual_skips_the_delisted_and_a_rerun_
     assert sorted(s["symbol"] for s in got["skipped"]) == sorted(x.symbol for x in srv.listings if x.delisted)
     assert {s["reason"] for s in got["skipped"]} == {"delisted"} and got["failed"] == []
     assert err.count("\nfetch ") + err.startswith("fetch ") == 53 and "fetch 53/53 " in err  # one line a symbol off a TTY
+    assert "fetched 53 (" in err and "; all 53 now up to date), skipped 3, failed 0" in err
     series = stored(gaorg_home)
     assert len(series) == 53
     for x in active:  # every closed bar from its listing, the open one never
