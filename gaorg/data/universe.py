@@ -138,9 +138,9 @@ class UniverseReport:
         bars, funding = sum(r.bars for r in self.fetched), sum(r.funding for r in self.fetched)
         early = [r for r in self.fetched if not r.complete]
         done = len(self.fetched) - len(early)  # reached the newest bar (or a delisting) in this run
+        state = "" if not self.fetched else f"; {'all' if not early else f'{done} of'} {len(self.fetched)} now up to date"
         lines = [f"{self.exchange} {self.timeframe}: {self.listed} USDC perpetuals listed; fetched "
-                 f"{len(self.fetched)} ({bars} new bars, {funding} funding rates; "
-                 f"{'all' if not early else f'{done} of'} {len(self.fetched)} now up to date), skipped {len(self.skipped)}, "
+                 f"{len(self.fetched)} ({bars} new bars, {funding} funding rates{state}), skipped {len(self.skipped)}, "
                  f"failed {len(self.failed)} in {self.seconds:.1f} s"]
         reasons: dict[str, list[str]] = {}
         for s in self.skipped:
