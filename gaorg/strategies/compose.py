@@ -42,8 +42,9 @@ def targets(
     ``scored_from``: the caller reads the targets from that bar on only (the engine's first
     bar of a fold reads ``target[start]`` first: evolution's folds). A learned entry then skips
     the fits whose predictions all fall before it (``ModuleSpec.learned``), unless the genome
-    has a sizing module, whose hold reads the signal back to where it last changed; the targets
-    from ``scored_from`` on are the same bit for bit, earlier ones may differ.
+    has a sizing module whose hold would read the signal back to where it last changed before the
+    computed bars (``_hold_within``: then the whole signal is computed); the targets from
+    ``scored_from`` on are the same bit for bit, earlier ones may differ.
     ``memo`` (a batch's, see :mod:`gaorg.strategies.memo`) shares the indicators inside the
     modules (by period) among the genomes composed over the same ``bars`` object; the plan is the
     same array for array, bit for bit, with or without it. Whole slot outputs are not kept: in a
@@ -63,20 +64,30 @@ def targets(
     def output(slot: Slot, role: str):
         return _OUTPUT[role](catalogue, bars, slot, memo)
 
-    if scored_from > 0 and genome.sizing is None and catalogue[genome.entry.module].learned:
-        signal = _entry(catalogue, bars, genome.entry, memo, scored_from)
-    else:
-        signal = output(genome.entry, "entry")
-    if not signal.flags.writeable:
-        signal = signal.copy()
+    def filtered(signal: np.ndarray) -> np.ndarray:
+        if not signal.flags.writeable:
+            signal = signal.copy()
+        for slot in genome.filters if tail is None else tail[0]:
+            apply = catalogue[slot.module].apply
+            if apply is not None:  # a fused pass (spec.py), no boolean arrays
+                apply(bars, slot.as_dict(), signal, memo)
+            else:
+                allow_long, allow_short = output(slot, "filter")
+                apply_filter(signal, allow_long, allow_short)
+        return signal
+
     tail = None if memo is not None else _fusable_tail(genome, catalogue)
-    for slot in genome.filters if tail is None else tail[0]:
-        apply = catalogue[slot.module].apply
-        if apply is not None:  # a fused pass (spec.py), no boolean arrays
-            apply(bars, slot.as_dict(), signal, memo)
-        else:
-            allow_long, allow_short = output(slot, "filter")
-            apply_filter(signal, allow_long, allow_short)
+    # a learned entry skips the fits before the scored bars; with a sizing module only where its hold
+    # (not fused into the tail) can be checked not to read the signal before them
+    skip = (
+        scored_from > 0 and catalogue[genome.entry.module].learned and (genome.sizing is None or tail is None)
+    )
+    if skip:
+        signal = filtered(_entry(catalogue, bars, genome.entry, memo, scored_from))
+        if genome.sizing is not None and not _hold_within(signal, genome.entry.as_dict(), scored_from):
+            signal = filtered(output(genome.entry, "entry"))
+    else:
+        signal = filtered(output(genome.entry, "entry"))
     if tail is not None:  # the SMA filter, the ATR stop and the held scale in one pass
         stop, take = _fused_tail(bars, signal, *tail[1:])
         if not genome.exits:
@@ -151,6 +162,24 @@ def _sizing(catalogue: Catalogue, bars: Bars, slot: Slot, memo: Memo | None) -> 
 
 
 _OUTPUT = {"entry": _entry, "filter": _filter, "exit": _exit, "sizing": _sizing}
+
+
+def _hold_within(signal: np.ndarray, params, scored_from: int) -> bool:
+    """Whether a sizing hold reads the same from ``scored_from`` on whether or not the learned entry's
+    fits before the scored bars were computed (``learned.scored_block_start``: the signal, filtered,
+    is the full one's from that block on).
+
+    The hold samples the scale where the signal last changed and multiplies the signal by it: from
+    ``scored_from`` on it reads only the computed bars if the signal there is 0 (0 times any held
+    scale; the next change lies after it) or changes within the computed block up to ``scored_from``.
+    Otherwise (a non-zero run from the block's first bar) the change may lie before: the caller
+    computes the whole signal."""
+    from gaorg.strategies.learned import scored_block_start
+
+    begin, skipped = scored_block_start(params, scored_from)
+    if not skipped or signal[scored_from] == 0.0:
+        return True
+    return bool(np.any(signal[begin + 1 : scored_from + 1] != signal[begin:scored_from]))
 
 
 def _fusable_tail(genome: Genome, catalogue: Catalogue):

@@ -285,6 +285,14 @@ def _features_f(bars: Bars, period: int, count: int) -> np.ndarray:
     return features(bars, period, count, order="F", bases=bases)
 
 
+def scored_block_start(params, scored_from: int) -> tuple[int, bool]:
+    """(the first fit bar :func:`predict_cached` computes for ``scored_from``, whether fits before it
+    are skipped): the start of the refit block holding ``scored_from``, or the module's first fit bar."""
+    start = first_fit_bar(params["feature_period"], params["horizon"], params["window"])
+    begin = start + max(0, scored_from - start) // params["refit"] * params["refit"]
+    return begin, begin > start
+
+
 def predict_cached(
     bars: Bars, params, name: str, columns: slice, model_params: tuple,
     fit: Callable[[np.ndarray, np.ndarray], object], apply: Callable[[object, np.ndarray], np.ndarray],
@@ -302,7 +310,7 @@ def predict_cached(
     """
     h, w, f, refit = params["horizon"], params["window"], params["feature_period"], params["refit"]
     start = first_fit_bar(f, h, w)
-    begin = start + max(0, scored_from - start) // refit * refit  # the block holding scored_from
+    begin, _ = scored_block_start(params, scored_from)
     digest = learned_cache.bars_digest(bars)
     signal_key = (digest, name, f, h, w, refit, model_params)
     raw = learned_cache.SIGNALS.get(signal_key)

@@ -8,6 +8,7 @@ rebuilt ``Bars`` objects with the same content.
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import random
 
@@ -222,7 +223,9 @@ def test_the_pca_kernels_give_numpys_quantile_classes_and_scikit_learns_componen
             fwd = np.round(fwd, int(rng.integers(1, 4)))  # ties at the quantiles
         q = float(rng.uniform(0.1, 0.45))
         low, high = np.quantile(fwd, (q, 1.0 - q))
-        want_classes, want = np.unique(np.where(fwd >= high, 1, np.where(fwd <= low, -1, 0)), return_inverse=True)
+        want_classes, want = np.unique(
+            np.where(fwd >= high, 1, np.where(fwd <= low, -1, 0)), return_inverse=True
+        )
         classes, encoded = learned_pca.quantile_classes(fwd, np.sort(fwd), q, 1.0 - q)
         assert classes.dtype == want_classes.dtype and np.array_equal(classes, want_classes)
         assert np.array_equal(encoded, want)
@@ -239,31 +242,97 @@ def test_the_pca_kernels_give_numpys_quantile_classes_and_scikit_learns_componen
 def test_a_learned_entry_skips_the_fits_before_the_scored_bars_and_keeps_the_scored_targets():
     """``targets(..., scored_from=s)`` (evolution's folds read targets from s on) leaves out the
     fits whose predictions all fall before s: the targets from s on, stops and take-profits are
-    the full plan's bit for bit; a genome with a sizing module (its hold looks back) is unchanged."""
+    the full plan's bit for bit, with or without a batch's memo. A genome with a sizing module (its
+    hold samples the scale where the signal last changed) skips them too where the hold cannot
+    reach back before the computed block, else computes the whole signal; one whose hold is
+    fused into the SMA filter and ATR stop's pass (no memo) computes the whole signal."""
     from gaorg.evolve import operators
     from gaorg.evolve.operators import Space
     from gaorg.strategies import learned, learned_cache
-    from gaorg.strategies.compose import targets
+    from gaorg.strategies.compose import indicator_uses, targets
+    from gaorg.strategies.memo import Memo
 
     rng = random.Random(9)
-    modules = ("linear_svc", "pca_tree", "rsi_filter", "sma_trend", "atr_stop", "vol_scaling")  # sma + atr: the fused tail
+    modules = (
+        "linear_svc",
+        "pca_tree",
+        "rsi_filter",
+        "sma_trend",
+        "atr_stop",
+        "vol_scaling",
+    )  # sma + atr: the fused tail
     space = Space.from_modules(modules, max_lookback=700)
-    skipped = sized = 0
-    for k in range(14):
-        bars = market(500 + k)
+    skipped = sized_skipped = sized_whole = 0
+    for k in range(40):
+        bars = market(500 + k % 14)
         genome = operators.random_genome(rng, space)
+        if (
+            genome.sizing is not None
+        ):  # a scale that moves bar to bar (not clipped at 1): a hold read wrong shows
+            sizing = tuple((k, 0.05 if k == "target_vol" else min(v, 50) if k == "period" else v)
+                           for k, v in genome.sizing.params)  # fmt: skip
+            genome = dataclasses.replace(genome, sizing=dataclasses.replace(genome.sizing, params=sizing))
         p = genome.entry.as_dict()
-        scored_from = rng.randint(learned.first_fit_bar(p["feature_period"], p["horizon"], p["window"]), len(bars) - 2)
-        fits = []
-        for s in (0, scored_from):
-            learned_cache.clear()
-            plan = targets(genome, bars, scored_from=s)
-            fits.append(learned_cache.stats()["models"]["misses"])
-            if s == 0:
-                full = plan
-        cut = 0 if genome.sizing is not None else scored_from
-        assert plan.target[cut:].tobytes() == full.target[cut:].tobytes(), genome.to_json()
-        assert plan.stop.tobytes() == full.stop.tobytes() and plan.take.tobytes() == full.take.tobytes()
-        sized += genome.sizing is not None and fits[1] == fits[0]
-        skipped += fits[1] < fits[0]
-    assert skipped >= 3 and sized >= 3, (skipped, sized)
+        first = learned.first_fit_bar(p["feature_period"], p["horizon"], p["window"])
+        # a scored bar in a block's first bars: the hold's fallback (a run from the block's start) is likely
+        begin = first + rng.randint(0, max(0, (len(bars) - 2 - first) // p["refit"])) * p["refit"]
+        scored_from = min(len(bars) - 2, begin + rng.choice((0, 1, 3, rng.randint(0, p["refit"]))))
+        for with_memo in (False, True):
+            fits = []
+            for s in (0, scored_from):
+                learned_cache.clear()
+                memo = Memo(1 << 26).plan(indicator_uses([genome])) if with_memo else None
+                plan = targets(genome, bars, memo=memo, scored_from=s)
+                fits.append(learned_cache.stats()["models"]["misses"])
+                if s == 0:
+                    full = plan
+            assert plan.target[scored_from:].tobytes() == full.target[scored_from:].tobytes(), (
+                genome.to_json()
+            )
+            assert plan.stop.tobytes() == full.stop.tobytes() and plan.take.tobytes() == full.take.tobytes()
+            skipped += fits[1] < fits[0]
+            if genome.sizing is not None and learned.scored_block_start(p, scored_from)[1]:
+                sized_skipped += fits[1] < fits[0]
+                sized_whole += fits[1] >= fits[0]
+    assert skipped >= 10 and sized_skipped >= 3 and sized_whole >= 3, (skipped, sized_skipped, sized_whole)
+
+
+def test_a_sized_learned_genome_computes_the_whole_signal_where_its_hold_would_reach_back(monkeypatch):
+    """A long-and-short ``linear_svc`` (a +-1 signal: runs cross the refit blocks' starts) held by a
+    volatility scale that moves bar to bar: scored from a block's first bars, the hold's last change
+    can lie before the computed block. The plan from the scored bar on is the full one's; skipping
+    the fits there without that check would not be (the check is what keeps it)."""
+    from gaorg.strategies import compose, learned, learned_cache
+    from gaorg.strategies.compose import indicator_uses, targets
+    from gaorg.strategies.genome import make_genome
+    from gaorg.strategies.memo import Memo
+
+    def plan(genome, bars, scored_from):
+        learned_cache.clear()
+        memo = Memo(1 << 26).plan(indicator_uses([genome]))
+        return targets(genome, bars, memo=memo, scored_from=scored_from), learned_cache.stats()["models"][
+            "misses"
+        ]
+
+    rng = random.Random(4)
+    skipped = fell_back = wrong_without = 0
+    for k in range(16):
+        bars = market(600 + k)
+        entry = {"feature_period": rng.randint(3, 20), "horizon": rng.randint(1, 12), "window": rng.randint(100, 400),
+                 "refit": rng.randint(250, 400), "log_c": rng.uniform(-2.0, 0.0), "direction": "both"}  # fmt: skip
+        genome = make_genome(
+            ("linear_svc", entry), sizing=("vol_scaling", {"period": 20, "target_vol": 0.05})
+        )
+        first = learned.first_fit_bar(entry["feature_period"], entry["horizon"], entry["window"])
+        for block in range(1, (len(bars) - 2 - first) // entry["refit"]):
+            scored_from = first + block * entry["refit"] + rng.choice((0, 1, 2))
+            full, fits = plan(genome, bars, 0)
+            part, part_fits = plan(genome, bars, scored_from)
+            assert part.target[scored_from:].tobytes() == full.target[scored_from:].tobytes(), (k, block)
+            skipped += part_fits < fits
+            fell_back += part_fits == fits
+            with monkeypatch.context() as patched:
+                patched.setattr(compose, "_hold_within", lambda *a: True)
+                unguarded, _ = plan(genome, bars, scored_from)
+            wrong_without += unguarded.target[scored_from:].tobytes() != full.target[scored_from:].tobytes()
+    assert skipped >= 10 and fell_back >= wrong_without >= 3, (skipped, fell_back, wrong_without)
