@@ -59,9 +59,17 @@ def holdout_figures(genome: Genome, own: VersionInfo, basis: VersionInfo, settin
                "max_drawdown": float(max(m["max_drawdown"] for m in metrics)),
                "trades": float(sum(m["trades"] for m in metrics)),
                "deflated_sharpe": deflated_sharpe_of(sums, k)}
-    keys = ", ".join(f"{s[1]} {s[2]}" for s in series)
-    return figures, (f"re-scored on the newest data ({keys}, {int(sum(m['bars'] for m in metrics))} bars; "
+    return figures, (f"re-scored on the newest data ({series_text(series)}, {int(sum(m['bars'] for m in metrics))} bars; "
                      f"series and costs {source})")
+
+
+def series_text(series: list, most: int = 4) -> str:
+    """The re-scored series as a gate's detail names them: all of a small basket, the first three and a
+    count of a larger one (each gate repeats it: a universe's 30 series made every gate line a wall)."""
+    keys = [f"{s[1]} {s[2]}" for s in series]
+    if len(keys) <= most:
+        return ", ".join(keys)
+    return f"{len(keys)} series: {', '.join(keys[:3])} and {len(keys) - 3} more"
 
 
 def recorded_figures(info: VersionInfo, candidates: int) -> dict[str, float]:
