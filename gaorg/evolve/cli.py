@@ -6,7 +6,9 @@ Only argparse is imported here; the handler imports the store, DEAP and Dask whe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
+from collections.abc import Iterator
 from typing import Any
 
 EPILOG = """\
@@ -153,6 +155,7 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
 
     stop = _StickyInterrupt()
     hooks = stop.guard(callback)
+    registering = False
     try:
         with stop, open_store(settings, read_only=True) as store:
             if config.workers == 0 and not config.scheduler:
@@ -163,16 +166,25 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
                     result = evolve(config, store, client, hooks, ckpt, resume=bool(args.resume),
                                     run_id=run_id, progress=args.progress)
             stop.check()  # a Ctrl-C that something swallowed on the way: nothing is registered
+        if finish is not None:  # the run's last step, all or nothing: a first Ctrl-C lets it end
+            registering = True
+            with stop, stop.deferred(f"Ctrl-C: registering run {run_id}'s front as {args.register} first "
+                                     "(a few seconds); Ctrl-C again abandons it (nothing is registered)"):
+                registered = finish(result)
     except BaseException as exc:
-        if callback is not None:  # the MLflow run the callback opened ends FAILED, not open
-            callback.finish("FAILED")
+        if callback is not None and not registering:  # the MLflow run the callback opened ends FAILED
+            callback.finish("FAILED")  # (a registration that fails ends it so itself)
         if isinstance(exc, KeyboardInterrupt) and (ckpt / STATE_FILE).exists():
             import shlex
             import sys
 
             again = f" --register {shlex.quote(args.register)}" if args.register else ""  # else not registered
-            print(f"run {run_id} stopped at its last checkpointed generation; continue it with "
-                  f"`gaorg evolve --resume {run_id}{again}`", file=sys.stderr, flush=True)
+            if registering:
+                print(f"run {run_id} finished but nothing is registered; register its front with "
+                      f"`gaorg evolve --resume {run_id}{again}`", file=sys.stderr, flush=True)
+            else:
+                print(f"run {run_id} stopped at its last checkpointed generation; continue it with "
+                      f"`gaorg evolve --resume {run_id}{again}`", file=sys.stderr, flush=True)
         raise
     payload = result.to_payload()
     payload["config"] = dict(result.config)  # every option of the run, as MLflow's params record it
@@ -180,8 +192,8 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
                          **resolved}
     text = _describe(result)
     if finish is not None:
-        payload["registered"] = finish(result)
-        text += "\n" + _registered(payload["registered"], settings)
+        payload["registered"] = registered
+        text += "\n" + _registered(registered, settings)
     return Outcome(text, payload)
 
 
@@ -198,6 +210,7 @@ class _StickyInterrupt:
     def __init__(self) -> None:
         self.hit = False
         self._previous: Any = None
+        self._defer: str | None = None  # while set, a first Ctrl-C prints this and lets the step end
 
     def __enter__(self) -> _StickyInterrupt:
         import signal
@@ -214,8 +227,24 @@ class _StickyInterrupt:
             signal.signal(signal.SIGINT, self._previous)
 
     def _on_sigint(self, signum: int, frame: Any) -> None:
+        if self._defer is not None:
+            import sys
+
+            print(self._defer, file=sys.stderr, flush=True)
+            self._defer = None  # the next one stops it
+            return
         self.hit = True
         raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def deferred(self, message: str) -> Iterator[None]:
+        """A step that must end whole (registration): the first Ctrl-C prints ``message`` and
+        lets it finish; a second stops it (the step then undoes itself)."""
+        self._defer = message
+        try:
+            yield
+        finally:
+            self._defer = None
 
     def check(self) -> None:
         if self.hit:

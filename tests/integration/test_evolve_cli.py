@@ -208,6 +208,63 @@ def test_a_ctrl_c_swallowed_on_the_way_still_stops_the_run_at_its_next_report(ga
     assert main(["evolve", "--resume", run_id, *QUIET]) == 0
 
 
+def _sigint() -> None:
+    import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGINT)
+    for _ in range(1000):  # the handler runs between two bytecodes
+        pass
+
+
+def _versions(home: Path, name: str) -> list[int]:
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
+    return sorted(int(v.version) for v in client.search_model_versions(f"name = '{name}'"))
+
+
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_while_registering_finishes_it_once_and_abandons_it_whole_twice(gaorg_home, capsys, monkeypatch,
+                                                                               presses):
+    """Registration is the run's last step, all or nothing. A first Ctrl-C there says so and lets it
+    finish (exit 0, every version registered); a second abandons it mid-way (after one version was
+    made): exit 130, nothing registered, and the command that registers the finished run."""
+    import gaorg.tracking.registry as registry
+
+    real = registry.register_versions
+
+    def interrupted(client, settings, name, entries, **kwargs):
+        _sigint()
+        create = client.create_model_version
+
+        def create_then_interrupt(*a, **k):
+            version = create(*a, **k)
+            if presses == 2:
+                _sigint()
+            return version
+
+        client.create_model_version = create_then_interrupt
+        return real(client, settings, name, entries, **kwargs)
+
+    store_bars(gaorg_home, n=800)
+    monkeypatch.setattr(registry, "register_versions", interrupted)
+    code = main(["evolve", "--symbols", "A,B", "--timeframes", "1h", "--population", "4", "--generations", "1",
+                 "--folds", "2", "--register", "my-model", *FAST])
+    err = capsys.readouterr().err
+    run_id = err.split()[1]
+    assert "Ctrl-C: registering run" in err and "Ctrl-C again abandons it" in err
+    if presses == 1:
+        assert code == 0 and _versions(gaorg_home, "my-model")  # finished whole
+        return
+    assert code == 130 and _versions(gaorg_home, "my-model") == []  # the version made first was undone
+    assert f"run {run_id} finished but nothing is registered; register its front with " \
+           f"`gaorg evolve --resume {run_id} --register my-model`" in err
+    monkeypatch.setattr(registry, "register_versions", real)
+    assert main(["evolve", "--resume", run_id, "--register", "my-model", *QUIET]) == 0
+    assert _versions(gaorg_home, "my-model")
+
+
 def test_resume_of_a_corrupted_checkpoint_exits_2(cli, gaorg_home):
     store_bars(gaorg_home, symbols=("A",))
     bad = gaorg_home / "checkpoints" / "broken"
