@@ -85,6 +85,7 @@ def parse_rule(universe: str, min_history: str | None = None, top: int | None = 
     notebook's parameters or a nightly config instead)."""
     u, m, t = ("--universe", "--min-history", "--top") if flags else ("universe", "min_history", "top")
     exchange, sep, kind = universe.partition(":")
+    kind = kind.strip().lower()  # PERP is perp
     if not sep or not exchange or kind not in KINDS:
         raise ConfigError(f"{u} {universe!r}: give EXCHANGE:KIND with KIND one of {', '.join(KINDS)} "
                           "(e.g. hyperliquid:perp)")

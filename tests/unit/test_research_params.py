@@ -153,3 +153,11 @@ def test_each_notebooks_parameters_cell_names_every_field_of_its_parameters_and_
     namespace: dict = {}
     exec(compile(source, notebook, "exec"), namespace)  # literals only: the cell as papermill runs it
     notebook_params(cls, namespace)
+
+
+def test_a_rules_kind_is_read_in_any_case():
+    from gaorg.evolve.rule import parse_rule
+
+    assert parse_rule("hyperliquid:PERP", "1y", 3) == parse_rule("hyperliquid:perp", "1y", 3)
+    with pytest.raises(ConfigError, match="KIND one of perp, spot, all"):
+        parse_rule("hyperliquid:perps")
