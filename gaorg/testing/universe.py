@@ -5,6 +5,9 @@
 (``isDelisted: true`` in meta's universe, their candles and funding end at the delisting), each with
 its own 24 h volume (``dayNtlVlm``). ``srv.listings`` says what each coin is, so a test can check a
 fetch against it. Same arguments, same universe (only ``now_ms`` moves it in time).
+
+``python -m gaorg.testing.universe [--coins 60] [--bars 3000] [--timeframe 4h]`` serves one on
+127.0.0.1 until Ctrl-C and prints its URL, for ``gaorg data fetch --api-url URL --universe``.
 """
 
 from __future__ import annotations
@@ -114,3 +117,44 @@ def _market(x: Listing, timeframe: str, seed: int) -> tuple[Any, Any]:
     tf = timeframe_ms(timeframe)
     m = synth_market(x.symbol, timeframe, (x.last - x.first) // tf + 1, seed, start_ms=x.first, exchange="hyperliquid")
     return m, m.funding_ts <= x.last + tf
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve a stand-in universe on 127.0.0.1 until Ctrl-C (or SIGTERM); its URL on stdout."""
+    import argparse
+    import signal
+    import sys
+    import threading
+
+    from gaorg.errors import InputError
+
+    p = argparse.ArgumentParser(prog="python -m gaorg.testing.universe", description=main.__doc__)
+    p.add_argument("--coins", type=int, default=60, help="perpetuals served (default: %(default)s)")
+    p.add_argument("--bars", type=int, default=3000, help="bars of the oldest listings (default: %(default)s)")
+    p.add_argument("--timeframe", default="4h", help="their timeframe; coarser ones are resampled (default: %(default)s)")
+    p.add_argument("--delisted", type=int, default=3, help="coins delisted before now (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    if args.coins < 1 or args.bars < 20 or not 0 <= args.delisted <= args.coins:
+        p.error("give --coins >= 1, --bars >= 20 and --delisted between 0 and --coins")
+    try:
+        timeframe_ms(args.timeframe)
+    except InputError as exc:
+        p.error(str(exc))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with universe_stand_in(args.coins, bars=args.bars, timeframe=args.timeframe, delisted=args.delisted,
+                           seed=args.seed) as srv:
+        print(srv.url, flush=True)
+        print(f"serving {args.coins} perpetuals ({args.delisted} delisted) of {args.bars} {args.timeframe} bars; "
+              f"gaorg data fetch --api-url {srv.url} --universe --timeframe {args.timeframe} --rate-limit-ms 0; "
+              "Ctrl-C stops it", file=sys.stderr, flush=True)
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -174,3 +174,26 @@ def test_an_interrupt_stops_the_symbols_in_flight_before_their_next_page(tmp_pat
     with MarketStore(tmp_path / "market.duckdb", read_only=True) as st:
         kept = {x.symbol: x.rows for x in st.series()}
     assert set(kept) == {other} and 0 < kept[other] <= 5 * pages  # what it stored stays
+
+
+def test_the_stand_ins_own_command_serves_a_universe_gaorg_fetches_until_ctrl_c(capsys, gaorg_home):
+    """``python -m gaorg.testing.universe`` (docs/quickstart.md's way to try a universe fetch without
+    the network): its URL on stdout, a fetch from it, exit 0 on Ctrl-C; a bad flag exits 2."""
+    import signal
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "gaorg.testing.universe", "--coins", "6", "--bars", "40", "--timeframe", "1h",
+           "--delisted", "1"]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            url = proc.stdout.readline().strip()
+            assert url.startswith("http://127.0.0.1:"), proc.stderr.read()
+            code = main(["data", "fetch", "--api-url", url, *FAST, "--universe", "--timeframe", "1h"])
+            got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+            assert code == 0 and got["listed"] == 6 and len(got["fetched"]) == 5 and len(got["skipped"]) == 1
+        finally:
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=20) == 0
+    bad = subprocess.run([*cmd[:3], "--timeframe", "7x"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "unknown timeframe '7x'" in bad.stderr
