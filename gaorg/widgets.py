@@ -30,8 +30,9 @@ class SeriesPicker:
             raise NotFoundError("the market store is empty; add series with `gaorg data synth` or `gaorg data fetch`")
         self.series = list(series)
         exchanges = sorted({s.exchange for s in self.series})
-        self.exchange = w.Dropdown(description="exchange", options=exchanges,
-                                   value=exchange if exchange in exchanges else exchanges[0])
+        if exchange not in exchanges:  # None: the exchange that holds ``symbol`` (else the first one)
+            exchange = min((s.exchange for s in self.series if s.symbol == symbol), default=exchanges[0])
+        self.exchange = w.Dropdown(description="exchange", options=exchanges, value=exchange)
         self.symbol = w.Dropdown(description="symbol")
         self.timeframe = w.Dropdown(description="timeframe")
         self.start = w.Text(description="start", placeholder="ISO date, blank: first bar")

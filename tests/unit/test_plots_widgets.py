@@ -98,3 +98,18 @@ def test_clicking_a_front_point_draws_that_members_equity():
     assert explorer.selected == 1 and list(explorer.equity_fig.data[0].y) == [10.0, 9.0, 12.0]
     assert list(explorer.front_fig.data[0].marker.size) == [12, 22]
     assert list(pareto_figure(front).data[0].y) == [2.0, 1.0]
+
+
+def test_the_series_picker_opens_on_the_asked_symbols_exchange_when_none_is_given():
+    """01_data_explorer's ``exchange = None`` means the exchange that holds ``symbol``: after
+    ``gaorg demo`` (local BTC/USDT beside synthetic SYNTH-BTC) it opened on local BTC/USDT instead."""
+    from gaorg.data.store import SeriesInfo
+    from gaorg.widgets import SeriesPicker
+
+    series = [SeriesInfo("local", "BTC/USDT", "1h", 0, 1, 2, 0),
+              SeriesInfo("synthetic", "SYNTH-BTC", "1h", 0, 1, 2, 0),
+              SeriesInfo("synthetic", "SYNTH-BTC", "4h", 0, 1, 2, 0)]
+    picked = SeriesPicker(series, None, "SYNTH-BTC", "4h").value
+    assert (picked["exchange"], picked["symbol"], picked["timeframe"]) == ("synthetic", "SYNTH-BTC", "4h")
+    assert SeriesPicker(series, "local", "SYNTH-BTC").value["symbol"] == "BTC/USDT"  # a given exchange wins
+    assert SeriesPicker(series).value["exchange"] == "local"  # nothing asked: the first series
