@@ -347,10 +347,12 @@ def _tracking_hooks(name: str | None, settings: Any):
     try:
         from gaorg.tracking.log import evolution_callback, log_evolution
         from gaorg.tracking.recorder import MlflowRecorder
+        from gaorg.tracking.registry import check_model_name
     except ImportError as exc:
         from gaorg.errors import ConfigError
 
         raise ConfigError(f"--register needs gaorg.tracking, which is not available here ({exc})") from None
+    check_model_name(name)  # before the run: MLflow would refuse it only at the end
     recorder = MlflowRecorder(settings)
     return evolution_callback(recorder), lambda result: log_evolution(result, recorder, register=name)
 

@@ -85,6 +85,14 @@ class EvolveParams:
         if self.universe is not None:
             object.__setattr__(self, "symbols", ())
         self.rule  # noqa: B018 - a bad rule fails here, at the edge
+        if self.register:  # a name MLflow refuses fails here, not after the run
+            from gaorg.errors import InputError
+            from gaorg.tracking.registry import check_model_name
+
+            try:
+                check_model_name(self.register, "register")
+            except InputError as exc:
+                raise ValueError(str(exc)) from None
 
     @functools.cached_property
     def rule(self) -> Any:

@@ -359,6 +359,19 @@ def _info(mv: Any, aliases: Mapping[str, str] | None = None) -> VersionInfo:
     return VersionInfo(mv.name, str(mv.version), mv.run_id, mv.source, names, dict(mv.tags or {}))
 
 
+def check_model_name(name: str, where: str = "--register") -> str:
+    """``name`` if MLflow can register a model under it, else InputError: checked before an
+    evolution starts, so a bad name does not fail its registration at the end of the run."""
+    if not name.strip():
+        raise InputError(f"{where} needs a model name, e.g. trend-4h; got {name!r}")
+    bad = [c for c in ("/", ":", "'") if c in name]
+    if bad:
+        fixed = "".join("-" if c in bad else c for c in name)
+        raise InputError(f"{where} {name!r}: a model name cannot contain {' or '.join(map(repr, bad))}; "
+                         f"use letters, digits, - and _, e.g. {fixed!r}")
+    return name
+
+
 def _quote(name: str) -> str:
     if "'" in name:
         raise InputError(f"model name {name!r} contains a quote; use letters, digits, - and _")

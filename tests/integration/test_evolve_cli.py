@@ -85,6 +85,9 @@ def test_evolve_names_its_run_first_and_prints_the_front_as_json(cli, gaorg_home
         ({}, ("--symbols", "A", "--parsimony", "half", *FAST), "--parsimony 'half' is not a number"),
         ({}, ("--symbols", "A", "--parsimony", "2", *FAST), "parsimony: 2.0 must be in (0, 1]"),
         ({}, ("--resume", "no-such-run", "--parsimony", "0.5", *QUIET), "own settings; drop --parsimony"),
+        # MLflow refused these only when registering, after the whole run (exit 1)
+        ({}, ("--symbols", "A", "--register", "trend/4h", *FAST), "cannot contain '/'; use letters, digits"),
+        ({}, ("--symbols", "A", "--register", "", *FAST), "--register needs a model name"),
     ],
 )
 def test_bad_input_exits_2_with_a_fix_and_writes_nothing(gaorg_home, capsys, stored, args, message):
@@ -98,6 +101,7 @@ def test_bad_input_exits_2_with_a_fix_and_writes_nothing(gaorg_home, capsys, sto
     assert json.loads(out.splitlines()[-1])["exit_code"] == 2
     ckpts = gaorg_home / "checkpoints"
     assert not ckpts.exists() or not any(ckpts.glob(f"*/{STATE_FILE}"))
+    assert not (gaorg_home / "mlflow.db").exists()  # no MLflow run was started
 
 
 def test_search_options_are_recorded_with_the_run_and_kept_on_resume(gaorg_home, capsys):

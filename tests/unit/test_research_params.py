@@ -96,6 +96,7 @@ def test_records_are_strict_json_and_nothing_is_written_without_an_output_dir(tm
     ({"top": 3}, "min_history and top choose within a rule; add universe"),
     ({"universe": "hyperliquid:perp", "exchange": "binance"}, "drop symbols and exchange"),
     ({"universe": "hyperliquid:perp", "top": "ten"}, "notebook parameter.top: expected a whole number"),
+    ({"register": "trend/4h"}, "register 'trend/4h': a model name cannot contain '/'"),  # MLflow: after the run
 ])
 def test_a_bad_rule_in_the_notebook_parameters_is_a_config_error_as_gaorg_evolve_gives(namespace, message):
     with pytest.raises(ConfigError, match=message):
