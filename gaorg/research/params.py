@@ -183,8 +183,12 @@ def notebook_params(cls: type[T], namespace: Mapping[str, Any]) -> T:
     """Build ``cls`` from the notebook's globals: only its fields are read, each type-checked.
 
     Called as ``params = notebook_params(EvolveParams, globals())`` right after the parameters
-    cell; a wrong type raises :class:`gaorg.errors.ConfigError` naming the parameter.
+    cell; a wrong type raises :class:`gaorg.errors.ConfigError` naming the parameter. MLflow's
+    INFO lines and download bars are turned off for the kernel (:func:`gaorg.tracking.store.quiet_mlflow`).
     """
+    from gaorg.tracking.store import quiet_mlflow
+
+    quiet_mlflow()
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     data = {name: namespace[name] for name in names if name in namespace}
     return parse_config(cls, data, "notebook parameter")

@@ -21,6 +21,22 @@ from gaorg.tracking.uri import FIX, check_store, missing_driver, redact
 
 EXPERIMENT = "gaorg"
 """The experiment every evolution is logged to."""
+
+
+def quiet_mlflow() -> None:
+    """MLflow's INFO lines (a "Validating input example" per registered model) and its progress
+    bar per artifact download off, as ``gaorg``'s command line has them: a notebook's outputs are
+    gaorg's lines only. Either comes back with ``MLFLOW_LOGGING_LEVEL`` /
+    ``MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR`` set in the environment."""
+    import logging
+    import os
+    import sys
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    if "MLFLOW_LOGGING_LEVEL" not in os.environ:
+        os.environ["MLFLOW_LOGGING_LEVEL"] = "WARNING"  # read when mlflow is imported
+        if "mlflow" in sys.modules:  # already imported: its logger was set up at INFO
+            logging.getLogger("mlflow").setLevel(logging.WARNING)
 KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
 """The experiment kind MLflow's UI shows as classic runs (not GenAI traces)."""

@@ -32,6 +32,10 @@ def test_evolve_runs_the_injected_stages_and_sizes_logs_to_mlflow_and_registers_
     timing = next(c for c in nb.cells if c.cell_type == "code" and "result.timing.frame()" in c.source)
     table = timing.outputs[0]["data"]["text/plain"]
     assert "eval_per_s" in table and "4h" in table and "1h" in table
+    # gaorg's lines only: no MLflow "INFO ... Validating input example" per registered model, no
+    # "Downloading artifacts" bar (notebook_params quiets MLflow as the command line does)
+    said = json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"])
+    assert "INFO mlflow" not in said and "Downloading artifacts" not in said
     # the run is in MLflow with its per-generation metrics, the front registered (top 2)
     import mlflow
 

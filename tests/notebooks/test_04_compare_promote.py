@@ -33,7 +33,7 @@ def test_compare_shows_the_injected_versions_and_promotes_through_the_gates(read
     versions = register_three(Settings.from_env())
     assert len(versions) == 3
     out = tmp_path / "out"
-    run_notebook(NOTEBOOK, tmp_path / "04.ipynb", {
+    nb = run_notebook(NOTEBOOK, tmp_path / "04.ipynb", {
         "model": "cmp", "versions": [1, 2], "action": "promote", "version": 2, "reason": "notebook test",
         "output_dir": str(out)}, ready_home)
     record = json.loads((out / "record.json").read_text())
@@ -41,6 +41,8 @@ def test_compare_shows_the_injected_versions_and_promotes_through_the_gates(read
     assert record["compared"] == ["v1", "v2"]
     assert set(record["holdout_returns"]) == {"v1", "v2"}
     assert len(record["correlation"]) == 2 and record["correlation"][0][0] == 1.0
+    said = json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"])
+    assert "Downloading artifacts" not in said and "INFO mlflow" not in said  # a bar per version's genome.json
     # the gates ran on version 2 (never forced) and the aliases follow their verdict
     decision = record["decision"]
     assert decision["version"] == "2" and decision["reason"] == "notebook test"
