@@ -151,6 +151,9 @@ def test_each_notebooks_parameters_cell_names_every_field_of_its_parameters_and_
     assigned = {t.id for node in ast.parse(source).body if isinstance(node, ast.Assign) for t in node.targets}
     fields = {f.name for f in dataclasses.fields(cls)}
     assert (fields - assigned, assigned - fields) == (set(), set())  # (left out, not read)
+    # each says what it does: papermill --help-notebook shows these comments as the parameters' help
+    bare = [line for line in source.splitlines() if "=" in line and "#" not in line]
+    assert not bare, f"{notebook}: parameters without a comment: {bare}"
     namespace: dict = {}
     exec(compile(source, notebook, "exec"), namespace)  # literals only: the cell as papermill runs it
     notebook_params(cls, namespace)
