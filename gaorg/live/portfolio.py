@@ -267,7 +267,9 @@ def run_book(runner: Any, on_step: Callable[[Any, Any], None] | None = None, met
         book.restore()
         per = {s: {"bars": 0, "orders": 0, "refused": 0, "failed": 0} for s in c.symbols}
         if c.max_bars is not None and all(ex.bars_done >= c.max_bars for ex in book.executors.values()):
-            summary.stopped = f"max_bars {c.max_bars} already reached in this live state"
+            done = min(ex.bars_done for ex in book.executors.values())
+            summary.stopped = (f"max_bars {c.max_bars} already reached in this live state ({done} bars a symbol): "
+                               f"--max-bars counts across restarts; give more than {done} to go on")
             return finish(summary, book, per, c)
         feeds = {}
         markets = [runner._exchange] if getattr(runner._exchange, "markets", None) else []

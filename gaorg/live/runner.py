@@ -186,7 +186,8 @@ class Runner:
                 self.replay_note += f"; this live state goes on after its last bar {iso(ex.last_ts)}"
             tally = Tally(lookback=strategy.lookback)
             if c.max_bars is not None and ex.bars_done >= c.max_bars:
-                summary.stopped = f"max_bars {c.max_bars} already reached in this live state"
+                summary.stopped = (f"max_bars {c.max_bars} already reached in this live state ({ex.bars_done} bars): "
+                                   f"--max-bars counts across restarts; give more than {ex.bars_done} to go on")
                 return self._finish(summary, ex, 0, tally, state)
             feed = self.feed(ex.last_ts, ex.window.size)
             history = feed.history if c.feed == "replay" or self._feed is not None else feed.load_history()

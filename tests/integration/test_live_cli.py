@@ -25,6 +25,9 @@ def test_a_paper_replay_restarts_where_it_stopped_and_max_bars_counts_across_res
     assert second.code == 0, second.stderr
     assert second.json["bars"] == 60 and second.json["total_bars"] == 100
     assert second.json["last_ts"] == int(b.ts[48 + 99])  # 2023-01-03 is bar 48: no bar skipped or repeated
+    again = cli(*args, "--max-bars", "40")  # as if it counted this run's bars: it says what to give instead
+    assert again.code == 0 and again.json["bars"] == 0, again.stderr
+    assert again.json["stopped"].endswith("(100 bars): --max-bars counts across restarts; give more than 100 to go on")
 
 
 def test_bad_input_exits_2_with_the_fix(cli, gaorg_home):
