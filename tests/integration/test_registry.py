@@ -118,6 +118,18 @@ def test_a_missing_alias_or_model_is_not_found(registered):
         load_production_genome("nothing", settings=settings)
 
 
+def test_a_version_that_is_not_a_number_is_bad_input_not_a_store_failure(registered):
+    """`gaorg promote carry abc` was MLflow's refusal wrapped as a TrackingError (exit 1)."""
+    from gaorg.errors import InputError
+    from gaorg.tracking.registry import get_version
+
+    settings, client, out, *_ = registered
+    with pytest.raises(InputError, match="version 'abc' is not a version number") as refused:
+        get_version(client, settings, NAME, "abc")
+    assert not isinstance(refused.value, TrackingError) and refused.value.exit_code == 2
+    assert get_version(client, settings, NAME, out["versions"][0]["version"]).version == out["versions"][0]["version"]
+
+
 def test_a_registration_failing_midway_leaves_nothing_half_registered(registered, tmp_path):
     from gaorg.tracking.strategy_models import log_strategy_models
 
