@@ -318,6 +318,11 @@ class MarketStore:
         if len(found) == 1:
             return found[0]
         if not found:
+            other = self.con.execute("SELECT exchange, timeframe FROM series WHERE symbol = ? ORDER BY 1, 2",
+                                     [symbol]).fetchall()
+            if other:  # the symbol is stored, not at this timeframe
+                raise NotFoundError(f"no stored series for symbol {symbol!r} at {timeframe}; stored for it: "
+                                    f"{', '.join(f'{ex} {symbol} {tf}' for ex, tf in other)}")
             symbols = [r[0] for r in self.con.execute("SELECT DISTINCT symbol FROM series").fetchall()]
             raise NotFoundError(
                 f"no stored series for symbol {symbol!r}{did_you_mean(symbol, symbols)}; "

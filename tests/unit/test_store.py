@@ -166,6 +166,9 @@ def test_exchange_may_be_left_out_only_when_the_symbol_is_unambiguous(db):
             store.resolve_exchange("ETH")
         with pytest.raises(NotFoundError, match="did you mean 'BTC'"):
             store.resolve_exchange("BTX")
+        # stored at another timeframe: said so (it was "no stored series for symbol 'BTC' (did you mean 'BTC'?)")
+        with pytest.raises(NotFoundError, match=r"symbol 'BTC' at 4h; stored for it: a BTC 1h$"):
+            store.resolve_exchange("BTC", timeframe="4h")
         with pytest.raises(NotFoundError, match="no series a BTC 4h"):
             store.read_bars("a", "BTC", "4h")
 
