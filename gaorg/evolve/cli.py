@@ -100,7 +100,15 @@ def evolve_command(args: argparse.Namespace, settings: Any) -> Any:
 
     run_id = check_run_id(args.resume) if args.resume else new_run_id()
     print(f"run {run_id}", file=sys.stderr, flush=True)
-    return _run(args, settings, run_id)
+    try:
+        return _run(args, settings, run_id)
+    except KeyboardInterrupt:  # before its first checkpoint (after it, _run says how to resume)
+        from gaorg.evolve.checkpoint import STATE_FILE
+
+        if not (settings.checkpoints / run_id / STATE_FILE).exists():
+            print(f"run {run_id} stopped before its first generation was checkpointed: nothing to resume, "
+                  "nothing registered; run the same command again to start over", file=sys.stderr, flush=True)
+        raise
 
 
 def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:

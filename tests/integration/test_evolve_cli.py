@@ -153,6 +153,23 @@ def test_an_interrupted_run_says_how_to_continue_it(gaorg_home, capsys, monkeypa
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["run_id"] == run_id
 
 
+def test_a_run_interrupted_before_its_first_checkpoint_says_to_start_it_again(gaorg_home, capsys, monkeypatch):
+    """Ctrl-C while the Dask cluster starts or generation 0 runs: no checkpoint, so no --resume to
+    offer; it said only 'interrupted'."""
+    import gaorg.evolve.run as run_module
+
+    def interrupted_at_once(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    store_bars(gaorg_home, n=800)
+    monkeypatch.setattr(run_module, "evolve", interrupted_at_once)
+    assert main(["evolve", "--symbols", "A,B", "--timeframes", "1h", "--register", "x", *FAST]) == 130
+    err = capsys.readouterr().err
+    assert "stopped before its first generation was checkpointed: nothing to resume" in err
+    assert "run the same command again" in err and "--resume" not in err
+    assert not (gaorg_home / "checkpoints").exists() or not any((gaorg_home / "checkpoints").glob(f"*/{STATE_FILE}"))
+
+
 def test_an_interrupted_registered_run_says_to_register_it_on_resume(gaorg_home, capsys, monkeypatch):
     """A run started with --register NAME, stopped by Ctrl-C: the command it prints to continue it
     says --register NAME again (a resume without it logs and registers nothing)."""
