@@ -57,6 +57,13 @@ def _live(args: argparse.Namespace, settings):
     except GaorgError as exc:
         scrub(exc, secrets)
         raise
+    except KeyboardInterrupt:
+        import sys
+
+        print("gaorg live stopped by Ctrl-C: its live state keeps every bar it finished and the position it "
+              "holds (nothing is flattened); the same command goes on after the last bar", file=sys.stderr,
+              flush=True)
+        raise
 
 
 def _run(args: argparse.Namespace, settings):

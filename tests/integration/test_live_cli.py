@@ -3,6 +3,8 @@ restarts, and bad input refused with exit status 2."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gaorg.strategies.genome import save_genome
@@ -28,6 +30,31 @@ def test_a_paper_replay_restarts_where_it_stopped_and_max_bars_counts_across_res
     again = cli(*args, "--max-bars", "40")  # as if it counted this run's bars: it says what to give instead
     assert again.code == 0 and again.json["bars"] == 0, again.stderr
     assert again.json["stopped"].endswith("(100 bars): --max-bars counts across restarts; give more than 100 to go on")
+
+
+def test_ctrl_c_says_what_the_live_state_kept_and_how_to_go_on(gaorg_home, capsys, monkeypatch):
+    """It said only 'interrupted'. The state keeps the bars: the same command goes on after them."""
+    from gaorg.cli import main
+    from gaorg.live.executor import Executor
+
+    b, g = seed(gaorg_home)
+    args = ["live", "--genome", str(g), "--symbol", SYMBOL, "--timeframe", "1h", "--start", "2023-01-03", "--json"]
+    real = Executor.step
+    steps = []
+
+    def step_then_ctrl_c(self, bar, stale=False, arrived=None):
+        if len(steps) == 30:
+            raise KeyboardInterrupt
+        steps.append(bar.ts)
+        return real(self, bar, stale, arrived)
+
+    monkeypatch.setattr(Executor, "step", step_then_ctrl_c)
+    assert main(args) == 130
+    assert "stopped by Ctrl-C: its live state keeps every bar it finished" in capsys.readouterr().err
+    monkeypatch.setattr(Executor, "step", real)
+    assert main([*args, "--max-bars", "40"]) == 0
+    went_on = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert went_on["bars"] == 10 and went_on["last_ts"] == int(b.ts[48 + 39])  # bars 31..40: none again
 
 
 def test_bad_input_exits_2_with_the_fix(cli, gaorg_home):
