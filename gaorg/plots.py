@@ -184,15 +184,18 @@ def generations_figure(history: Sequence[Any]) -> Any:
 
 
 def front_rows(front: Sequence[Any]) -> list[dict[str, Any]]:
-    """One row per front member: objectives, deflated Sharpe, hold-out Sharpe/return, modules."""
+    """One row per front member: objectives, deflated Sharpe, hold-out figures, modules. The
+    hold-out's are the basket's as ``gaorg evolve`` prints them and the gates count them (Sharpe
+    and return mean, max drawdown worst, trades total), not per-asset means."""
     rows = []
     for i, m in enumerate(front):
+        held = m.holdout_summary()
         rows.append({
             "#": i, "hash": m.genome_hash[:10], "modules": " + ".join(m.genome.modules),
             "sharpe": m.sharpe, "max_drawdown": m.max_drawdown, "consistency": m.consistency,
-            "deflated_sharpe": m.deflated_sharpe, "holdout_sharpe": m.holdout.get("sharpe"),
-            "holdout_return": m.holdout.get("total_return"), "holdout_trades": m.holdout.get("trades"),
-            "stage": m.timeframe,
+            "deflated_sharpe": m.deflated_sharpe, "holdout_sharpe": held["sharpe"],
+            "holdout_max_drawdown": held["max_drawdown"], "holdout_return": held["total_return"],
+            "holdout_trades": held["trades"], "stage": m.timeframe,
         })
     return rows
 

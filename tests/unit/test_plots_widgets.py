@@ -113,3 +113,16 @@ def test_the_series_picker_opens_on_the_asked_symbols_exchange_when_none_is_give
     assert (picked["exchange"], picked["symbol"], picked["timeframe"]) == ("synthetic", "SYNTH-BTC", "4h")
     assert SeriesPicker(series, "local", "SYNTH-BTC").value["symbol"] == "BTC/USDT"  # a given exchange wins
     assert SeriesPicker(series).value["exchange"] == "local"  # nothing asked: the first series
+
+
+def test_the_front_table_shows_the_hold_out_as_gaorg_evolve_and_the_gates_count_it():
+    """03_evolve's table showed per-asset means (10.5 trades) where `gaorg evolve` says 21, the total."""
+    from gaorg.plots import front_rows
+
+    g = make_genome(("ema_crossover", {"fast": 5, "slow": 40, "direction": "long"}))
+    per = {"A": {"sharpe": 1.0, "max_drawdown": 0.1, "trades": 8, "total_return": 0.02},
+           "B": {"sharpe": 3.0, "max_drawdown": 0.3, "trades": 13, "total_return": 0.04}}
+    mean = {"sharpe": 2.0, "max_drawdown": 0.2, "trades": 10.5, "total_return": 0.03}
+    (row,) = front_rows([FrontMember(g, g.canonical_hash(), 1.0, 0.1, 0.5, 0.9, mean, per)])
+    assert (row["holdout_sharpe"], row["holdout_max_drawdown"], row["holdout_trades"]) == (2.0, 0.3, 21.0)
+    assert row["holdout_return"] == pytest.approx(0.03)
