@@ -19,12 +19,14 @@ EQUITY_CURVES = 5
 
 
 def write_front_csv(front: Sequence[Any], path: Path) -> Path:
-    """One row per front member: objectives, deflated Sharpe, hold-out figures, lineage."""
+    """One row per front member: objectives, deflated Sharpe, hold-out figures, lineage. The
+    hold-out's are the basket's as ``gaorg evolve`` prints them and the gates count them (Sharpe and
+    return mean, max drawdown worst, trades total), not per-asset means."""
     with path.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(FRONT_COLUMNS)
         for rank, m in enumerate(front):
-            h = m.holdout
+            h = m.holdout_summary()
             writer.writerow([rank, m.genome_hash, "+".join(m.genome.modules), m.sharpe, m.max_drawdown,
                              m.consistency, m.deflated_sharpe, h.get("sharpe", ""), h.get("total_return", ""),
                              h.get("max_drawdown", ""), h.get("trades", ""), m.stage, m.timeframe,
