@@ -102,7 +102,7 @@ def test_artifacts_hold_the_front_csv_every_genome_the_plots_and_the_checkpoint(
     local = Path(client.download_artifacts(out["mlflow_run_id"], "", str(tmp_path)))
     rows = list(csv.DictReader((local / "front.csv").read_text().splitlines()))
     assert [r["genome_hash"] for r in rows] == [m.genome_hash for m in result.front]
-    for r, m in zip(rows, result.front):  # the basket's hold-out as gaorg evolve and the gates count it
+    for r, m in zip(rows, result.front, strict=True):  # the basket's hold-out as gaorg evolve and the gates count it
         held = m.holdout_summary()
         assert len(m.holdout_per_asset) == 2 and float(r["holdout_trades"]) == held["trades"]
         assert float(r["holdout_max_drawdown"]) == pytest.approx(held["max_drawdown"], rel=1e-12)
