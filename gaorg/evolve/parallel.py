@@ -311,36 +311,20 @@ def open_client(
     # process without it (tests/bench/bench_worker_env.py). Unset here, for this cluster's
     # nannies only (each keeps its environment when it restarts a worker). The background clocks
     # (QUIET_CLUSTER) take their CPU from the workers on a machine whose cores they fill.
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None, **QUIET_CLUSTER}), \
-            _sigint_ignored():
-        cluster = LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,  # a free port: never 8787 taken
-        )
-    client = Client(cluster, set_as_default=False)
+    cluster = client = None
     try:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+                              **QUIET_CLUSTER}):
+            cluster = LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,  # a free port: never 8787 taken
+                preload=["gaorg.evolve.worker_init"],  # the workers ignore a terminal's Ctrl-C; this process does not
+            )
+        client = Client(cluster, set_as_default=False)
         yield client
     finally:
-        client.close()
-        cluster.close()
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
 
-
-@contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """SIGINT ignored while the LocalCluster starts its worker processes, which keep it ignored (an
-    ignored signal stays ignored across exec, and Python then installs no KeyboardInterrupt handler).
-
-    Ctrl-C in a terminal reaches the whole foreground process group: the workers each printed a
-    KeyboardInterrupt traceback and plugin teardown errors before gaorg's own message. The client
-    stops them as it ends (``cluster.close()``). Only in the main thread: elsewhere nothing changes."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
