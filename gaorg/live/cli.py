@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--start", help="replay: first bar (ISO date or ms)")
     p.add_argument("--end", help="replay: end of the range (exclusive)")
     p.add_argument("--max-bars", type=int, dest="max_bars", help="stop after N bars in this live state")
+    p.add_argument("--fresh", action="store_true",
+                   help="paper only: forget this run's live state first (its bars, orders, fills, position) and "
+                        "start again from flat")
     p.add_argument("--speed", type=float, dest="replay_speed", help="replay speed in bars per second (0: at once)")
     p.add_argument("--policy", choices=["flatten", "handover"], dest="switch_policy",
                    help="on an alias move: flatten first, or hand the position over")
@@ -92,13 +95,16 @@ def _run(args: argparse.Namespace, settings):
     if config.broker == "exchange" and config.feed == "replay" and not config.api_url:
         raise ConfigError("--feed replay would send orders for replayed bars to the real exchange; use --paper for "
                           "a replay, --feed exchange, or --api-url of a stand-in exchange")
+    forgot = _forget(config, settings) if args.fresh else None
     registry = FileRegistry(args.genome) if args.genome else MlflowRegistryReader(settings)
     summary = Runner(config, settings, registry).run(metrics=LiveMetrics())
     s = summary
     # orders the exchange rejected or lost: the run did not do what it decided, so it does not exit 0
     code, failed = (1, f"\n  {s.failed} orders failed at the exchange (see the log's errors)") if s.failed else (0, "")
+    fresh = "" if forgot is None else f"started afresh: forgot {forgot} bars of this live state\n"
+    payload = {**s.to_dict(), **({} if forgot is None else {"forgot_bars": forgot})}
     if not config.multi:
-        return Outcome(_one_symbol_text(s, config) + failed, s.to_dict(), code)
+        return Outcome(fresh + _one_symbol_text(s, config) + failed, payload, code)
     each = "; ".join(f"{sym}: equity {_money(v['equity'])}, position {v['units']:.6g}, {v['orders']} orders, "
                      f"{v['failed']} failed, risk {v['risk_state']}" for sym, v in s.symbols.items())
     r = s.replay
@@ -108,7 +114,28 @@ def _run(args: argparse.Namespace, settings):
             f", {s.total_bars} in these live states; {s.orders} orders, {s.failed} failed, {s.refused} refused, "
             f"{len(s.switches)} switches; total equity {_money(s.equity)}, risk {s.risk_state}; {s.stopped}\n  {each}"
             f"{failed}")
-    return Outcome(text, s.to_dict(), code)
+    return Outcome(fresh + text, payload, code)
+
+
+def _forget(config, settings) -> int:
+    """``--fresh``: reset the run's live states (one per symbol), paper only; the bars they had."""
+    from gaorg.errors import ConfigError
+    from gaorg.live.state import LiveState
+
+    if config.broker != "paper":
+        raise ConfigError("--fresh forgets a live state, and on an exchange that state mirrors the account's orders "
+                          "and position: use it with --paper only (to start an exchange run afresh, flatten the "
+                          "position on the exchange and use another GAORG_HOME)")
+    keys = [config.for_symbol(sym).state_key for sym in config.symbols] if config.multi else [config.state_key]
+    settings.ensure_home()
+    forgot = 0
+    for key in keys:
+        state = LiveState(settings.live_db, key)
+        try:
+            forgot += state.reset()
+        finally:
+            state.close()
+    return forgot
 
 
 def _one_symbol_text(s, config) -> str:

@@ -78,3 +78,20 @@ def test_gaorg_live_on_paper_ends_with_the_equity_of_gaorg_backtest_on_the_same_
     assert live.json["bars"] == 200 - 48
     assert live.json["equity"] == pytest.approx(back.json["metrics"]["final_equity"], rel=1e-12)
     assert live.json["orders"] >= back.json["metrics"]["trades"] - 1  # each entry was an order
+
+
+def test_fresh_forgets_a_paper_live_state_and_is_refused_on_an_exchange(cli, gaorg_home):
+    """``--fresh`` (paper only): the replay starts again from flat at its start, as the first run did."""
+    b, g = seed(gaorg_home)
+    args = ("live", "--genome", str(g), "--symbol", SYMBOL, "--timeframe", "1h", "--start", "2023-01-03", "--json")
+    first = cli(*args, "--max-bars", "40")
+    assert cli(*args, "--max-bars", "70").json["total_bars"] == 70
+    fresh = cli(*args, "--max-bars", "40", "--fresh")
+    assert fresh.code == 0, fresh.stderr
+    assert (fresh.json["forgot_bars"], fresh.json["bars"], fresh.json["total_bars"]) == (70, 40, 40)
+    assert fresh.json["last_ts"] == first.json["last_ts"] == int(b.ts[48 + 39])  # the same bars again
+    assert fresh.json["equity"] == first.json["equity"]  # from flat, the same decisions
+    assert "started afresh: forgot 40 bars of this live state" in cli(*args[:-1], "--max-bars", "40", "--fresh").stdout
+    keys = {"GAORG_HYPERLIQUID_WALLET": "0x" + "1" * 40, "GAORG_HYPERLIQUID_PRIVATE_KEY": "0x" + "2" * 64}
+    refused = cli(*args, "--exchange", "hyperliquid", "--fresh", env=keys)
+    assert refused.code == 2 and "use it with --paper only" in refused.stderr, refused.stderr
