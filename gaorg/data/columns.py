@@ -22,6 +22,35 @@ HEAD_BYTES = 1 << 20  # ... and within the first MB (a file of one endless line 
 BLOCK_BYTES = 8 << 20  # pyarrow parses blocks in parallel; 8 MB parse ~20% faster than its 1 MB default
 
 
+# names a file often gives a target column, most likely first (matched case-insensitively)
+SYNONYMS = {
+    "timestamp": ("ts", "time", "date", "datetime", "open_time", "opentime", "unix", "t"),
+    "open": ("o", "open_price"), "high": ("h", "high_price"), "low": ("l", "low_price"),
+    "close": ("c", "close_price", "last"), "volume": ("vol", "v", "volume_base", "base_volume", "qty"),
+}
+
+
+def mapping_hint(mapping: dict[str, str], names: list[str] | None) -> str:
+    """``--columns`` for the targets ``mapping`` did not find among ``names``, from the names the
+    file has where one looks like the target (``timestamp=ts``); a generic example otherwise."""
+    have = {n.lower(): n for n in names or ()}
+    taken = {source.lower() for source in mapping.values() if source.lower() in have}
+    guesses = []
+    for target, source in mapping.items():
+        if source.lower() in have:
+            continue
+        free = {low: n for low, n in have.items() if low not in taken}
+        found = next((free[s] for s in SYNONYMS.get(target, ()) if s in free), None)
+        if found is None:
+            found = next((n for low, n in free.items() if low.startswith(target)), None)  # 'Volume BTC'
+        if found is not None:
+            taken.add(found.lower())
+            guesses.append(f"{target}={found!r}" if re.search(r"[\s,=]", found) else f"{target}={found}")
+    if guesses:
+        return f"Map your names with --columns {','.join(guesses)}"
+    return "Map your names with --columns, e.g. --columns timestamp=date,volume=vol"
+
+
 def file_name(path: Path) -> str:
     """The file's name as safe to show (a name can hold escape sequences too)."""
     return shown(path.name)
@@ -55,7 +84,7 @@ def layout(path: Path, mapping: dict[str, str]) -> tuple[int, str, list[str]]:
     missing = sorted(wanted - {f.lower() for f in (guess or [])})
     raise ValidationError(
         f"{file_name(path)}: missing column(s) {shown(', '.join(missing), 200)}; its header is: {header}. "
-        f"Map your names with --columns, e.g. --columns timestamp=date,volume=vol"
+        f"{shown(mapping_hint(mapping, guess), 300)}"
     )
 
 
@@ -66,7 +95,7 @@ def match_columns(path: Path, names: list[str], mapping: dict[str, str]) -> dict
     if missing:
         raise ValidationError(
             f"{file_name(path)}: missing column(s) {shown(', '.join(missing), 200)}; it has: {shown(', '.join(names), 200)}. "
-            f"Map your names with --columns, e.g. --columns timestamp=date,volume=vol"
+            f"{shown(mapping_hint(mapping, names), 300)}"
         )
     return {t: lower[s.lower()] for t, s in mapping.items()}
 

@@ -124,3 +124,16 @@ def test_a_bad_cell_deep_in_an_epoch_file_is_still_named_by_its_line(tmp_path, b
     with MarketStore(tmp_path / "m.duckdb") as store, pytest.raises(ValidationError) as err:
         store.write_bars("local", "X", "1h", table.columns, origin=table.lines, label="line")
     assert "line 2900" in str(err.value)
+
+
+@pytest.mark.parametrize(("header", "hint"), [
+    ("ts,o,h,l,c,v", "--columns timestamp=ts,open=o,high=h,low=l,close=c,volume=v"),
+    ("date,open,high,low,close,Volume BTC", "--columns timestamp=date,volume='Volume BTC'"),
+    ("open_time,open,high,low,close,volume", "--columns timestamp=open_time"),
+    ("when,open,high,low,close,volume", "--columns, e.g. --columns timestamp=date,volume=vol"),  # nothing like it
+])
+def test_a_missing_column_error_suggests_the_mapping_from_the_files_own_names(tmp_path, header, hint):
+    path = write(tmp_path, f"{header}\n{T0},{ROW}\n")
+    with pytest.raises(ValidationError, match="missing column") as err:
+        read_table(path)
+    assert f"Map your names with {hint}" in str(err.value)
