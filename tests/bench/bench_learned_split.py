@@ -66,7 +66,9 @@ def main() -> None:
         start = time.perf_counter()
         evaluate_batch(sub, market)
         total = time.perf_counter() - start
-    print(f"{len(sub)} learned genomes of generation 0, one batch: {total * 1e3:.0f} ms with the wrappers")
+    fits = learned_cache.stats()["models"]
+    print(f"{len(sub)} learned genomes of generation 0, one batch: {total * 1e3:.0f} ms with the wrappers; "
+          f"{fits['misses']} fits, {fits['hits']} read from the cache")  # fmt: skip
     for label, seconds in spent.most_common():
         print(f"  {label:36s} {seconds * 1e3:7.1f} ms  {seconds / total:5.1%}  {calls[label]} calls")
     kernels = sum(v for k, v in spent.items() if k.startswith(("learned_tree_block", "learned_svc_block")))
