@@ -327,4 +327,3 @@ def open_client(
             client.close()
         if cluster is not None:
             cluster.close()
-
