@@ -24,6 +24,9 @@ the hold-out first; the run records the rule and the symbols, and --resume uses 
 Series of different spans get their own folds; the hold-out is the same newest slice of time for all
 (a series delisted before it counts in the folds it lived through).
 --register NAME logs the run to MLflow and registers the front as model NAME (needs gaorg.tracking).
+Ctrl-C stops a run at its last checkpointed generation and prints the command that continues it;
+during the registration at the end, a first Ctrl-C lets it finish (all or nothing) and a second
+abandons it (nothing registered; the printed --resume ... --register NAME registers it).
 After each stage a line says where its time went: evaluations, evaluations/s, and each entry
 module's share of the time and evaluations/s (a genome's filters, exits and sizing count with its
 entry), to weigh a family's cost before choosing --modules.
