@@ -21,6 +21,12 @@ from gaorg.tracking.uri import FIX, check_store, missing_driver, redact
 
 EXPERIMENT = "gaorg"
 """The experiment every evolution is logged to."""
+KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+"""The experiment kind MLflow's UI shows as classic runs (not GenAI traces)."""
+UI_VIEW = "workflowType=machine_learning"
+"""The UI's query that selects the classic view: MLflow 3.17's UI keeps the workflow type (GenAI by
+default) in the browser and the URL, and opens an experiment on the view of that type."""
 
 
 def quiet_mlflow() -> None:
@@ -37,12 +43,6 @@ def quiet_mlflow() -> None:
         os.environ["MLFLOW_LOGGING_LEVEL"] = "WARNING"  # read when mlflow is imported
         if "mlflow" in sys.modules:  # already imported: its logger was set up at INFO
             logging.getLogger("mlflow").setLevel(logging.WARNING)
-KIND_TAG = "mlflow.experimentKind"
-EXPERIMENT_KIND = "custom_model_development"
-"""The experiment kind MLflow's UI shows as classic runs (not GenAI traces)."""
-UI_VIEW = "workflowType=machine_learning"
-"""The UI's query that selects the classic view: MLflow 3.17's UI keeps the workflow type (GenAI by
-default) in the browser and the URL, and opens an experiment on the view of that type."""
 
 
 def is_remote(uri: str) -> bool:
