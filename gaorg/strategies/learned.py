@@ -200,9 +200,10 @@ def walk_forward_models(
     horizon, window, model parameters), so genomes that differ only in ``refit`` or ``direction``
     share the fits at the bars they have in common. The rows, their standardisation and the skips
     are :func:`walk_forward`'s (``learned_window`` computes them in one kernel): the same predictions.
-    ``blocks`` (fit_block, predict_block), where a module has them, do a fit with its block's
-    predictions and a cached fit's predictions in one call each, writing into the output (the
-    same values as ``fit`` and ``apply``; a fit with no model predicts 0, as ``apply`` does).
+    ``blocks`` (fit_block, predict_block[, fit_blocks]), where a module has them, do a fit with its
+    block's predictions and a cached fit's predictions in one call each, writing into the output (the
+    same values as ``fit`` and ``apply``; a fit with no model predicts 0, as ``apply`` does); with
+    ``fit_blocks``, every fit the cache lacks in one call (:func:`_walk_forward_blocks`).
     ``finite_x``: ``np.isfinite(x).all(axis=1)`` if the caller keeps it.
     """
     from gaorg.strategies.learned_window import standardised_rows, standardised_window

@@ -56,10 +56,11 @@ def linear_svc(c: float) -> tuple[Fit, Apply]:
     return fit, apply
 
 
-def linear_svc_blocks(c: float) -> tuple[Callable[..., Any], Callable[..., None]] | None:
-    """``linear_svc(c)``'s fit and apply as ``learned.walk_forward_models``' blocks: one numba call
-    per fit (window, fit, predictions) and per cached fit's predictions, numpy's decision values
-    (``learned_svc_block``); None where numpy's BLAS cannot be bound (the Python path then)."""
+def linear_svc_blocks(c: float) -> tuple[Callable[..., Any], ...] | None:
+    """``linear_svc(c)``'s fit and apply as ``learned.walk_forward_models``' blocks (fit_block,
+    predict_block, fit_blocks): one numba call per fit (window, fit, predictions), per cached fit's
+    predictions and per series' missing fits, numpy's decision values (``learned_svc_block``); None
+    where numpy's BLAS cannot be bound (the Python path then)."""
     from gaorg.strategies import learned_svc_block
 
     if not learned_svc_block.available():
@@ -132,10 +133,11 @@ def pca_tree(components: int, depth: int, quantile: float) -> tuple[Fit, Apply]:
 
 def pca_tree_blocks(
     components: int, depth: int, quantile: float
-) -> tuple[Callable[..., Any], Callable[..., None]] | None:
+) -> tuple[Callable[..., Any], ...] | None:
     """``pca_tree``'s fit and apply as ``learned.walk_forward_models``' blocks (``learned_tree_block``:
-    three kernels around numpy's eigh and sorts per fit, one per cached fit's predictions); None
-    where numpy's BLAS cannot be bound (the Python path then)."""
+    three kernels around numpy's eigh and sorts per fit, one per cached fit's predictions, two around
+    numpy's sorts for a series' missing fits); None where numpy's BLAS cannot be bound (the Python
+    path then)."""
     from gaorg.strategies import learned_blas, learned_tree_block
 
     return learned_tree_block.blocks(components, depth, quantile) if learned_blas.available() else None
