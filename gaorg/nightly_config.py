@@ -1,9 +1,9 @@
 """The nightly pipeline's configuration: a YAML file read once into typed, frozen configs.
 
 ``pipelines/nightly.yaml`` (see docs/nightly.md) becomes a :class:`NightlyConfig` of
-:class:`UniverseConfig` s, each with its :class:`FetchConfig`; unknown keys, bad rules and bad
-search settings are refused at load, naming the universe, before anything runs. The pipeline
-itself is :mod:`gaorg.nightly`.
+:class:`UniverseConfig` s, each with its :class:`FetchConfig`; unknown keys, bad rules, bad
+search settings and model names MLflow refuses are refused at load, naming the universe, before
+anything runs. The pipeline itself is :mod:`gaorg.nightly`.
 """
 
 from __future__ import annotations
@@ -88,6 +88,13 @@ class UniverseConfig:
             raise ValueError(f"universe {self.name}: {exc}") from None
         if not self.symbols and self.universe is None:
             raise ValueError(f"universe {self.name}: symbols is empty; list at least one symbol (or a universe rule)")
+        from gaorg.errors import InputError
+        from gaorg.tracking.registry import check_model_name
+
+        try:  # a name MLflow refuses fails here, at load, not at the end of the universe's run
+            check_model_name(self.model, "register")
+        except InputError as exc:
+            raise ValueError(f"universe {self.name}: {exc}") from None
 
     @functools.cached_property
     def rule(self) -> Any:

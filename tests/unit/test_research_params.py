@@ -63,6 +63,18 @@ def test_evolve_params_carry_the_search_settings_with_evolve_configs_defaults():
         notebook_params(EvolveParams, {"reject_below": "off"})
 
 
+def test_a_nightly_universe_with_a_model_name_mlflow_refuses_fails_at_load_naming_it():
+    """As ``EvolveParams`` and ``gaorg evolve --register`` refuse it before the run, the nightly's
+    config refuses it at load (the notebook would fail on it for that universe only)."""
+    from gaorg.nightly_config import UniverseConfig
+
+    with pytest.raises(ValueError, match="universe u: register 'trend/4h': a model name cannot contain '/'"):
+        UniverseConfig(name="u", symbols=("A",), register="trend/4h")
+    with pytest.raises(ValueError, match="universe it's: register \"gaorg-it's\": a model name cannot contain"):
+        UniverseConfig(name="it's", symbols=("A",))  # the default name, gaorg-NAME
+    assert UniverseConfig(name="u", symbols=("A",), register="trend-4h").model == "trend-4h"
+
+
 def test_check_symbols_names_the_unknown_symbol_and_what_the_store_holds(settings, gaorg_home):
     seed_store(gaorg_home, ("SYNTH-BTC",), n_bars=30)
     assert check_symbols(settings, ["SYNTH-BTC"]) == {"SYNTH-BTC": "synthetic"}
