@@ -246,9 +246,11 @@ def run_record(client: Any, settings: Settings, info: VersionInfo) -> dict[str, 
 
 def get_version(client: Any, settings: Settings, name: str, version: str | int) -> VersionInfo:
     """Version ``version`` of ``name`` (NotFoundError names what exists; InputError if not a number)."""
-    if not str(version).strip().isdigit():  # MLflow's own refusal read as a store failure (exit 1)
+    text = str(version).strip()
+    if not (text.isascii() and text.isdigit()):  # MLflow's own refusal read as a store failure (exit 1)
         raise InputError(f"version {version!r} is not a version number; give one as `gaorg models {name}` "
-                         "lists them, e.g. 1")
+                         "lists them, e.g. 1")  # isascii: '²' is a digit to str.isdigit, not to int()
+    version = text  # ' 1' is version 1
     with tracking_errors(settings, f"reading {name} version {version}"):
         _require_model(client, name)
         try:

@@ -127,7 +127,10 @@ def test_a_version_that_is_not_a_number_is_bad_input_not_a_store_failure(registe
     with pytest.raises(InputError, match="version 'abc' is not a version number") as refused:
         get_version(client, settings, NAME, "abc")
     assert not isinstance(refused.value, TrackingError) and refused.value.exit_code == 2
+    with pytest.raises(InputError, match="is not a version number"):
+        get_version(client, settings, NAME, "\u00b2")  # a digit to str.isdigit, not to int()
     assert get_version(client, settings, NAME, out["versions"][0]["version"]).version == out["versions"][0]["version"]
+    assert get_version(client, settings, NAME, f" {out['versions'][0]['version']} ").version == out["versions"][0]["version"]
 
 
 def test_a_registration_failing_midway_leaves_nothing_half_registered(registered, tmp_path):
