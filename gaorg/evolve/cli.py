@@ -178,9 +178,9 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
                                     run_id=run_id, progress=args.progress)
             stop.check()  # a Ctrl-C that something swallowed on the way: nothing is registered
         if finish is not None:  # the run's last step, all or nothing: a first Ctrl-C lets it end
-            registering = True
             with stop, stop.deferred(f"Ctrl-C: registering run {run_id}'s front as {args.register} first "
                                      "(a few seconds); Ctrl-C again abandons it (nothing is registered)"):
+                registering = True  # set once a first Ctrl-C is deferred: one before still ends the run FAILED
                 registered = finish(result)
     except BaseException as exc:
         if callback is not None and not registering:  # the MLflow run the callback opened ends FAILED
