@@ -63,9 +63,9 @@ def _live(args: argparse.Namespace, settings):
     except KeyboardInterrupt:
         import sys
 
+        again = "the same command without --fresh" if args.fresh else "the same command"  # --fresh forgets again
         print("gaorg live stopped by Ctrl-C: its live state keeps every bar it finished and the position it "
-              "holds (nothing is flattened); the same command goes on after the last bar", file=sys.stderr,
-              flush=True)
+              f"holds (nothing is flattened); {again} goes on after the last bar", file=sys.stderr, flush=True)
         raise
 
 

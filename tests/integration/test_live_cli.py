@@ -55,6 +55,10 @@ def test_ctrl_c_says_what_the_live_state_kept_and_how_to_go_on(gaorg_home, capsy
     assert main([*args, "--max-bars", "40"]) == 0
     went_on = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert went_on["bars"] == 10 and went_on["last_ts"] == int(b.ts[48 + 39])  # bars 31..40: none again
+    steps.clear()
+    monkeypatch.setattr(Executor, "step", step_then_ctrl_c)
+    assert main([*args, "--fresh"]) == 130  # the same command again would forget the bars again
+    assert "; the same command without --fresh goes on after the last bar" in capsys.readouterr().err
 
 
 def test_bad_input_exits_2_with_the_fix(cli, gaorg_home):
