@@ -162,8 +162,9 @@ class LiveState:
         self._bars.clear()
         self._fills.clear()
         self._pending_progress = None
-        for table in ("progress", "orders", "fills", "positions", "equity", "risk_events", "versions"):
-            self.con.execute(f"DELETE FROM {table} WHERE state_key = ?", [self.key])  # noqa: S608 - fixed names
+        with self.transaction():  # all or nothing: a Ctrl-C midway could drop the progress, keep the positions
+            for table in ("progress", "orders", "fills", "positions", "equity", "risk_events", "versions"):
+                self.con.execute(f"DELETE FROM {table} WHERE state_key = ?", [self.key])  # noqa: S608 - fixed names
         return int(prog["bars"]) if prog else 0
 
     def close(self) -> None:

@@ -134,3 +134,28 @@ def test_a_basket_config_trades_each_symbol_on_its_weight_of_one_account():
     c = LiveConfig(model="m", broker="exchange", weights={s: 0.05 for s in SYMS})
     assert sum(c.weight(s) for s in c.symbols) == pytest.approx(1.0)
     assert len({c.for_symbol(s).state_key for s in c.symbols}) == 20
+
+
+def test_a_live_state_reset_interrupted_midway_forgets_nothing(tmp_path):
+    """``gaorg live --fresh`` resets in one transaction: a Ctrl-C between two tables' deletes leaves
+    the state as it was (its progress and its position together), never half forgotten."""
+    path = tmp_path / "live.duckdb"
+    with LiveState(path, "k") as st:
+        st.record_bar("S", 100, 1000.0, 2.0, 10.0)
+        st.save_progress(100, 1, 0.0, "m", "1", "h", {"state": "ACTIVE"}, None)
+    st = LiveState(path, "k")
+    real = st.con
+
+    class CtrlCAtPositions:
+        def execute(self, sql, *args):
+            if sql.startswith("DELETE FROM positions"):
+                raise KeyboardInterrupt
+            return real.execute(sql, *args)
+
+    st.con = CtrlCAtPositions()
+    with pytest.raises(KeyboardInterrupt):
+        st.reset()
+    st.con = real
+    assert st.progress()["bars"] == 1 and st.positions() == {"S": 2.0}
+    assert st.reset() == 1 and st.progress() is None and st.positions() == {}
+    st.close()
