@@ -26,7 +26,7 @@ def write_front_csv(front: Sequence[Any], path: Path) -> Path:
         writer = csv.writer(fh)
         writer.writerow(FRONT_COLUMNS)
         for rank, m in enumerate(front):
-            h = m.holdout_summary()
+            h = {k: v for k, v in m.holdout_summary().items() if v == v}  # no hold-out (--holdout 0): blank
             writer.writerow([rank, m.genome_hash, "+".join(m.genome.modules), m.sharpe, m.max_drawdown,
                              m.consistency, m.deflated_sharpe, h.get("sharpe", ""), h.get("total_return", ""),
                              h.get("max_drawdown", ""), h.get("trades", ""), m.stage, m.timeframe,
