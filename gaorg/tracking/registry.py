@@ -374,6 +374,9 @@ def check_model_name(name: str, where: str = "--register") -> str:
         fixed = "".join("-" if c in bad else c for c in name)
         raise InputError(f"{where} {name!r}: a model name cannot contain {' or '.join(map(repr, bad))}; "
                          f"use letters, digits, - and _, e.g. {fixed!r}")
+    if name == "." or name.startswith(".."):  # MLflow's path_not_unique, once '/' is out
+        raise InputError(f"{where} {name!r}: a model name cannot be '.' or start with '..'; "
+                         f"use letters, digits, - and _, e.g. {name.lstrip('.') or 'trend-4h'!r}")
     return name
 
 

@@ -109,6 +109,7 @@ def test_records_are_strict_json_and_nothing_is_written_without_an_output_dir(tm
     ({"universe": "hyperliquid:perp", "exchange": "binance"}, "drop symbols and exchange"),
     ({"universe": "hyperliquid:perp", "top": "ten"}, "notebook parameter.top: expected a whole number"),
     ({"register": "trend/4h"}, "register 'trend/4h': a model name cannot contain '/'"),  # MLflow: after the run
+    ({"register": "..trend"}, "register '..trend': a model name cannot be '.' or start with '..'"),
 ])
 def test_a_bad_rule_in_the_notebook_parameters_is_a_config_error_as_gaorg_evolve_gives(namespace, message):
     with pytest.raises(ConfigError, match=message):
