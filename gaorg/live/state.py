@@ -162,6 +162,7 @@ class LiveState:
         self._bars.clear()
         self._fills.clear()
         self._pending_progress = None
+        self.import_journal()  # this key's journalled intents become rows, deleted below; the others' stay
         with self.transaction():  # all or nothing: a Ctrl-C midway could drop the progress, keep the positions
             for table in ("progress", "orders", "fills", "positions", "equity", "risk_events", "versions"):
                 self.con.execute(f"DELETE FROM {table} WHERE state_key = ?", [self.key])  # noqa: S608 - fixed names

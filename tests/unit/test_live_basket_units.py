@@ -159,3 +159,20 @@ def test_a_live_state_reset_interrupted_midway_forgets_nothing(tmp_path):
     assert st.progress()["bars"] == 1 and st.positions() == {"S": 2.0}
     assert st.reset() == 1 and st.progress() is None and st.positions() == {}
     st.close()
+
+
+def test_a_live_state_reset_forgets_its_journalled_intents_and_keeps_the_others(tmp_path):
+    """An intent journalled before a crash is imported by the next start: ``--fresh`` must not hand
+    the fresh state the forgotten one's intents, nor drop another live state's."""
+    from gaorg.live.types import Order
+
+    path = tmp_path / "live.duckdb"
+    mine, other = LiveState(path, "k"), LiveState(path, "other")
+    mine.journal_intent(Order("c-mine", "S", 100, 1.0, 2.0, 10.0, reason="entry"))
+    other.journal_intent(Order("c-other", "T", 100, 1.0, 3.0, 10.0, reason="entry"))
+    mine.reset()
+    assert mine.import_journal() == 0  # what the next start imports: nothing of the forgotten state
+    assert mine.orders() == []  # and no row of it left
+    assert other.import_journal() == 1  # the other state's intent is still there for its own start
+    for st in (mine, other):
+        st.close()
