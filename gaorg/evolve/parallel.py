@@ -138,8 +138,9 @@ class DaskMapper:
         try:
             if meanwhile is not None:
                 meanwhile()
-            # each batch's results fetched as it finishes (the largest finish first), not all of
-            # them once the last is done: their way back overlaps the batches still running
+            # each batch's results fetched in turn as it is done (the largest were sent first and
+            # mostly finish first), not all of them once the last is done: their way back
+            # overlaps the batches still running
             results = [self.client.gather(fut) for fut in futures]
             self.pace = (time.time() - submit) * self.workers / max(sum(costs), 1e-12)
             if trace is not None:
