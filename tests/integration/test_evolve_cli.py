@@ -128,22 +128,25 @@ def test_search_options_are_recorded_with_the_run_and_kept_on_resume(gaorg_home,
     assert resumed["config"] == first["config"] and resumed["front"] == first["front"]
 
 
+def _stopping_at_generation_0(real):
+    """``gaorg.evolve.run.evolve`` whose generation report raises Ctrl-C (after generation 0's checkpoint)."""
+    def evolve(config, store, client, callback, ckpt, **kwargs):
+        def interrupt(stats):
+            raise KeyboardInterrupt
+        return real(config, store, client, interrupt, ckpt, **kwargs)
+    return evolve
+
+
 def test_an_interrupted_run_says_how_to_continue_it(gaorg_home, capsys, monkeypatch):
     """Ctrl-C after a generation's checkpoint: exit 130 and the command that continues the run,
     which then finishes it."""
     import gaorg.evolve.run as run_module
 
     real = run_module.evolve
-
-    def stopped_after_generation_0(config, store, client, callback, ckpt, **kwargs):
-        def interrupt(stats):
-            raise KeyboardInterrupt
-        return real(config, store, client, interrupt, ckpt, **kwargs)
-
     store_bars(gaorg_home, n=800)
     args = ["evolve", "--symbols", "A,B", "--timeframes", "1h", "--population", "4", "--generations", "2",
             "--folds", "2", *FAST]
-    monkeypatch.setattr(run_module, "evolve", stopped_after_generation_0)
+    monkeypatch.setattr(run_module, "evolve", _stopping_at_generation_0(real))
     assert main(args) == 130
     err = capsys.readouterr().err
     run_id = err.split()[1]
@@ -175,15 +178,8 @@ def test_an_interrupted_registered_run_says_to_register_it_on_resume(gaorg_home,
     says --register NAME again (a resume without it logs and registers nothing)."""
     import gaorg.evolve.run as run_module
 
-    real = run_module.evolve
-
-    def stopped_at_generation_0(config, store, client, callback, ckpt, **kwargs):
-        def interrupt(stats):
-            raise KeyboardInterrupt
-        return real(config, store, client, interrupt, ckpt, **kwargs)
-
     store_bars(gaorg_home, n=800)
-    monkeypatch.setattr(run_module, "evolve", stopped_at_generation_0)
+    monkeypatch.setattr(run_module, "evolve", _stopping_at_generation_0(run_module.evolve))
     assert main(["evolve", "--symbols", "A,B", "--timeframes", "1h", "--population", "4", "--generations", "2",
                  "--folds", "2", "--register", "my-model", *FAST]) == 130
     err = capsys.readouterr().err
