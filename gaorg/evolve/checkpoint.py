@@ -12,8 +12,8 @@ unpickled or executed, so a file planted in ``checkpoints/`` can at worst be ref
 checkpoints were pickles; they are refused with a message, not read.) A field added since a
 checkpoint was written is read as what the run did without it: a trial without ``rejected`` was
 not rejected, a config without ``reject_below`` / ``initial_factor`` ran with neither, one without
-``parsimony`` drew its counts uniformly (:data:`BEFORE_FIELDS`), so a resumed old run goes on as it
-began.
+``parsimony`` drew its counts uniformly, one without ``pipelined`` was generational
+(:data:`BEFORE_FIELDS`), so a resumed old run goes on as it began.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from gaorg.evolve.types import Fitness, Individual, Trial
 MAGIC = b"gaorg.checkpoint/2\n"
 OLD_MAGIC = b"gaorg.checkpoint/1\n"
 STATE_FILE = "state.ckpt"
-BEFORE_FIELDS: dict[str, Any] = {"reject_below": None, "initial_factor": 1.0, "parsimony": 1.0}
+BEFORE_FIELDS: dict[str, Any] = {"reject_below": None, "initial_factor": 1.0, "parsimony": 1.0, "pipelined": False}
 """Config fields a checkpoint may predate, with the value its run had without them (not today's default)."""
 
 
@@ -57,6 +57,7 @@ class LoopState:
     history: list[GenerationStats] = field(default_factory=list)
     fingerprints: dict[str, str] = field(default_factory=dict)  # stage timeframe -> data hash
     clocks: list[StageClock] = field(default_factory=list)  # per stage: where the time went
+    in_flight: list[Individual] = field(default_factory=list)  # pipelined: the half generation sent, not yet back
     done: bool = False
 
 
@@ -122,6 +123,7 @@ def encode_state(state: LoopState) -> dict[str, Any]:
         "history": [dataclasses.asdict(h) for h in state.history],
         "fingerprints": dict(state.fingerprints),
         "clocks": [c.to_dict() for c in state.clocks],
+        "in_flight": [_individual(i) for i in state.in_flight],
         "done": state.done,
     }
 
@@ -146,6 +148,7 @@ def decode_state(data: dict[str, Any]) -> LoopState:
         history=[GenerationStats(**h) for h in data["history"]],
         fingerprints={str(k): str(v) for k, v in data["fingerprints"].items()},
         clocks=[StageClock.from_dict(c) for c in data.get("clocks", [])],  # none before timing was kept
+        in_flight=[_individual_of(d) for d in data.get("in_flight", [])],  # none before pipelining
         done=bool(data["done"]),
     )
     return state

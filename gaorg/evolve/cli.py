@@ -34,7 +34,7 @@ entry), to weigh a family's cost before choosing --modules.
 
 RUN_FLAGS = ("symbols", "timeframes", "population", "generations", "seed", "folds", "exchange",
              "holdout", "modules", "scheme", "universe", "min_history", "top", "reject_below", "initial_factor",
-             "parsimony")
+             "parsimony", "pipelined")
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -73,6 +73,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="random genomes (first generations, immigrants) draw their count of filters, and "
                         "of exits, k with weight P**k, P in (0, 1] (default: 0.5, each extra filter or exit "
                         "half as likely; 1: every count equally often, the draws before 2026-12-04)")
+    p.add_argument("--pipelined", action="store_const", const=True, default=None,
+                   help="breed each half generation while the half before it is evaluated: the workers never "
+                        "wait between generations (Dask efficiency), a slightly different search (default: "
+                        "generational NSGA-II)")
     p.add_argument("--scheduler", default=None, metavar="ADDR", help="join a Dask cluster, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--workers", type=int, default=None,
                    help="local Dask worker processes (default: one per core; 0: no Dask, this process)")
@@ -140,7 +144,7 @@ def _run(args: argparse.Namespace, settings: Any, run_id: str) -> Any:
         # a rule is resolved after every other option is checked: a bad --holdout or --timeframes
         # stops here, not after the store was read with it (the placeholder is replaced below)
         raw: dict[str, Any] = {"symbols": _names(args.symbols) if rule is None else (rule.text(),)}
-        for key in ("population", "generations", "seed", "folds", "exchange", "holdout", "scheme"):
+        for key in ("population", "generations", "seed", "folds", "exchange", "holdout", "scheme", "pipelined"):
             if getattr(args, key) is not None:
                 raw[key] = getattr(args, key)
         if args.timeframes is not None:

@@ -50,6 +50,13 @@ class EvolveConfig:
       before 2026-12-04's default; a checkpoint without the field resumes with it), 0.5 (the
       default) makes each extra module half as likely: a better hold-out Sharpe for the best
       strategy at the same power and no false discovery (``docs/benchmarks.md``, "Parsimony").
+    - ``pipelined``: breed each half generation from the population as it stood half a
+      generation earlier, while the half before it is still evaluated, so the workers never wait
+      for this process's selection and variation or for another worker's last batch (Dask
+      efficiency; ``docs/scale.md``). The same number of evaluations and as reproducible, but a
+      different search from the default's: NSGA-II's (mu + mu/2) selection every half generation,
+      one half generation late. False (the default) is the generational NSGA-II that the search's
+      figures of record measured.
     - ``min_trades``: trades a genome must make per asset × fold on average to be scored at
       all (a strategy that never trades is not a strategy, though its drawdown is zero).
     - ``fee`` (None: the engine's default taker fee) and ``slippage``: fractions of notional.
@@ -79,6 +86,7 @@ class EvolveConfig:
     reject_below: float | None = 0.0
     initial_factor: float = 2.0
     parsimony: float = 0.5
+    pipelined: bool = False
     min_test_bars: int = 20
     min_trades: float = 1.0
     fee: float | None = None

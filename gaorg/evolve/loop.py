@@ -23,6 +23,7 @@ from gaorg.evolve import operators, selection
 from gaorg.evolve.checkpoint import LoopState, save_state
 from gaorg.evolve.fitness import Market, evaluate_batch
 from gaorg.evolve.operators import Space
+from gaorg.evolve.parallel import submit
 from gaorg.evolve.result import OBJECTIVES, WEIGHTS, GenerationStats
 from gaorg.evolve.stats import hypervolume
 from gaorg.evolve.types import Fitness, Individual, Trial
@@ -79,6 +80,72 @@ def evaluate_population(tb: base.Toolbox, state: LoopState, pop: list[Individual
     state.evaluations[state.stage] += len(todo)
     done = [dataclasses.replace(ind, fitness=Fitness(archive[ind.key].objectives)) for ind in pop]
     return done, len(todo)
+
+
+def pipelined_generations(tb: base.Toolbox, state: LoopState, rng: random.Random, space: Space, mapper: Any,
+                          finish: Callable[[list[Individual], int, int], None], write: Callable[[], None]) -> None:
+    """The stage's generations after the first, pipelined (``EvolveConfig.pipelined``).
+
+    A generation is two halves of children (``population`` in all). Half ``s`` is bred from the
+    population as it stood after half ``s - 2`` and sent while half ``s - 1`` is still being
+    evaluated; when a half's results are in, NSGA-II selects ``population`` of the population and
+    that half. The workers thus always hold the next half's batches when one half ends: they wait
+    neither for this process's selection and variation nor for the slowest worker's last batch.
+    Results are integrated in the order the halves were sent, so a run is as reproducible as a
+    generational one. After every second half (a generation) ``finish`` reports and checkpoints the
+    state with the half already sent (``state.in_flight``) and the RNG state from before the next
+    half was bred: a resumed run sends that half again and breeds the same children.
+    """
+    cfg = state.config
+    archive = state.archives[state.stage]
+    halves = 2 * cfg.generations
+    flights: list[tuple[int, list[Individual], list[Any], Any]] = []  # (half, children, evaluated genomes, handle)
+    evaluated = 0
+
+    def breed(half: int) -> list[Individual]:
+        size = cfg.population - cfg.population // 2 if half % 2 else cfg.population // 2
+        return vary(tb, state, rng, tb.parents(state.population, size), (half + 1) // 2, space)
+
+    def send(half: int, kids: list[Individual]) -> None:
+        flying = {g.canonical_hash() for _, _, todo, _ in flights for g in todo}
+        todo, seen = [], set()
+        for ind in kids:
+            if ind.key not in archive and ind.key not in flying and ind.key not in seen:
+                seen.add(ind.key)
+                todo.append(ind.genome)
+        # one batch a worker: the next half fills the wait for the slowest (tests/bench/bench_scale.py --pipelined)
+        flights.append((half, kids, todo, submit(mapper, tb.evaluate, todo, per_worker=1)))
+
+    done_halves = 2 * state.generation
+    if done_halves < halves:
+        send(done_halves + 1, state.in_flight or breed(done_halves + 1))
+    if done_halves + 2 <= halves:
+        send(done_halves + 2, breed(done_halves + 2))
+    try:
+        while flights:
+            half, kids, todo, sent = flights[0]
+            trials = sent.result()
+            flights.pop(0)
+            for genome, trial in zip(todo, trials, strict=True):
+                if trial.key != genome.canonical_hash():
+                    raise RuntimeError("an evaluation came back for another genome")  # order is the contract
+                archive[trial.key] = trial
+            state.evaluations[state.stage] += len(todo)
+            evaluated += len(todo)
+            scored = [dataclasses.replace(ind, fitness=Fitness(archive[ind.key].objectives)) for ind in kids]
+            population = tb.select(state.population + scored, cfg.population)
+            if half % 2 == 0:
+                state.in_flight = list(flights[0][1]) if flights else []
+                finish(population, half // 2, evaluated)
+                evaluated = 0
+            else:
+                state.population = population
+            if half + 2 <= halves:
+                send(half + 2, breed(half + 2))
+            write()  # the checkpoint and the figures while the workers evaluate what was just sent
+    finally:  # stopped: what was sent is let go (the checkpoint keeps the half to send again)
+        for _, _, _, sent in flights:
+            sent.release()
 
 
 def initial_population(state: LoopState, rng: random.Random, space: Space,
@@ -247,6 +314,8 @@ def run_stage(state: LoopState, rng: random.Random, space: Space, mapper, market
             pop = initial_population(state, rng, space, seeds)
             pop, evaluated = evaluate_population(tb, state, pop)
             finish(tb.select(pop, cfg.population), 0, evaluated)
+        if cfg.pipelined:
+            pipelined_generations(tb, state, rng, space, mapper, finish, write)
         for generation in range(state.generation + 1, cfg.generations + 1):
             parents = tb.parents(state.population, cfg.population)
             kids, evaluated = evaluate_population(tb, state, vary(tb, state, rng, parents, generation, space),

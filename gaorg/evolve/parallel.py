@@ -22,6 +22,30 @@ from typing import Any
 from gaorg.errors import ClusterError
 
 
+class Submitted:
+    """Evaluations sent off: ``result()`` waits for them and returns them in order; ``release()``
+    lets them go unread (a run stopped before them). What a mapper's ``submit`` returns."""
+
+    def __init__(self, wait: Callable[[], list], release: Callable[[], None] | None = None) -> None:
+        self._wait, self._release = wait, release
+
+    def result(self) -> list:
+        return self._wait()
+
+    def release(self) -> None:
+        if self._release is not None:
+            self._release()
+
+
+def submit(mapper: Any, func: Callable[[list], list], items: Sequence[Any], **options: Any) -> Submitted:
+    """``mapper.submit(func, items, **options)``, or, for a mapper that only maps, the call
+    deferred until its result is asked for (the same results, one call at a time)."""
+    items = list(items)
+    if hasattr(mapper, "submit"):
+        return mapper.submit(func, items, **options)
+    return Submitted(lambda: list(mapper(func, items)))
+
+
 class LocalMapper:
     """Evaluate in this process (notebooks, tests, a single core)."""
 
@@ -36,6 +60,11 @@ class LocalMapper:
             meanwhile()
         items = list(items)
         return list(func(items)) if items else []
+
+    def submit(self, func: Callable[[list], list], items: Sequence[Any], per_worker: int | None = None) -> Submitted:
+        """The results of ``func`` over ``items``, computed when asked for (one process)."""
+        items = list(items)
+        return Submitted(lambda: self(func, items))
 
     def warm(self, func: Callable[..., Any], *args: Any) -> list:
         """Run ``func(*args)`` once in every worker: here, this process."""
@@ -65,6 +94,7 @@ class DaskMapper:
         self.batches_per_worker = batches_per_worker if batches_per_worker is not None else self.equal_batches
         self.cost = cost  # estimated cost of an item: batches are sized on it
         self.pace: float | None = None  # worker-seconds per unit of cost in the last call
+        self._done_at = 0.0  # when the last submission's results were all in (time.time())
 
     @property
     def workers(self) -> int:
@@ -97,15 +127,30 @@ class DaskMapper:
                  meanwhile: Callable[[], Any] | None = None) -> list:
         """The results of ``func`` over ``items``; ``meanwhile()`` runs here once the batches are
         sent, while the workers evaluate (before, if ``overlaps`` is False)."""
-        from distributed import KilledWorker
-        from distributed.client import FutureCancelledError
-
         items = list(items)
         if meanwhile is not None and (not items or not self.overlaps):
             meanwhile()
             meanwhile = None
+        sent = self.submit(func, items)
+        try:
+            if meanwhile is not None:
+                meanwhile()
+        except BaseException:
+            sent.release()
+            raise
+        return sent.result()
+
+    def submit(self, func: Callable[[list], list], items: Sequence[Any], per_worker: int | None = None) -> Submitted:
+        """Send ``func`` over ``items`` to the workers in batches and return at once; the
+        workers take the batches of successive submissions in the order they were sent, so a
+        submission made while another runs keeps them busy when that one's last batch ends.
+
+        ``per_worker``: that many batches a worker, of about equal cost (for submissions that
+        follow each other closely: the next fills a worker's wait for the slowest batch, and
+        larger batches share more indicators); None: ``batches_per_worker``, else guided batches."""
+        items = list(items)
         if not items:
-            return []
+            return Submitted(list)
         from gaorg.evolve.held import HeldRef, run_with_held
 
         base, kwargs = func, {}
@@ -118,8 +163,9 @@ class DaskMapper:
         if trace is not None:
             kwargs, base = {"timed_task": base, **kwargs}, traced_batch
         costs = [self.cost(x) if self.cost else 1.0 for x in items]
-        if self.batches_per_worker:
-            groups = balanced_groups(costs, min(len(items), self.workers * self.batches_per_worker))
+        per_worker = per_worker or self.batches_per_worker
+        if per_worker:
+            groups = balanced_groups(costs, min(len(items), self.workers * per_worker))
         else:  # no batch shorter than min_batch_seconds at the last call's pace (timing never changes a result)
             floor = self.min_batch_seconds / self.pace if self.pace else 0.0
             groups = guided_groups(costs, self.workers, smallest=floor)
@@ -130,42 +176,62 @@ class DaskMapper:
         run = f"gaorg-batch-{uuid.uuid4().hex}"
         futures = self.client.map(base, batches, key=[f"{run}-{j:04d}" for j in range(len(batches))],
                                   retries=self.retries, pure=False, **kwargs)
-        arrived: dict[str, float] = {}
-        if trace is not None:
-            for fut in futures:
-                fut.add_done_callback(lambda f: arrived.setdefault(f.key, time.time()))
+        arrived: dict[str, float] = {}  # when each batch's result was ready here (however late it is read)
+        for fut in futures:
+            fut.add_done_callback(lambda f: arrived.setdefault(f.key, time.time()))
         submitted = time.time()
-        try:
-            if meanwhile is not None:
-                meanwhile()
-            # each batch's results fetched in turn as it is done (the largest were sent first and
-            # mostly finish first), not all of them once the last is done: their way back
-            # overlaps the batches still running
-            results = [self.client.gather(fut) for fut in futures]
-            self.pace = (time.time() - submit) * self.workers / max(sum(costs), 1e-12)
-            if trace is not None:
-                trace.append({"submit": submit, "submitted": submitted, "gathered": time.time(), "batches": [
-                    {**{k: v for k, v in r.items() if k != "results"}, "arrived": arrived.get(f.key, math.nan),
-                     "genomes": len(r["results"])} for f, r in zip(futures, results, strict=True)]})
-                results = [r["results"] for r in results]
-        except KilledWorker as exc:
-            raise ClusterError(
-                f"Dask workers kept dying while evaluating ({exc}); the task was retried "
-                f"{self.retries} times. Check the workers' memory and logs"
-            ) from None
-        except FutureCancelledError as exc:
-            raise ClusterError(
-                f"Dask cancelled the evaluation ({exc}); the scheduler or this client lost track of "
-                f"it. Check that the scheduler is running and reachable, and its logs"
-            ) from None
-        finally:
+
+        def release() -> None:
             for fut in futures:
                 fut.release()
-        out: list[Any] = [None] * len(items)
-        for group, batch in zip(groups, results, strict=True):
-            for i, result in zip(group, batch, strict=True):
-                out[i] = result
-        return out
+
+        def wait() -> list:
+            from distributed import KilledWorker
+            from distributed.client import FutureCancelledError
+
+            try:
+                # each batch's results fetched in turn as it is done (the largest were sent first and
+                # mostly finish first), not all of them once the last is done: their way back
+                # overlaps the batches still running
+                results = [self.client.gather(fut) for fut in futures]
+                self.pace = self._pace(submit, arrived, results, sum(costs), trace is not None)
+                if trace is not None:
+                    trace.append({"submit": submit, "submitted": submitted, "gathered": time.time(), "batches": [
+                        {**{k: v for k, v in r.items() if k != "results"}, "arrived": arrived.get(f.key, math.nan),
+                         "genomes": len(r["results"])} for f, r in zip(futures, results, strict=True)]})
+                    results = [r["results"] for r in results]
+            except KilledWorker as exc:
+                raise ClusterError(
+                    f"Dask workers kept dying while evaluating ({exc}); the task was retried "
+                    f"{self.retries} times. Check the workers' memory and logs"
+                ) from None
+            except FutureCancelledError as exc:
+                raise ClusterError(
+                    f"Dask cancelled the evaluation ({exc}); the scheduler or this client lost track of "
+                    f"it. Check that the scheduler is running and reachable, and its logs"
+                ) from None
+            finally:
+                release()
+            out: list[Any] = [None] * len(items)
+            for group, batch in zip(groups, results, strict=True):
+                for i, result in zip(group, batch, strict=True):
+                    out[i] = result
+            return out
+
+        return Submitted(wait, release)
+
+    def _pace(self, submit: float, arrived: dict[str, float], results: list, cost: float, traced: bool) -> float:
+        """Worker-seconds per unit of cost: the seconds the results say their items took
+        (``Trial.seconds``) when they all say it; else the wall time from when the workers
+        could start (not before the submission ahead was done) to the last result, times the
+        workers. Submissions in flight together overlap, so only the first is exact for them."""
+        items = [x for r in results for x in (r["results"] if traced else r)]
+        seconds = [getattr(x, "seconds", 0.0) for x in items]
+        done = max(arrived.values(), default=time.time())
+        began, self._done_at = max(submit, self._done_at), max(done, self._done_at)
+        if items and all(s > 0 for s in seconds):
+            return sum(seconds) / max(cost, 1e-12)
+        return max(done - began, 1e-3) * self.workers / max(cost, 1e-12)
 
 
 def quiet_abandoned_gathers(client: Any) -> None:

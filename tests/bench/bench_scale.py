@@ -174,7 +174,8 @@ def measure(n: int, args: argparse.Namespace, cluster: str) -> dict:
                 readings.append(time.perf_counter() - start)
 
             cfg = EvolveConfig(symbols=symbols, timeframes=TIMEFRAMES, population=args.population,
-                               generations=args.generations, modules=NON_LEARNED, folds=4, seed=0)
+                               generations=args.generations, modules=NON_LEARNED, folds=4, seed=0,
+                               pipelined=args.pipelined)
             DaskMapper.trace = [] if args.trace else None
             DaskMapper.equal_batches = args.equal_batches
             DaskMapper.overlaps = not args.checkpoint_first
@@ -221,13 +222,14 @@ def measure(n: int, args: argparse.Namespace, cluster: str) -> dict:
             "efficiency": cpu / (len(pids) * seconds), "market_mb": sizes[TIMEFRAMES[min(i, 2)]] / 2**20,
             "received_mb": [r / 2**20 for r in got],
         })
-    if trace:
+    if trace and not args.pipelined:  # the split reads one call a generation; pipelined runs make two
         for stage, tf in zip(stages, TIMEFRAMES, strict=False):
             gens = [i for i, m in enumerate(marks[1:]) if m[0] == tf]
             stage["trace"] = split_generations(trace, readings, gens[1:], pids)
     return {
         "cluster": cluster, "series": n, "bars": args.bars, "population": args.population,
         "generations": args.generations, "workers": len(pids), "equal_batches": args.equal_batches, "min_batch_seconds": args.min_batch_seconds,
+        "pipelined": args.pipelined,
         "checkpoint": "first" if args.checkpoint and args.checkpoint_first else bool(args.checkpoint), "wall_s": wall,
         "evaluations": sum(s["evaluations"] for s in stages[:-1]), "stages": stages,
         "client_peak_mb": client_fig["hwm_mb"], "scheduler_peak_mb": sched_mb,
@@ -385,6 +387,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="a guided batch's floor at the last generation's pace (0: down to one genome; an A/B)")
     p.add_argument("--speedup", action="store_true",
                    help="also run each basket on one worker just before (parallel efficiency = speedup / workers)")
+    p.add_argument("--pipelined", action="store_true",
+                   help="EvolveConfig.pipelined: each half generation bred while the half before it is evaluated")
     p.add_argument("--equal-batches", type=int, default=None, metavar="N",
                    help="N equal batches a worker (the mapper before guided batches; an A/B)")
     args = p.parse_args(argv)

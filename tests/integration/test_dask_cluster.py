@@ -80,11 +80,12 @@ def cluster(tmp_path):
                 p.wait()
 
 
-def test_run_joins_a_cluster_by_address_and_survives_a_killed_worker(cluster, tmp_path):
+@pytest.mark.parametrize("pipelined", [False, True], ids=["generational", "pipelined"])
+def test_run_joins_a_cluster_by_address_and_survives_a_killed_worker(cluster, tmp_path, pipelined):
     address, workers = cluster
     data = {(s, "1h"): planted_ema_market(s, 1500, edge=0.0015, seed=i, revert=0.005) for i, s in enumerate(SYMBOLS)}
     cfg = EvolveConfig(symbols=SYMBOLS, timeframes=("1h",), population=16, generations=3, seed=5, folds=3,
-                       modules=("ema_crossover", "sma_trend"), scheduler=address)
+                       modules=("ema_crossover", "sma_trend"), scheduler=address, pipelined=pipelined)
     calls = tmp_path / "calls.txt"
     dying = functools.partial(dying_batch, calls=str(calls), kill_at=12)  # in generation 1 or 2
     with open_client(address) as client:

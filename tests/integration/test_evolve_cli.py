@@ -85,6 +85,7 @@ def test_evolve_names_its_run_first_and_prints_the_front_as_json(cli, gaorg_home
         ({}, ("--symbols", "A", "--parsimony", "half", *FAST), "--parsimony 'half' is not a number"),
         ({}, ("--symbols", "A", "--parsimony", "2", *FAST), "parsimony: 2.0 must be in (0, 1]"),
         ({}, ("--resume", "no-such-run", "--parsimony", "0.5", *QUIET), "own settings; drop --parsimony"),
+        ({}, ("--resume", "no-such-run", "--pipelined", *QUIET), "own settings; drop --pipelined"),
         # MLflow refused these only when registering, after the whole run (exit 1)
         ({}, ("--symbols", "A", "--register", "trend/4h", *FAST), "cannot contain '/'; use letters, digits"),
         ({}, ("--symbols", "A", "--register", "", *FAST), "--register needs a model name"),
@@ -105,14 +106,15 @@ def test_bad_input_exits_2_with_a_fix_and_writes_nothing(gaorg_home, capsys, sto
 
 
 def test_search_options_are_recorded_with_the_run_and_kept_on_resume(gaorg_home, capsys):
-    """--reject-below, --initial-factor and --parsimony reach the run: its --json config (what
-    --register logs as MLflow params: the test below) and its checkpoint; --resume runs with the
-    recorded values."""
+    """--reject-below, --initial-factor, --parsimony and --pipelined reach the run: its --json config
+    (what --register logs as MLflow params: the test below) and its checkpoint; --resume runs with
+    the recorded values."""
     from gaorg.evolve.checkpoint import load_state
 
     store_bars(gaorg_home, n=800)
     code = main(["evolve", "--symbols", "A,B", "--timeframes", "1h", "--population", "4", "--generations", "1",
-                 "--folds", "2", "--reject-below", "none", "--initial-factor", "1.5", "--parsimony", "1", *FAST])
+                 "--folds", "2", "--reject-below", "none", "--initial-factor", "1.5", "--parsimony", "1",
+                 "--pipelined", *FAST])
     out, err = capsys.readouterr()
     assert code == 0, err
     first = json.loads(out.splitlines()[-1])
@@ -121,6 +123,7 @@ def test_search_options_are_recorded_with_the_run_and_kept_on_resume(gaorg_home,
         None, 1.5, 1.0)
     saved = load_state(gaorg_home / "checkpoints" / run_id)
     assert (saved.config.reject_below, saved.config.initial_factor, saved.config.parsimony) == (None, 1.5, 1.0)
+    assert first["config"]["pipelined"] is saved.config.pipelined is True
     assert saved.history[0].evaluations == 6  # the first generation drew 1.5 x the population of 4
 
     assert main(["evolve", "--resume", run_id, *QUIET]) == 0

@@ -1,0 +1,119 @@
+"""``EvolveConfig.pipelined``: each half generation bred while the half before it is evaluated.
+
+The same number of children a generation as the generational loop, in two halves; the next half
+sent before the one ahead of it is read (so a cluster's workers never wait between generations);
+reproducible, and a run stopped at a checkpoint (which keeps the half already sent) resumes to the
+very run it would have been. (On a real cluster, equal to in-process: tests/integration/test_dask_cluster.py.)
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+import gaorg.evolve.loop as loop
+import gaorg.evolve.run as run
+from gaorg.errors import ConfigError
+from gaorg.evolve.checkpoint import encode_state, load_state
+from gaorg.evolve.config import EvolveConfig
+from gaorg.evolve.parallel import LocalMapper, Submitted
+from gaorg.evolve.run import evolve
+from gaorg.testing.markets import planted_ema_market
+
+SYMBOLS = ("A", "B")
+
+
+def _data():
+    return {(s, "1h"): planted_ema_market(s, 1200, edge=0.0015, seed=i, revert=0.005) for i, s in enumerate(SYMBOLS)}
+
+
+def _config(**changes) -> EvolveConfig:
+    base = dict(symbols=SYMBOLS, timeframes=("1h",), population=13, generations=3, seed=3, folds=2,
+                modules=("ema_crossover", "sma_trend", "rsi_filter", "atr_stop"), pipelined=True, workers=0)
+    return EvolveConfig(**{**base, **changes})
+
+
+def _comparable(directory) -> dict:
+    return {k: v for k, v in encode_state(load_state(directory)).items() if k not in ("clocks", "run_id")}
+
+
+def test_a_generation_is_two_halves_of_children_and_the_run_is_reproducible(monkeypatch):
+    sizes: list[int] = []
+    vary = loop.vary
+
+    def counting(tb, state, rng, parents, generation, space=None):
+        sizes.append(len(parents))
+        return vary(tb, state, rng, parents, generation, space)
+
+    monkeypatch.setattr(loop, "vary", counting)
+    data = _data()
+    first = evolve(_config(), data, progress=False)
+    assert sizes == [7, 6] * 3  # population 13: 7 children, then 6, each generation
+    sizes.clear()
+    generational = evolve(_config(pipelined=False), data, progress=False)
+    assert sizes == [13] * 3
+    again = evolve(_config(), data, progress=False)
+    assert again.history == first.history
+    assert [m.genome for m in again.front] == [m.genome for m in first.front]
+    assert first.history != generational.history  # a different search, not the same one relabelled
+    assert [h.generation for h in first.history] == [0, 1, 2, 3]
+    assert all(0 < h.evaluations <= 13 for h in first.history[1:])
+
+
+class Recording(LocalMapper):
+    """In process; records when each submission is sent and when its results are read."""
+
+    events: list[tuple[str, int]] = []
+
+    def submit(self, func, items, per_worker=None) -> Submitted:
+        n = sum(e[0] == "sent" for e in self.events)
+        self.events.append(("sent", n))
+        sent = super().submit(func, items)
+
+        def read() -> list:
+            self.events.append(("read", n))
+            return sent.result()
+
+        return Submitted(read)
+
+
+def test_the_next_half_is_sent_before_the_one_ahead_of_it_is_read(monkeypatch):
+    Recording.events = []
+    monkeypatch.setattr(run, "LocalMapper", Recording)
+    evolve(_config(), _data(), progress=False)
+    events = Recording.events
+    reads = [i for i, e in enumerate(events) if e[0] == "read"]
+    assert [events[i][1] for i in reads] == list(range(6))  # the six halves, read in the order sent
+    for i in reads[:-1]:  # every half but the last: another already sent when it is read
+        sent = sum(e[0] == "sent" for e in events[:i])
+        assert sent > events[i][1] + 1, events
+    generational: list = []
+    Recording.events = generational
+    evolve(_config(pipelined=False), _data(), progress=False)
+    assert generational == []  # the generational loop maps, it does not submit
+
+
+def test_a_pipelined_run_stopped_at_a_checkpoint_resumes_to_the_same_run(tmp_path):
+    data, cfg = _data(), _config()
+
+    def keep(stats) -> None:  # the checkpoint of generation 1 as it was written, before the rest
+        if stats.generation == 1:
+            shutil.copytree(tmp_path / "run", tmp_path / "at1")
+
+    whole = evolve(cfg, data, checkpoint_dir=tmp_path / "run", callback=keep, progress=False)
+    at1 = load_state(tmp_path / "at1")
+    assert at1.generation == 1 and at1.config.pipelined
+    assert len(at1.in_flight) == 7  # the half sent before generation 1 was selected, not yet back
+    assert load_state(tmp_path / "run").in_flight == []  # a finished run has nothing in flight
+    resumed = evolve(cfg, data, checkpoint_dir=tmp_path / "at1", resume=True, progress=False)
+    assert resumed.history == whole.history
+    assert [m.genome for m in resumed.front] == [m.genome for m in whole.front]
+    assert _comparable(tmp_path / "at1") == _comparable(tmp_path / "run")
+
+
+def test_pipelined_must_be_a_boolean():
+    with pytest.raises(ConfigError, match="pipelined"):
+        from gaorg.config import parse_config
+
+        parse_config(EvolveConfig, {"symbols": ["A"], "pipelined": "yes"}, where="test")
