@@ -113,8 +113,10 @@ def pipelined_generations(tb: base.Toolbox, state: LoopState, rng: random.Random
             if ind.key not in archive and ind.key not in flying and ind.key not in seen:
                 seen.add(ind.key)
                 todo.append(ind.genome)
-        # one batch a worker: the next half fills the wait for the slowest (tests/bench/bench_scale.py --pipelined)
-        flights.append((half, kids, todo, submit(mapper, tb.evaluate, todo, per_worker=1)))
+        # one batch a worker while the next half will fill the wait for the slowest; the stage's
+        # last half, which nothing follows, in the mapper's own (guided) batches
+        per_worker = 1 if half < halves else None
+        flights.append((half, kids, todo, submit(mapper, tb.evaluate, todo, per_worker=per_worker)))
 
     done_halves = 2 * state.generation
     if done_halves < halves:
