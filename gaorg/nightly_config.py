@@ -71,6 +71,7 @@ class UniverseConfig:
     parsimony: float | None = None  # EvolveConfig.parsimony (None: its default)
     reject_below: float | None = 0.0  # EvolveConfig's default (None: score every genome on every asset)
     initial_factor: float = 2.0  # EvolveConfig's default
+    pipelined: bool = False  # EvolveConfig.pipelined: each half generation bred while the one before is evaluated
     fetch: FetchConfig = FetchConfig()
 
     def __post_init__(self) -> None:
@@ -78,7 +79,8 @@ class UniverseConfig:
             raise ValueError(f"name: {self.name!r} must be a non-empty word (it names files), e.g. majors")
         from gaorg.evolve.config import EvolveConfig
 
-        search = {"reject_below": self.reject_below, "initial_factor": self.initial_factor}
+        search = {"reject_below": self.reject_below, "initial_factor": self.initial_factor,
+                  "pipelined": self.pipelined}
         if self.parsimony is not None:
             search["parsimony"] = self.parsimony
         try:  # a bad rule or search setting fails here, at load, with the run's own checks
@@ -128,7 +130,7 @@ class UniverseConfig:
             "folds": self.folds, "holdout": self.holdout, "scheduler": config.scheduler,
             "workers": config.workers, "register": self.model, "top_k": self.top_k,
             "parsimony": self.parsimony, "reject_below": self.reject_below,
-            "initial_factor": self.initial_factor, "output_dir": str(output_dir),
+            "initial_factor": self.initial_factor, "pipelined": self.pipelined, "output_dir": str(output_dir),
         }
 
 

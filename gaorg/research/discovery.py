@@ -68,6 +68,7 @@ class Setup:
     holdout: float = 0.2
     top_k: int = 5
     parsimony: float | None = None  # EvolveConfig.parsimony of the evolution (None: its default)
+    pipelined: bool = False  # EvolveConfig.pipelined of the evolution
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,8 @@ def run_one(settings: Settings, cell: Cell, seed: int, setup: Setup = Setup(), g
     params = EvolveParams(symbols=tuple(m.bars.symbol for m in series), timeframes=setup.timeframes,
                           exchange="synthetic", population=setup.population, generations=setup.generations,
                           seed=seed, folds=setup.folds, holdout=setup.holdout, workers=0,
-                          register=f"disc-{prefix}".lower(), top_k=setup.top_k, parsimony=setup.parsimony)
+                          register=f"disc-{prefix}".lower(), top_k=setup.top_k, parsimony=setup.parsimony,
+                          pipelined=setup.pipelined)
     start = time.perf_counter()
     evo = run_evolution(settings, params, progress=False)
     _, promoted = promote_first_passing(params.register, evo.versions, settings, gates, reason="discovery")

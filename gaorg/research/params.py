@@ -80,6 +80,7 @@ class EvolveParams:
     parsimony: float | None = None  # EvolveConfig.parsimony (None: its default)
     reject_below: float | None = 0.0  # EvolveConfig's default; None scores every genome on every asset
     initial_factor: float = 2.0  # EvolveConfig's default
+    pipelined: bool = False  # EvolveConfig.pipelined: each half generation bred while the one before is evaluated
 
     def __post_init__(self) -> None:
         if self.universe is not None:
@@ -126,7 +127,7 @@ class EvolveParams:
             basket = Basket(self.symbols, self.exchange, {})
         data = {k: getattr(self, k) for k in ("timeframes", "population", "generations",
                                                 "seed", "folds", "holdout", "scheduler", "workers",
-                                                "reject_below", "initial_factor")}
+                                                "reject_below", "initial_factor", "pipelined")}
         data.update(symbols=basket.symbols, exchange=basket.exchange, universe=basket.universe)
         if self.parsimony is not None:
             data["parsimony"] = self.parsimony

@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/bench/bench_discovery.py [--seeds 20] [--processes 2] [--out DIR]
         [--kinds trend,walk,...] [--assets 1,3] [--strengths 0.001,0.0015,0.0025]
-        [--population 24] [--generations 3] [--bars 4000] [--parsimony 0.5]
+        [--population 24] [--generations 3] [--bars 4000] [--parsimony 0.5] [--pipelined]
 
 Every cell of :func:`gaorg.research.discovery.cells` (3 planted kinds x 3 edge strengths, and the
 3 null kinds, on baskets of 1 and 3 assets) runs once per seed: a seeded market written to a real
@@ -79,11 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bars", type=int, default=Setup.bars, help="stored 1h bars a series (the last 20%% held out)")
     ap.add_argument("--parsimony", type=float, default=None,
                     help="EvolveConfig.parsimony of the evolution (default: EvolveConfig's)")
+    ap.add_argument("--pipelined", action="store_true",
+                    help="EvolveConfig.pipelined: each half generation bred while the one before is evaluated")
     ap.add_argument("--ceiling", action="store_true",
                     help="only how often the planted rule itself passes the hold-out gate, per cell (no evolution)")
     args = ap.parse_args(argv)
     sizes = {"population": args.population, "generations": args.generations, "bars": args.bars,
-             "parsimony": args.parsimony}
+             "parsimony": args.parsimony, "pipelined": args.pipelined}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "records.jsonl"

@@ -327,7 +327,8 @@ def table(records: list[dict]) -> str:
 
 
 def _name(r: dict) -> str:
-    return r["cluster"] if r["workers"] != 1 else f"{r['cluster']}, 1 worker"
+    name = f"{r['cluster']}, pipelined" if r.get("pipelined") else r["cluster"]
+    return name if r["workers"] != 1 else f"{name}, 1 worker"
 
 
 def speedup_table(records: list[dict]) -> str:
@@ -348,7 +349,7 @@ def speedup_table(records: list[dict]) -> str:
             if "loop_s_per_generation" not in s:
                 continue
             speed = s1["loop_s_per_generation"] / s["loop_s_per_generation"]
-            rows.append(f"| {r['cluster']} | {r['series']} | {r['workers']} | {s['timeframe']} "
+            rows.append(f"| {_name(r)} | {r['series']} | {r['workers']} | {s['timeframe']} "
                         f"| {s1['loop_s_per_generation']:.3f} | {s['loop_s_per_generation']:.3f} | {speed:.2f} "
                         f"| {speed / r['workers']:.0%} | {s['loop_efficiency']:.0%} |")
     return "\n".join(rows) if len(rows) > 2 else ""
@@ -357,8 +358,9 @@ def speedup_table(records: list[dict]) -> str:
 def linearity(records: list[dict]) -> str:
     """Seconds per generation of the finest stage against basket size: a least-squares line and its fit."""
     lines = []
-    for cluster in sorted({_name(r) for r in records}):
-        finest = [(r["series"], r["stages"][len(TIMEFRAMES) - 1]) for r in records if _name(r) == cluster]
+    for cluster in sorted({f"{_name(r)}, {r['generations']} generations a stage" for r in records}):
+        finest = [(r["series"], r["stages"][len(TIMEFRAMES) - 1]) for r in records
+                  if f"{_name(r)}, {r['generations']} generations a stage" == cluster]
         pts = sorted((n, s.get("loop_s_per_generation", s["s_per_generation"])) for n, s in finest)
         if len(pts) < 2:
             continue

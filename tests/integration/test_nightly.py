@@ -263,6 +263,17 @@ def test_a_testnet_universe_fetches_into_and_evolves_on_the_testnet_series_never
     assert plain.store_exchange == "hyperliquid"
 
 
+def test_a_universe_pipelined_that_is_not_a_boolean_exits_2_before_anything_runs(capsys, gaorg_home, tmp_path):
+    from gaorg.cli import main
+
+    config = write_config(tmp_path / "nightly.yaml",
+                          "notebook: PROBE\nuniverses:\n  - name: perps\n    symbols: [BTC]\n    pipelined: sometimes\n")
+    assert main(["nightly", "--config", str(config), "--json"]) == 2
+    error = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["error"]
+    assert error.endswith("universes[0].pipelined: expected bool, got 'sometimes'"), error
+    assert not (gaorg_home / "nightly").exists()
+
+
 @pytest.mark.parametrize(("universe", "says"), [
     ("universe: hyperliquid", "universe 'hyperliquid': give EXCHANGE:KIND"),
     ("universe: hyperliquid:perp\n    min_history: 1 year", "min_history '1 year' is not a duration"),
