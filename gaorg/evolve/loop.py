@@ -119,11 +119,12 @@ def pipelined_generations(tb: base.Toolbox, state: LoopState, rng: random.Random
         flights.append((half, kids, todo, submit(mapper, tb.evaluate, todo, per_worker=per_worker)))
 
     done_halves = 2 * state.generation
-    if done_halves < halves:
-        send(done_halves + 1, state.in_flight or breed(done_halves + 1))
-    if done_halves + 2 <= halves:
-        send(done_halves + 2, breed(done_halves + 2))
     try:
+        if done_halves < halves:
+            send(done_halves + 1, state.in_flight or breed(done_halves + 1))
+        if done_halves + 2 <= halves:
+            send(done_halves + 2, breed(done_halves + 2))
+        write()  # generation 0's checkpoint and figures while the workers evaluate (half 1 replaces its population)
         while flights:
             half, kids, todo, sent = flights[0]
             trials = sent.result()

@@ -117,3 +117,28 @@ def test_pipelined_must_be_a_boolean():
         from gaorg.config import parse_config
 
         parse_config(EvolveConfig, {"symbols": ["A"], "pipelined": "yes"}, where="test")
+
+
+class Overlapping(LocalMapper):
+    """In process, but as a Dask mapper: a generation's checkpoint is written while the next is out."""
+
+    overlaps = True
+
+
+def test_every_checkpoint_of_a_run_on_workers_resumes_to_the_same_run(tmp_path, monkeypatch):
+    """The initial population's checkpoint too: it waited for the first half's results, which had
+    already replaced the population it saved (a run stopped there resumed to another run)."""
+    monkeypatch.setattr(run, "LocalMapper", Overlapping)
+    data, cfg = _data(), _config()
+
+    def keep(stats) -> None:  # each generation's checkpoint as it was written
+        shutil.copytree(tmp_path / "run", tmp_path / f"at{stats.generation}")
+
+    whole = evolve(cfg, data, checkpoint_dir=tmp_path / "run", callback=keep, progress=False)
+    for g in range(cfg.generations):
+        at = load_state(tmp_path / f"at{g}")
+        assert at.generation == g
+        assert at.evaluations == [sum(h.evaluations for h in whole.history[:g + 1])]
+        resumed = evolve(cfg, data, checkpoint_dir=tmp_path / f"at{g}", resume=True, progress=False)
+        assert resumed.history == whole.history, g
+        assert [m.genome for m in resumed.front] == [m.genome for m in whole.front]
