@@ -51,7 +51,7 @@ def test_evolve_params_carry_the_search_settings_with_evolve_configs_defaults():
     from gaorg.nightly_config import UniverseConfig
 
     defaults = EvolveConfig(symbols=("A",))
-    for name in ("reject_below", "initial_factor"):
+    for name in ("reject_below", "initial_factor", "pipelined"):
         assert getattr(EvolveParams(), name) == getattr(defaults, name)
         assert getattr(UniverseConfig(name="u", symbols=("A",)), name) == getattr(defaults, name)
     cfg = notebook_params(EvolveParams, {"symbols": ["X"], "reject_below": None, "initial_factor": 3}).evolve_config()
@@ -61,6 +61,19 @@ def test_evolve_params_carry_the_search_settings_with_evolve_configs_defaults():
         notebook_params(EvolveParams, {"initial_factor": 20}).evolve_config()
     with pytest.raises(ConfigError, match="notebook parameter.reject_below: expected a number"):
         notebook_params(EvolveParams, {"reject_below": "off"})
+
+
+def test_a_nightly_universes_pipelined_reaches_the_run_through_the_notebooks_parameters(tmp_path):
+    """``pipelined: true`` in a nightly universe, injected into 03_evolve, is the run's
+    ``EvolveConfig.pipelined`` (as ``gaorg evolve --pipelined``); a non-boolean is refused."""
+    from gaorg.nightly_config import NightlyConfig, UniverseConfig
+
+    for value in (True, False):
+        universe = UniverseConfig(name="u", symbols=("A",), pipelined=value)
+        injected = universe.notebook_parameters(NightlyConfig(universes=(universe,)), tmp_path)
+        assert notebook_params(EvolveParams, injected).evolve_config().pipelined is value
+    with pytest.raises(ConfigError, match="notebook parameter.pipelined: expected bool, got 'yes'"):
+        notebook_params(EvolveParams, {"symbols": ["X"], "pipelined": "yes"})
 
 
 def test_a_nightly_universe_with_a_model_name_mlflow_refuses_fails_at_load_naming_it():
