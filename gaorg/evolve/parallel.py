@@ -24,10 +24,13 @@ from gaorg.errors import ClusterError
 
 class Submitted:
     """Evaluations sent off: ``result()`` waits for them and returns them in order; ``release()``
-    lets them go unread (a run stopped before them). What a mapper's ``submit`` returns."""
+    lets them go unread (a run stopped before them). What a mapper's ``submit`` returns.
+    ``lazy``: nothing is evaluated before ``result()``, which does it all in this process (its
+    wall time is the evaluations'; a cluster's submission runs while this process does other work)."""
 
-    def __init__(self, wait: Callable[[], list], release: Callable[[], None] | None = None) -> None:
-        self._wait, self._release = wait, release
+    def __init__(self, wait: Callable[[], list], release: Callable[[], None] | None = None,
+                 lazy: bool = False) -> None:
+        self._wait, self._release, self.lazy = wait, release, lazy
 
     def result(self) -> list:
         return self._wait()
@@ -43,7 +46,7 @@ def submit(mapper: Any, func: Callable[[list], list], items: Sequence[Any], **op
     items = list(items)
     if hasattr(mapper, "submit"):
         return mapper.submit(func, items, **options)
-    return Submitted(lambda: list(mapper(func, items)))
+    return Submitted(lambda: list(mapper(func, items)), lazy=True)
 
 
 class LocalMapper:
@@ -64,7 +67,7 @@ class LocalMapper:
     def submit(self, func: Callable[[list], list], items: Sequence[Any], per_worker: int | None = None) -> Submitted:
         """The results of ``func`` over ``items``, computed when asked for (one process)."""
         items = list(items)
-        return Submitted(lambda: self(func, items))
+        return Submitted(lambda: self(func, items), lazy=True)
 
     def warm(self, func: Callable[..., Any], *args: Any) -> list:
         """Run ``func(*args)`` once in every worker: here, this process."""

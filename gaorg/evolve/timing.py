@@ -80,7 +80,8 @@ class TimedMapper:
     def submit(self, func: Any, items: Sequence[Any], **options: Any) -> Any:
         """The wrapped mapper's ``submit``; a submission's wall time counts from when it was sent or
         the one before it was done, whichever is later (submissions in flight together are not
-        counted twice)."""
+        counted twice); a lazy one's (in process: evaluated when read) from when it is read, not
+        over this process's selection, breeding and reports since the one before."""
         from gaorg.evolve.parallel import Submitted, submit
 
         items = list(items)
@@ -88,13 +89,14 @@ class TimedMapper:
         sent = submit(self.mapper, func, items, **options)
 
         def wait() -> list:
+            read = time.perf_counter()
             out = sent.result()
-            began = max(start, self._done)
+            began = read if getattr(sent, "lazy", False) else max(start, self._done)
             self._done = time.perf_counter()
             self.clock.add(items, out, self._done - began)
             return out
 
-        return Submitted(wait, sent.release)
+        return Submitted(wait, sent.release, lazy=getattr(sent, "lazy", False))
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import gaorg.evolve.run as run
 from gaorg.errors import ConfigError
 from gaorg.evolve.checkpoint import encode_state, load_state
 from gaorg.evolve.config import EvolveConfig
+from gaorg.evolve.fitness import evaluate_batch
 from gaorg.evolve.parallel import LocalMapper, Submitted
 from gaorg.evolve.run import evolve
 from gaorg.testing.markets import planted_ema_market
@@ -142,3 +143,38 @@ def test_every_checkpoint_of_a_run_on_workers_resumes_to_the_same_run(tmp_path, 
         resumed = evolve(cfg, data, checkpoint_dir=tmp_path / f"at{g}", resume=True, progress=False)
         assert resumed.history == whole.history, g
         assert [m.genome for m in resumed.front] == [m.genome for m in whole.front]
+
+
+class FakeClock:
+    """``time.perf_counter`` of the timing module: advanced only by evaluations and reports."""
+
+    now = 0.0
+
+    @classmethod
+    def perf_counter(cls) -> float:
+        return cls.now
+
+
+def _one_second_a_genome(genomes, market, reject_below=None):
+    FakeClock.now += len(genomes)  # evaluating takes one "second" a genome, nothing else does
+    return evaluate_batch(genomes, market, reject_below=reject_below)
+
+
+@pytest.mark.parametrize("pipelined", [False, True], ids=["generational", "pipelined"])
+def test_in_process_the_stage_clock_counts_the_evaluations_not_the_reports_between_them(monkeypatch, pipelined):
+    """Without workers a submission is evaluated when it is read: its wall time is that read's
+    (the evaluations/s of the timing table), not the selection, breeding, checkpoint and report
+    this process did since the half before it was read (they counted, as 100 s each report here)."""
+    import gaorg.evolve.timing as timing
+
+    monkeypatch.setattr(timing, "time", FakeClock)
+
+    def report(stats) -> None:
+        FakeClock.now += 100.0
+
+    FakeClock.now = 0.0
+    result = evolve(_config(pipelined=pipelined), _data(), callback=report, progress=False,
+                    evaluate=_one_second_a_genome)
+    (stage,) = result.timing.stages
+    assert stage.evaluations == sum(h.evaluations for h in result.history)
+    assert stage.seconds == stage.evaluations
