@@ -178,3 +178,89 @@ def test_in_process_the_stage_clock_counts_the_evaluations_not_the_reports_betwe
     (stage,) = result.timing.stages
     assert stage.evaluations == sum(h.evaluations for h in result.history)
     assert stage.seconds == stage.evaluations
+
+
+class FakeFuture:
+    def __init__(self, key: str, value) -> None:
+        self.key, self.value = key, value
+
+    def add_done_callback(self, fn) -> None:
+        fn(self)
+
+    def release(self) -> None:
+        FakeClient.released.add(self.key)
+
+
+class FakeClient:
+    """A Dask client of ``workers`` workers that evaluates each batch as it is mapped; the
+    ``fail_at``-th gather raises ``error`` (what Dask raises when the workers kept dying, or
+    when the scheduler cancelled the task)."""
+
+    created: set[str] = set()
+    released: set[str] = set()
+
+    def __init__(self, workers: int, fail_at: int = 0, error: BaseException | None = None) -> None:
+        self.n, self.fail_at, self.error, self.gathers = workers, fail_at, error, 0
+
+    def scheduler_info(self) -> dict:
+        return {"workers": {f"w{i}": {} for i in range(self.n)}}
+
+    def map(self, func, batches, key, retries, pure, **kwargs) -> list[FakeFuture]:
+        FakeClient.created.update(key)
+        return [FakeFuture(k, func(b, **kwargs)) for k, b in zip(key, batches, strict=True)]
+
+    def gather(self, fut: FakeFuture):
+        self.gathers += 1
+        if self.gathers == self.fail_at:
+            raise self.error
+        return fut.value
+
+
+def _on_fake_cluster(monkeypatch, client: FakeClient) -> None:
+    from gaorg.evolve.fitness import genome_cost
+    from gaorg.evolve.parallel import DaskMapper
+
+    class Mapper(DaskMapper):  # the market and the warm-up stay in process
+        def scatter(self, obj):
+            return obj
+
+        def warm(self, func, *args):
+            return [func(*args)]
+
+    FakeClient.created, FakeClient.released = set(), set()
+    monkeypatch.setattr(run, "LocalMapper", lambda: Mapper(client, cost=genome_cost))
+
+
+@pytest.mark.parametrize("pipelined", [False, True], ids=["generational", "pipelined"])
+def test_on_any_number_of_workers_the_same_run_and_every_batch_released(monkeypatch, pipelined):
+    data, cfg = _data(), _config(pipelined=pipelined)
+    alone = evolve(cfg, data, progress=False)
+    for workers in (2, 5):
+        _on_fake_cluster(monkeypatch, FakeClient(workers))
+        spread = evolve(cfg, data, progress=False)
+        assert spread.history == alone.history
+        assert [m.genome for m in spread.front] == [m.genome for m in alone.front]
+        assert FakeClient.created and FakeClient.released == FakeClient.created
+
+
+@pytest.mark.parametrize(("pipelined", "fail_at"), [(False, 10), (False, 12), (True, 10), (True, 15), (True, 20)])
+def test_workers_that_kept_dying_or_a_cancelled_task_are_a_cluster_error_and_release_everything(
+        monkeypatch, pipelined, fail_at):
+    """On 2 workers the initial population is gathers 1-9; then generational: one a generation;
+    pipelined: two a half (the next half's batches sent), the stage's last half one."""
+    from types import SimpleNamespace
+
+    from distributed import KilledWorker
+    from distributed.client import FutureCancelledError
+
+    from gaorg.errors import ClusterError
+
+    dead = SimpleNamespace(address="tcp://127.0.0.1:1")
+    for error, says in ((KilledWorker("k", dead, 3), "Dask workers kept dying"),
+                        (FutureCancelledError("k", "lost"), "Dask cancelled the evaluation")):
+        client = FakeClient(2, fail_at=fail_at, error=error)
+        _on_fake_cluster(monkeypatch, client)
+        with pytest.raises(ClusterError, match=says):
+            evolve(_config(pipelined=pipelined), _data(), progress=False)
+        assert client.gathers == fail_at
+        assert FakeClient.created and FakeClient.released == FakeClient.created  # nothing left on the workers
