@@ -53,7 +53,8 @@ class EvolveConfig:
     - ``pipelined``: breed each half generation from the population as it stood half a
       generation earlier, while the half before it is still evaluated, so the workers never wait
       for this process's selection and variation or for another worker's last batch (Dask
-      efficiency; ``docs/scale.md``). The same number of evaluations and as reproducible, but a
+      efficiency; ``docs/scale.md``). The same number of children a generation (of evaluations
+      within 1%: a child already in flight is not sent twice) and as reproducible, but a
       different search from the default's: NSGA-II's (mu + mu/2) selection every half generation,
       one half generation late. False (the default) is the generational NSGA-II that the search's
       figures of record measured.
