@@ -325,10 +325,12 @@ def run_stage(state: LoopState, rng: random.Random, space: Space, mapper, market
                                                   write if pending else None)
             finish(tb.select(state.population + kids, cfg.population), generation, evaluated)
     finally:
-        write()  # stopped before the next generation was sent: the last one finished is kept
-        bar.close()
-        release = getattr(market_ref, "release", None)
-        if owned and callable(release):
-            release()
+        try:
+            write()  # stopped before the next generation was sent: the last one finished is kept
+        finally:  # a report that fails (a tracking store gone) still closes the bar and frees the market
+            bar.close()
+            release = getattr(market_ref, "release", None)
+            if owned and callable(release):
+                release()
     return state.population
 

@@ -68,3 +68,58 @@ def test_the_checkpoint_written_during_the_next_generation_is_the_same_and_resum
     resumed = evolve(cfg, data, checkpoint_dir=tmp_path / "at1", resume=True, progress=False)
     assert resumed.history == plain.history
     assert [m.genome for m in resumed.front] == [m.genome for m in plain.front]
+
+
+def test_a_report_that_fails_while_a_stopped_stage_unwinds_still_frees_its_market():
+    """A stage stopped (Ctrl-C) while its last generation's report was still to be written runs
+    that report on the way out; when it fails too (a tracking store gone), the stage still releases
+    the market it sent to the workers (before, the failing write skipped the release)."""
+    import random
+
+    import pytest
+
+    from gaorg.evolve.checkpoint import LoopState
+    from gaorg.evolve.fitness import evaluate_batch
+    from gaorg.evolve.loop import run_stage
+    from gaorg.evolve.operators import Space
+    from gaorg.evolve.run import build_market
+
+    released: list[bool] = []
+
+    class Held:
+        def __init__(self, obj) -> None:
+            self.obj = obj
+
+        def release(self) -> None:
+            released.append(True)
+
+    class Stopping(LocalMapper):
+        overlaps = True
+        calls = 0
+
+        def scatter(self, obj):
+            return Held(obj)
+
+        def __call__(self, func, items, meanwhile=None):
+            Stopping.calls += 1
+            if Stopping.calls == 2:  # generation 1 is being evaluated: generation 0's report is pending
+                raise KeyboardInterrupt
+            return list(func(list(items))) if items else []
+
+    def failing_report(stats) -> None:
+        raise RuntimeError("the tracking store is gone")
+
+    data = _data_two()
+    cfg = EvolveConfig(symbols=SYMBOLS, timeframes=("1h",), population=8, generations=2, seed=3, folds=2,
+                       modules=("ema_crossover", "sma_trend"))
+    market = build_market(cfg, data, 0)
+    state = LoopState(run_id="r", config=cfg, archives=[{}], evaluations=[0])
+    space = Space.from_modules(cfg.modules).with_lookback(market.max_lookback)
+    with pytest.raises(RuntimeError, match="tracking store is gone"):
+        run_stage(state, random.Random(0), space, Stopping(), market, [], None, failing_report, False,
+                  evaluate=lambda genomes, market, **_: evaluate_batch(genomes, market.obj))
+    assert released == [True]
+
+
+def _data_two():
+    return {(s, "1h"): planted_ema_market(s, 1200, edge=0.0015, seed=i, revert=0.005) for i, s in enumerate(SYMBOLS)}
