@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import subprocess
@@ -167,9 +168,11 @@ def measure(n: int, args: argparse.Namespace, cluster: str) -> dict:
             marks: list[tuple[str, float, dict, dict]] = [("start", time.perf_counter(), base, socket_bytes(pids))]
             readings: list[float] = []  # seconds this benchmark's callback took, a generation
 
+            others = [os.getpid()] + ([hand.procs[0].pid] if hand else [])  # this client; a hand-started scheduler
+
             def on_generation(stats) -> None:  # the sockets (``ss``, ~10 ms) only where a stage ends
                 start = time.perf_counter()
-                marks.append((stats.timeframe, start, {pid: proc_figures(pid) for pid in pids},
+                marks.append((stats.timeframe, start, {pid: proc_figures(pid) for pid in pids + others},
                               socket_bytes(pids) if stats.generation == args.generations else {}))
                 readings.append(time.perf_counter() - start)
 
@@ -214,8 +217,10 @@ def measure(n: int, args: argparse.Namespace, cluster: str) -> dict:
         if len(gens) > 1:  # generations 1+: the loop alone (no stage set-up, no wider first generation)
             loop_s = last[1] - gens[0][1]
             loop_cpu = sum(last[2][p]["cpu"] - gens[0][2][p]["cpu"] for p in pids)
+            rest = [p for p in last[2] if p not in pids]  # the client (and a hand-started scheduler)
             loop = {"loop_s_per_generation": loop_s / (len(gens) - 1),
-                    "loop_efficiency": loop_cpu / (len(pids) * loop_s)}
+                    "loop_efficiency": loop_cpu / (len(pids) * loop_s),
+                    "loop_client_cores": sum(last[2][p]["cpu"] - gens[0][2][p]["cpu"] for p in rest) / loop_s}
         stages.append({**loop,
             "timeframe": tf, "seconds": seconds, "evaluations": evaluations,
             "eval_per_s": evaluations / seconds, "s_per_generation": float(np.median(gen_times)),
@@ -336,7 +341,8 @@ def speedup_table(records: list[dict]) -> str:
     on one worker over (workers x those on ``workers``), each multi-worker record paired with the
     one-worker record of the same cluster and basket just before it (``--speedup``)."""
     rows = ["| cluster | series | workers | stage | s / generation, 1 worker | s / generation | speedup "
-            "| parallel efficiency | CPU efficiency |", "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+            "| parallel efficiency | CPU efficiency | client + scheduler CPU, cores |",
+            "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     single: dict[tuple, dict] = {}
     for r in records:
         if r["workers"] == 1:
@@ -351,7 +357,8 @@ def speedup_table(records: list[dict]) -> str:
             speed = s1["loop_s_per_generation"] / s["loop_s_per_generation"]
             rows.append(f"| {_name(r)} | {r['series']} | {r['workers']} | {s['timeframe']} "
                         f"| {s1['loop_s_per_generation']:.3f} | {s['loop_s_per_generation']:.3f} | {speed:.2f} "
-                        f"| {speed / r['workers']:.0%} | {s['loop_efficiency']:.0%} |")
+                        f"| {speed / r['workers']:.0%} | {s['loop_efficiency']:.0%} "
+                        f"| {s.get('loop_client_cores', math.nan):.2f} |")
     return "\n".join(rows) if len(rows) > 2 else ""
 
 
