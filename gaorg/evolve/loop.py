@@ -13,7 +13,7 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -66,20 +66,30 @@ def evaluate_population(tb: base.Toolbox, state: LoopState, pop: list[Individual
 
     ``meanwhile``: work that needs none of the results (the previous generation's checkpoint),
     done by the mapper while the workers evaluate."""
-    archive = state.archives[state.stage]
-    todo, seen = [], set()
+    todo = _unseen(pop, state.archives[state.stage])
+    trials: list[Trial] = tb.map(tb.evaluate, todo, meanwhile=meanwhile) if meanwhile else tb.map(tb.evaluate, todo)
+    return _scored(state, pop, todo, trials), len(todo)
+
+
+def _unseen(pop: list[Individual], archive: dict[str, Trial], flying: Iterable[str] = ()) -> list:
+    """The genomes of ``pop`` to evaluate: each once, none the stage's archive holds or is in ``flying``."""
+    todo, seen = [], set(flying)
     for ind in pop:
         if ind.key not in archive and ind.key not in seen:
             seen.add(ind.key)
             todo.append(ind.genome)
-    trials: list[Trial] = tb.map(tb.evaluate, todo, meanwhile=meanwhile) if meanwhile else tb.map(tb.evaluate, todo)
+    return todo
+
+
+def _scored(state: LoopState, pop: list[Individual], todo: list, trials: list[Trial]) -> list[Individual]:
+    """``todo``'s trials into the stage's archive (counted), and ``pop`` with their fitness."""
+    archive = state.archives[state.stage]
     for genome, trial in zip(todo, trials, strict=True):
         if trial.key != genome.canonical_hash():
             raise RuntimeError("an evaluation came back for another genome")  # order is the contract
         archive[trial.key] = trial
     state.evaluations[state.stage] += len(todo)
-    done = [dataclasses.replace(ind, fitness=Fitness(archive[ind.key].objectives)) for ind in pop]
-    return done, len(todo)
+    return [dataclasses.replace(ind, fitness=Fitness(archive[ind.key].objectives)) for ind in pop]
 
 
 def pipelined_generations(tb: base.Toolbox, state: LoopState, rng: random.Random, space: Space, mapper: Any,
@@ -107,12 +117,7 @@ def pipelined_generations(tb: base.Toolbox, state: LoopState, rng: random.Random
         return vary(tb, state, rng, tb.parents(state.population, size), (half + 1) // 2, space)
 
     def send(half: int, kids: list[Individual]) -> None:
-        flying = {g.canonical_hash() for _, _, todo, _ in flights for g in todo}
-        todo, seen = [], set()
-        for ind in kids:
-            if ind.key not in archive and ind.key not in flying and ind.key not in seen:
-                seen.add(ind.key)
-                todo.append(ind.genome)
+        todo = _unseen(kids, archive, {g.canonical_hash() for _, _, sent_todo, _ in flights for g in sent_todo})
         # one batch a worker while the next half will fill the wait for the slowest; the stage's
         # last half, which nothing follows, in the mapper's own (guided) batches
         per_worker = 1 if half < halves else None
@@ -129,13 +134,8 @@ def pipelined_generations(tb: base.Toolbox, state: LoopState, rng: random.Random
             half, kids, todo, sent = flights[0]
             trials = sent.result()
             flights.pop(0)
-            for genome, trial in zip(todo, trials, strict=True):
-                if trial.key != genome.canonical_hash():
-                    raise RuntimeError("an evaluation came back for another genome")  # order is the contract
-                archive[trial.key] = trial
-            state.evaluations[state.stage] += len(todo)
+            scored = _scored(state, kids, todo, trials)
             evaluated += len(todo)
-            scored = [dataclasses.replace(ind, fitness=Fitness(archive[ind.key].objectives)) for ind in kids]
             population = tb.select(state.population + scored, cfg.population)
             if half % 2 == 0:
                 state.in_flight = list(flights[0][1]) if flights else []
